@@ -1,0 +1,1 @@
+export { type Actor, type AuditAction, type AuditEvent, AuditWriter, SYSTEM_ACTOR } from './writer.ts';

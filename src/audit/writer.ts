@@ -1,0 +1,79 @@
+import type { Clock } from '../core/clock.ts';
+import { type Random } from '../core/random.ts';
+import { newId } from '../core/ids.ts';
+import type { AuditRecord, NewAuditRecord, Store } from '../store/index.ts';
+
+export type AuditAction =
+  | 'integration.create' | 'integration.delete'
+  | 'connect_session.create' | 'connection.create' | 'connection.connect_failed'
+  | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.revoke';
+
+export interface Actor {
+  type: AuditRecord['actorType'];
+  id: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: null };
+
+export interface AuditEvent {
+  orgId: string;
+  actor: Actor;
+  action: AuditAction;
+  outcome?: 'ok' | 'error';
+  integrationId?: string | null;
+  connectionId?: string | null;
+  /** Safe facts only: ids, statuses, provider error codes. Never a token, secret or code. */
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditWriterOptions {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  onError: (e: unknown) => void;
+  flushIntervalMs?: number;
+  maxBatch?: number;
+}
+
+/**
+ * Append-only audit log, written in batches off the request path: `record` only queues; a timer
+ * (or a full batch) writes. Readers call `flush()` first so they see their own events.
+ */
+export class AuditWriter {
+  readonly #opts: AuditWriterOptions;
+  #queue: NewAuditRecord[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(opts: AuditWriterOptions) {
+    this.#opts = opts;
+  }
+
+  record(e: AuditEvent): void {
+    this.#queue.push({
+      id: newId('audit', this.#opts.random), orgId: e.orgId, at: this.#opts.clock.now(),
+      actorType: e.actor.type, actorId: e.actor.id, action: e.action, outcome: e.outcome ?? 'ok',
+      integrationId: e.integrationId ?? null, connectionId: e.connectionId ?? null, detail: e.detail ?? {},
+    });
+    if (this.#queue.length >= (this.#opts.maxBatch ?? 500)) void this.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#opts.flushIntervalMs ?? 50);
+      this.#timer.unref();
+    }
+  }
+
+  flush(): Promise<void> {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#flushing = this.#flushing.then(async () => {
+      if (batch.length === 0) return;
+      try {
+        await this.#opts.store.audit.append(batch);
+      } catch (e) {
+        this.#opts.onError(e);
+      }
+    });
+    return this.#flushing;
+  }
+}

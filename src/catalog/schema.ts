@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+/**
+ * The provider definition schema. Every built-in provider is one YAML file in ./providers checked
+ * against this at start-up; custom providers are built from an integration's fields into the same
+ * shape. Implicit and password grants are not in the grant list: OAuth 2.1 drops them.
+ */
+const url = z.string().min(1);
+
+export const GRANTS = ['authorization_code', 'client_credentials', 'device_code'] as const;
+export const CREDENTIAL_KINDS = ['oauth2', 'api_key', 'basic'] as const;
+
+export const injectionSchema = z.strictObject({
+  /** Where the credential goes on proxied calls. */
+  in: z.enum(['header', 'query']).default('header'),
+  name: z.string().default('Authorization'),
+  /** Prefix before the credential in a header, e.g. "Bearer ". */
+  prefix: z.string().default('Bearer '),
+});
+
+export const providerSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  name: z.string().min(1),
+  logo: z.string().optional(),
+  categories: z.array(z.string()).default([]),
+  docs: z.string().optional(),
+  /** Setup steps at the provider, for docs/providers.md and the dashboard. */
+  setup: z.string().optional(),
+  credential: z.enum(CREDENTIAL_KINDS).default('oauth2'),
+  grants: z.array(z.enum(GRANTS)).default(['authorization_code']),
+  /** Discover endpoints from this issuer (RFC 8414, then OIDC discovery) instead of listing them. */
+  issuer: url.optional(),
+  authorizationUrl: url.optional(),
+  tokenUrl: url.optional(),
+  revocationUrl: url.optional(),
+  deviceAuthorizationUrl: url.optional(),
+  parUrl: url.optional(),
+  /** The provider sends RFC 9207 `iss` in authorization responses. */
+  issParameterSupported: z.boolean().default(false),
+  oidc: z.boolean().default(false),
+  scopes: z.strictObject({
+    default: z.array(z.string()).default([]),
+    available: z.array(z.string()).default([]),
+    separator: z.string().default(' '),
+  }).default({ default: [], available: [], separator: ' ' }),
+  authParams: z.record(z.string(), z.string()).default({}),
+  tokenParams: z.record(z.string(), z.string()).default({}),
+  clientAuth: z.enum(['client_secret_basic', 'client_secret_post', 'none']).default('client_secret_basic'),
+  pkce: z.union([
+    z.strictObject({ enabled: z.literal(true) }),
+    z.strictObject({ enabled: z.literal(false), reason: z.string().min(1) }),
+  ]).default({ enabled: true }),
+  refresh: z.strictObject({
+    /** rotating: each refresh returns a new refresh token and the old one dies (single-use). */
+    kind: z.enum(['reusable', 'rotating', 'none']).default('reusable'),
+    refreshTokenLifetimeDays: z.number().positive().optional(),
+    reuseGraceSeconds: z.number().nonnegative().optional(),
+  }).default({ kind: 'reusable' }),
+  api: z.strictObject({
+    baseUrls: z.array(url).default([]),
+    inject: injectionSchema.default({ in: 'header', name: 'Authorization', prefix: 'Bearer ' }),
+  }).default({ baseUrls: [], inject: { in: 'header', name: 'Authorization', prefix: 'Bearer ' } }),
+  /** Name of a quirk module in ./quirks (a normalizer), when the provider departs from the standard. */
+  quirks: z.string().optional(),
+});
+
+export type ProviderDefinition = z.infer<typeof providerSchema>;
+export type Grant = (typeof GRANTS)[number];

@@ -1,0 +1,41 @@
+/**
+ * What the browser is told at the end of a connect attempt. The HTTP layer renders it as a page;
+ * `problem` names the case so the page can say what happened and what to do next.
+ */
+export type ConnectProblem =
+  | 'unknown_link' | 'link_expired' | 'state_invalid' | 'state_expired' | 'other_browser'
+  | 'wrong_integration' | 'issuer_mismatch' | 'issuer_missing' | 'provider_denied' | 'provider_error' | 'exchange_failed';
+
+export interface ConnectSuccess {
+  ok: true;
+  sessionId: string;
+  connectionId: string;
+  providerName: string;
+  /** Scopes asked for but not granted ("a person may approve fewer than asked"). */
+  missingScopes: string[];
+}
+
+export interface ConnectFailure {
+  ok: false;
+  sessionId: string | null;
+  problem: ConnectProblem;
+  /** Safe text: what happened and what to do. */
+  message: string;
+  providerError?: string | undefined;
+}
+
+export type ConnectOutcome = ConnectSuccess | ConnectFailure;
+
+export const PROBLEM_TEXT: Record<ConnectProblem, string> = {
+  unknown_link: 'This connect link is not valid. Ask for a new link from the app that sent you.',
+  link_expired: 'This connect link has expired. Ask for a new link from the app that sent you.',
+  state_invalid: 'This sign-in response was already used or is unknown. Start again from Connect; do not use the Back button.',
+  state_expired: 'This sign-in took longer than 10 minutes and expired. Start again from Connect.',
+  other_browser: 'This sign-in was started in a different browser. Finish it in the browser where you clicked Connect, or start again here.',
+  wrong_integration: 'This sign-in response arrived at the wrong integration. Start again from Connect.',
+  issuer_mismatch: 'The response came from a different authorization server than the one the sign-in started with. Nothing was stored. Start again from Connect.',
+  issuer_missing: 'The authorization server did not say who it is (RFC 9207 "iss" missing), although it promises to. Nothing was stored. Start again from Connect.',
+  provider_denied: 'Access was declined at the provider, so nothing was connected. Start again from Connect if that was a mistake.',
+  provider_error: 'The provider reported an error, so nothing was connected.',
+  exchange_failed: 'The provider did not complete the sign-in (the code could not be exchanged). Nothing was stored. Start again from Connect.',
+};

@@ -1,0 +1,5 @@
+export * from './errors.ts';
+export * from './clock.ts';
+export * from './random.ts';
+export * from './ids.ts';
+export * from "./config.ts";

@@ -1,0 +1,52 @@
+import { iso } from '../core/clock.ts';
+import type { ProviderDefinition, ResolvedProvider } from '../catalog/index.ts';
+import type { AuditRecord, ConnectionRecord, ConnectSessionRecord, IntegrationRecord } from '../store/index.ts';
+
+/** Records as the API shows them: camelCase, ISO times, never a secret. */
+export function presentProvider(d: ProviderDefinition) {
+  return {
+    id: d.id, name: d.name, logo: d.logo ?? null, categories: d.categories, docs: d.docs ?? null,
+    credential: d.credential, grants: d.grants,
+    scopes: { default: d.scopes.default, available: d.scopes.available, separator: d.scopes.separator },
+    pkce: d.pkce.enabled, refresh: d.refresh.kind, apiBaseUrls: d.api.baseUrls, setup: d.setup ?? null,
+  };
+}
+
+export function presentIntegration(r: IntegrationRecord, redirectUri: string, p: ResolvedProvider) {
+  return {
+    id: r.id, provider: r.provider, name: r.name, clientId: r.clientId, hasClientSecret: r.clientSecretEnc !== null,
+    scopes: r.scopes, redirectUri,
+    endpoints: {
+      issuer: p.issuer, authorizationUrl: p.authorizationEndpoint, tokenUrl: p.tokenEndpoint,
+      revocationUrl: p.revocationEndpoint, apiBaseUrls: p.apiBaseUrls,
+    },
+    createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
+  };
+}
+
+export function presentConnection(c: ConnectionRecord) {
+  const missing = c.requestedScopes.filter((s) => !c.grantedScopes.includes(s));
+  return {
+    id: c.id, name: c.name, integration: c.integrationId, externalId: c.externalId, metadata: c.metadata,
+    status: c.status, statusReason: c.statusReason, statusSince: iso(c.statusSince),
+    requestedScopes: c.requestedScopes, grantedScopes: c.grantedScopes, missingScopes: missing,
+    scopeNote: missing.length > 0 ? `The person approved fewer scopes than requested; missing: ${missing.join(', ')}. Re-authenticate to ask again.` : null,
+    hasRefreshToken: c.refreshTokenEnc !== null,
+    accessTokenExpiresAt: c.expiresAt === null ? null : iso(c.expiresAt),
+    createdAt: iso(c.createdAt), lastRefreshedAt: c.lastRefreshedAt === null ? null : iso(c.lastRefreshedAt),
+  };
+}
+
+export function presentSession(s: ConnectSessionRecord) {
+  return {
+    id: s.id, integration: s.integrationId, status: s.status, connection: s.connectionId, error: s.error,
+    name: s.name, externalId: s.externalId, expiresAt: iso(s.expiresAt), createdAt: iso(s.createdAt),
+  };
+}
+
+export function presentAudit(a: AuditRecord) {
+  return {
+    id: a.id, at: iso(a.at), actor: { type: a.actorType, id: a.actorId }, action: a.action, outcome: a.outcome,
+    integration: a.integrationId, connection: a.connectionId, detail: a.detail,
+  };
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { requireManage } from '../../access/index.ts';
+import { presentAudit } from '../present.ts';
+import { pageQuery } from '../route.ts';
+import type { RouteDeps } from './deps.ts';
+
+export function auditRoutes({ def, services }: RouteDeps): void {
+  def({
+    method: 'GET', url: '/v1/audit', tag: 'audit', summary: 'The audit log, newest first',
+    query: z.strictObject({
+      integration: z.string().max(100).optional(),
+      connection: z.string().max(100).optional(),
+      action: z.string().max(100).optional(),
+      actor: z.string().max(100).optional(),
+      since: z.iso.datetime().optional(),
+      until: z.iso.datetime().optional(),
+      ...pageQuery,
+    }),
+    handler: async ({ query, principal }) => {
+      requireManage(principal);
+      await services.audit.flush();
+      const page = await services.store.audit.query(principal.orgId, {
+        integrationId: query.integration, connectionId: query.connection, action: query.action, actorId: query.actor,
+        since: query.since ? Date.parse(query.since) : undefined, until: query.until ? Date.parse(query.until) : undefined,
+      }, { limit: query.limit, cursor: query.cursor });
+      return { data: page.data.map(presentAudit), nextCursor: page.nextCursor };
+    },
+  });
+}

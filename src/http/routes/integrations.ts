@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { requireManage } from '../../access/index.ts';
+import { presentIntegration } from '../present.ts';
+import { actorOf } from '../auth.ts';
+import type { RouteDeps } from './deps.ts';
+
+const integrationBody = z.strictObject({
+  provider: z.string().min(1).max(100),
+  name: z.string().min(1).max(200).optional(),
+  clientId: z.string().min(1).max(500),
+  clientSecret: z.string().min(1).max(4000).optional(),
+  scopes: z.array(z.string().min(1).max(500)).max(200).optional(),
+  authorizationUrl: z.string().max(2000).optional(),
+  tokenUrl: z.string().max(2000).optional(),
+  revocationUrl: z.string().max(2000).optional(),
+  apiBaseUrl: z.string().max(2000).optional(),
+  issuer: z.string().max(2000).optional(),
+});
+
+const idParam = z.object({ id: z.string().max(100) });
+
+export function integrationRoutes({ def, services }: RouteDeps): void {
+  const { integrations } = services;
+  const show = (r: Parameters<typeof presentIntegration>[0]) => presentIntegration(r, integrations.redirectUri(r.id), integrations.resolved(r));
+  def({
+    method: 'POST', url: '/v1/integrations', tag: 'integrations', status: 201,
+    summary: 'Add an integration: a provider plus your own OAuth app (or a custom provider by URLs or issuer)',
+    body: integrationBody,
+    handler: async ({ body, principal }) => {
+      requireManage(principal);
+      return show(await integrations.create(principal.orgId, actorOf(principal), body));
+    },
+  });
+  def({
+    method: 'GET', url: '/v1/integrations', tag: 'integrations', summary: 'List integrations with their redirect URIs',
+    handler: async ({ principal }) => ({ data: (await integrations.list(principal.orgId)).map(show), nextCursor: null }),
+  });
+  def({
+    method: 'GET', url: '/v1/integrations/{id}', tag: 'integrations', summary: 'One integration', params: idParam,
+    handler: async ({ params, principal }) => show(await integrations.get(principal.orgId, params.id)),
+  });
+  def({
+    method: 'DELETE', url: '/v1/integrations/{id}', tag: 'integrations', summary: 'Delete an integration (refused while it has connections)', params: idParam,
+    handler: async ({ params, principal }) => {
+      requireManage(principal);
+      await integrations.delete(principal.orgId, actorOf(principal), params.id);
+      return undefined;
+    },
+  });
+}

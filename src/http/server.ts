@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { type Clock, type Config, type Random, cryptoRandom, systemClock } from '../core/index.ts';
+import { type Store, openSqliteStore } from '../store/index.ts';
+import { createVault, loadMasterKeys } from '../vault/index.ts';
+import { BUILTIN_PROVIDERS_DIR, Catalog, loadDefinitionsFromDir } from '../catalog/index.ts';
+import { type LookupFn, createOutbound } from '../outbound/index.ts';
+import { bootstrap } from '../access/index.ts';
+import type { Sandbox } from '../sandbox/index.ts';
+import { createLogger } from './logger.ts';
+import { type Services, createServices } from './services.ts';
+import { type Mount, createApp } from './app.ts';
+import { createMountedSandbox, ensureSandboxIntegration, sandboxDefinition } from './sandbox-mount.ts';
+
+export interface StartOptions {
+  config: Config;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  random?: Random;
+  store?: Store;
+  /** Where logs go (tests capture them). Default: stdout. */
+  logDestination?: DestinationStream;
+  lookup?: LookupFn;
+  providerTimeoutMs?: number;
+  leaseMs?: number;
+}
+
+export interface Keyway {
+  app: FastifyInstance;
+  url: string;
+  services: Services;
+  sandbox: Sandbox | null;
+  orgId: string;
+  /** Set on first start: the file holding the bootstrap admin key. */
+  bootstrapKeyFile: string | null;
+  close(): Promise<void>;
+}
+
+/** Opens everything, builds the app and listens. Used by `keyway serve` and by the tests. */
+export async function startKeyway(opts: StartOptions): Promise<Keyway> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? cryptoRandom;
+  const logger = createLogger(config.logLevel, opts.logDestination);
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const masterKeys = await loadMasterKeys({ dataDir, env: opts.env ?? process.env, random });
+  for (const w of masterKeys.warnings) logger.warn(w);
+  const store = opts.store ?? openSqliteStore(join(dataDir, 'keyway.db'));
+  await store.migrate(clock.now());
+  const vault = createVault({ masterKeys, dataKeys: store.dataKeys, random, clock });
+  const definitions = loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR);
+  if (config.sandbox) definitions.push(sandboxDefinition(config.publicUrl));
+  const catalog = new Catalog(definitions);
+  const outbound = createOutbound({ dev: config.dev, allowPrivateHosts: config.allowPrivateHosts, ...(opts.lookup ? { lookup: opts.lookup } : {}) });
+  const services = createServices({
+    config, clock, random, store, vault, catalog, outbound, logger, processId: `proc_${randomUUID()}`,
+    ...(opts.providerTimeoutMs ? { providerTimeoutMs: opts.providerTimeoutMs } : {}),
+    ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+  });
+  const boot = await bootstrap({ store, random, clock }, dataDir);
+  const mounts: Mount[] = [];
+  let sandbox: Sandbox | null = null;
+  if (config.sandbox) {
+    const mounted = await createMountedSandbox(config.publicUrl);
+    sandbox = mounted.sandbox;
+    mounts.push(mounted.mount);
+    await ensureSandboxIntegration(services, sandbox, boot.org.id);
+  }
+  if (config.dev) {
+    logger.warn('DEVELOPMENT MODE (KEYWAY_DEV=1): outbound calls may use plain http to loopback addresses. Never run production like this.');
+  }
+  const app = createApp(services, mounts);
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  if (boot.keyFile) logger.info(`First start: the bootstrap admin API key was written to ${boot.keyFile} (mode 0600). Read it from there; it is not printed.`);
+  return {
+    app, url, services, sandbox, orgId: boot.org.id, bootstrapKeyFile: boot.keyFile,
+    async close() {
+      await app.close();
+      await services.audit.flush();
+      await store.close();
+    },
+  };
+}

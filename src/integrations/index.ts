@@ -1,0 +1,1 @@
+export { type IntegrationInput, IntegrationService, type IntegrationServiceDeps } from './service.ts';

@@ -1,0 +1,136 @@
+import type { Clock } from '../core/clock.ts';
+import { KeywayError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Random } from '../core/random.ts';
+import { type Catalog, type EndpointConfig, type ProviderDefinition, type ResolvedProvider, resolveProvider } from '../catalog/index.ts';
+import { type OAuthContext, discoverIssuer } from '../oauth/index.ts';
+import type { Outbound } from '../outbound/index.ts';
+import type { IntegrationRecord, Store } from '../store/index.ts';
+import type { Actor, AuditWriter } from '../audit/index.ts';
+import type { SecretSealer } from '../tokens/index.ts';
+
+export interface IntegrationInput {
+  provider: string;
+  name?: string | undefined;
+  clientId: string;
+  clientSecret?: string | undefined;
+  scopes?: string[] | undefined;
+  authorizationUrl?: string | undefined;
+  tokenUrl?: string | undefined;
+  revocationUrl?: string | undefined;
+  apiBaseUrl?: string | undefined;
+  issuer?: string | undefined;
+}
+
+export interface IntegrationServiceDeps {
+  store: Store;
+  catalog: Catalog;
+  vault: SecretSealer;
+  outbound: Outbound;
+  clock: Clock;
+  random: Random;
+  audit: AuditWriter;
+  publicUrl: string;
+  dev: boolean;
+  providerTimeoutMs: number;
+}
+
+const URL_FIELDS = ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'deviceAuthorizationUrl', 'parUrl', 'apiBaseUrl'] as const;
+
+/** Integrations: a provider plus the organization's own OAuth app. */
+export class IntegrationService {
+  readonly #d: IntegrationServiceDeps;
+  readonly #secrets = new Map<string, { updatedAt: number; secret: string | null }>();
+
+  constructor(deps: IntegrationServiceDeps) {
+    this.#d = deps;
+  }
+
+  redirectUri(integrationId: string): string {
+    return `${this.#d.publicUrl}/oauth/callback/${integrationId}`;
+  }
+
+  async create(orgId: string, actor: Actor, input: IntegrationInput): Promise<IntegrationRecord> {
+    const def = this.#d.catalog.require(input.provider);
+    const config = await this.#endpointConfig(def, input);
+    const now = this.#d.clock.now();
+    const id = newId('integration', this.#d.random);
+    const rec: IntegrationRecord = {
+      id, orgId, provider: def.id, name: input.name ?? def.name, clientId: input.clientId,
+      clientSecretEnc: input.clientSecret ? await this.#d.vault.encrypt({ orgId, recordId: id, field: 'client_secret' }, input.clientSecret) : null,
+      scopes: input.scopes ?? def.scopes.default, config: { ...config }, createdAt: now, updatedAt: now,
+    };
+    await this.#d.store.integrations.insert(rec);
+    this.#d.audit.record({ orgId, actor, action: 'integration.create', integrationId: id, detail: { provider: def.id } });
+    return rec;
+  }
+
+  /** Endpoints for a custom provider (given or discovered), each checked by the outbound policy. */
+  async #endpointConfig(def: ProviderDefinition, input: IntegrationInput): Promise<EndpointConfig> {
+    const { outbound } = this.#d;
+    // Built-in providers that list their endpoints are not discovered; those that give only an issuer are.
+    const issuer = input.issuer ?? (def.id === 'custom' || def.tokenUrl ? undefined : def.issuer);
+    let config: EndpointConfig = {};
+    if (def.id === 'custom') {
+      if (!issuer && !(input.authorizationUrl && input.tokenUrl)) {
+        throw new KeywayError('invalid_request', 'A custom provider needs either "issuer" (to discover its endpoints) or both "authorizationUrl" and "tokenUrl".');
+      }
+      config = { authorizationUrl: input.authorizationUrl, tokenUrl: input.tokenUrl, revocationUrl: input.revocationUrl, apiBaseUrl: input.apiBaseUrl };
+    } else if (input.authorizationUrl || input.tokenUrl || input.issuer) {
+      throw new KeywayError('invalid_request', `Provider "${def.id}" has fixed endpoints; endpoint URLs can only be given with provider "custom".`);
+    }
+    if (issuer) {
+      outbound.checkUrl(issuer, 'issuer');
+      const discovered = await discoverIssuer(issuer, { fetch: outbound.fetch, allowInsecure: this.#d.dev, timeoutMs: this.#d.providerTimeoutMs });
+      config = { ...discovered, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) };
+    }
+    for (const f of URL_FIELDS) {
+      const v = config[f];
+      if (v !== undefined) config[f] = outbound.checkUrl(v, f).toString();
+    }
+    return config;
+  }
+
+  async get(orgId: string, id: string): Promise<IntegrationRecord> {
+    const rec = await this.#d.store.integrations.get(orgId, id);
+    if (!rec) throw new KeywayError('not_found', `No integration ${id}.`);
+    return rec;
+  }
+
+  list(orgId: string): Promise<IntegrationRecord[]> {
+    return this.#d.store.integrations.list(orgId);
+  }
+
+  async delete(orgId: string, actor: Actor, id: string): Promise<void> {
+    await this.get(orgId, id);
+    const n = await this.#d.store.integrations.delete(orgId, id);
+    if (n === -1) throw new KeywayError('conflict', 'This integration still has connections; delete them first.');
+    this.#secrets.delete(id);
+    this.#d.audit.record({ orgId, actor, action: 'integration.delete', integrationId: id });
+  }
+
+  resolved(rec: IntegrationRecord): ResolvedProvider {
+    return resolveProvider(this.definition(rec), rec.config as EndpointConfig);
+  }
+
+  definition(rec: IntegrationRecord): ProviderDefinition {
+    return this.#d.catalog.require(rec.provider);
+  }
+
+  /** Everything a protocol call for this integration needs; the client secret decrypted (cached per version). */
+  async oauthContext(rec: IntegrationRecord): Promise<OAuthContext> {
+    let cached = this.#secrets.get(rec.id);
+    if (!cached || cached.updatedAt !== rec.updatedAt) {
+      const secret = rec.clientSecretEnc ? await this.#d.vault.decrypt({ orgId: rec.orgId, recordId: rec.id, field: 'client_secret' }, rec.clientSecretEnc) : null;
+      cached = { updatedAt: rec.updatedAt, secret };
+      this.#secrets.set(rec.id, cached);
+    }
+    return {
+      provider: this.resolved(rec),
+      client: { clientId: rec.clientId, clientSecret: cached.secret },
+      fetch: this.#d.outbound.fetch,
+      allowInsecure: this.#d.dev,
+      timeoutMs: this.#d.providerTimeoutMs,
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import * as oauth from 'oauth4webapi';
+import { KeywayError } from '../core/errors.ts';
+import { toKeywayError } from './errors.ts';
+import { type OAuthContext, asMetadata, clientAuthOf, clientOf, requestOptions } from './metadata.ts';
+import { type TokenSet, toTokenSet } from './token-set.ts';
+
+export interface AuthorizationRequest {
+  redirectUri: string;
+  scopes: string[];
+  state: string;
+  /** PKCE S256 challenge; null only when the definition says the provider rejects PKCE. */
+  codeChallenge: string | null;
+  nonce: string | null;
+  extraParams?: Record<string, string>;
+}
+
+/**
+ * The URL the browser is sent to (RFC 6749 §4.1.1, PKCE per RFC 7636 §4.3, `nonce` per OIDC Core §3.1.2.1).
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
+ */
+export function buildAuthorizationUrl(ctx: OAuthContext, req: AuthorizationRequest): URL {
+  const endpoint = ctx.provider.authorizationEndpoint;
+  if (!endpoint) throw new KeywayError('invalid_request', 'This integration has no authorization endpoint; it cannot use the authorization code grant.');
+  const url = new URL(endpoint);
+  const p = url.searchParams;
+  p.set('response_type', 'code');
+  p.set('client_id', ctx.client.clientId);
+  p.set('redirect_uri', req.redirectUri);
+  if (req.scopes.length > 0) p.set('scope', req.scopes.join(ctx.provider.definition.scopes.separator));
+  p.set('state', req.state);
+  if (req.codeChallenge) {
+    p.set('code_challenge', req.codeChallenge);
+    p.set('code_challenge_method', 'S256');
+  }
+  if (req.nonce) p.set('nonce', req.nonce);
+  for (const [k, v] of Object.entries({ ...ctx.provider.definition.authParams, ...req.extraParams })) p.set(k, v);
+  return url;
+}
+
+export interface CodeExchange {
+  /** The full callback URL as the browser brought it back. */
+  callbackUrl: URL;
+  expectedState: string;
+  /** The issuer the attempt started with; RFC 9207 `iss` must equal it. */
+  expectedIssuer: string | null;
+  redirectUri: string;
+  codeVerifier: string | null;
+  nonce: string | null;
+}
+
+/**
+ * Validates the authorization response (state, RFC 9207 `iss`, error parameters) and exchanges the
+ * code server-to-server (RFC 6749 §4.1.3).
+ * @see https://www.rfc-editor.org/rfc/rfc9207
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ */
+export async function exchangeAuthorizationCode(ctx: OAuthContext, ex: CodeExchange): Promise<TokenSet> {
+  const as = asMetadata(ctx.provider);
+  const client = clientOf(ctx);
+  const iss = ex.callbackUrl.searchParams.get('iss');
+  if (iss !== null && ex.expectedIssuer !== null && iss !== ex.expectedIssuer) {
+    throw new KeywayError('connect_failed', 'The authorization response came from a different issuer than the one this attempt started with (RFC 9207 mix-up defence). Start again from Connect.');
+  }
+  let params: URLSearchParams;
+  try {
+    params = oauth.validateAuthResponse(as, client, ex.callbackUrl, ex.expectedState);
+  } catch (e) {
+    throw toKeywayError(e, 'Authorization');
+  }
+  try {
+    const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuthOf(ctx), params, ex.redirectUri,
+      ex.codeVerifier ?? oauth.nopkce, { ...requestOptions(ctx), additionalParameters: ctx.provider.definition.tokenParams });
+    const body = await oauth.processAuthorizationCodeResponse(as, client, res, {
+      expectedNonce: ex.nonce ?? oauth.expectNoNonce,
+    });
+    return toTokenSet(body, oauth.getValidatedIdTokenClaims(body), ctx.provider.definition.scopes.separator);
+  } catch (e) {
+    throw toKeywayError(e, 'Code exchange');
+  }
+}

@@ -1,0 +1,62 @@
+import * as oauth from 'oauth4webapi';
+import { KeywayError } from '../core/errors.ts';
+
+/** What the provider said, kept as it said it (RFC 6749 §5.2). */
+export interface ProviderErrorDetails {
+  providerError: string;
+  providerErrorDescription?: string | undefined;
+  providerStatus?: number | undefined;
+}
+
+/** The provider error code carried by a KeywayError, if any (e.g. "invalid_grant"). */
+export function providerErrorCode(e: unknown): string | undefined {
+  if (e instanceof KeywayError && e.details && typeof e.details['providerError'] === 'string') return e.details['providerError'];
+  return undefined;
+}
+
+function isTransientStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+/**
+ * Turns whatever a protocol call threw into a KeywayError: provider errors keep the provider's
+ * `error`, `error_description` and status; network failures, timeouts and 5xx become
+ * `provider_unavailable` (transient); our own errors pass through.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export function toKeywayError(e: unknown, what: string): KeywayError {
+  if (e instanceof KeywayError) return e;
+  if (e instanceof oauth.ResponseBodyError) {
+    const details: ProviderErrorDetails = {
+      providerError: e.error, providerErrorDescription: e.error_description, providerStatus: e.status,
+    };
+    if (isTransientStatus(e.status)) {
+      return new KeywayError('provider_unavailable', `${what}: the provider answered ${e.status} (${e.error}); try again shortly.`, { cause: e, details: { ...details } });
+    }
+    return new KeywayError('provider_error', `${what}: the provider answered "${e.error}"${e.error_description ? `: ${e.error_description}` : ''}.`, { cause: e, details: { ...details } });
+  }
+  if (e instanceof oauth.AuthorizationResponseError) {
+    return new KeywayError('connect_failed', `${what}: the provider returned "${e.error}"${e.error_description ? `: ${e.error_description}` : ''}.`, {
+      cause: e, details: { providerError: e.error, providerErrorDescription: e.error_description },
+    });
+  }
+  if (e instanceof oauth.WWWAuthenticateChallengeError) {
+    return new KeywayError('provider_error', `${what}: the provider refused the client credentials (${e.status}).`, {
+      cause: e, details: { providerError: e.cause[0]?.parameters.error ?? 'invalid_client', providerStatus: e.status },
+    });
+  }
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
+    return new KeywayError('provider_unavailable', `${what}: the provider did not answer in time; try again shortly.`, { cause: e, retryAfter: 5 });
+  }
+  if (e instanceof oauth.OperationProcessingError) {
+    const status = e.cause instanceof Response ? e.cause.status : undefined;
+    if (status !== undefined && isTransientStatus(status)) {
+      return new KeywayError('provider_unavailable', `${what}: the provider answered ${status}; try again shortly.`, { cause: e, retryAfter: 5 });
+    }
+    return new KeywayError('provider_error', `${what}: the provider's response was not valid (${e.message}).`, { cause: e, details: { providerError: e.code ?? 'invalid_response' } });
+  }
+  if (e instanceof TypeError) {
+    return new KeywayError('provider_unavailable', `${what}: the provider could not be reached; try again shortly.`, { cause: e, retryAfter: 5 });
+  }
+  return new KeywayError('internal', `${what} failed unexpectedly.`, { cause: e });
+}

@@ -1,0 +1,35 @@
+import type * as oauth from 'oauth4webapi';
+
+/** A token endpoint answer in our terms. Secret fields are only ever handed to the vault. */
+export interface TokenSet {
+  accessToken: string;
+  tokenType: string;
+  /** Seconds, or null when the provider gave no lifetime. */
+  expiresIn: number | null;
+  refreshToken: string | null;
+  /** Granted scopes as the provider listed them; null when it did not say (then: as requested, RFC 6749 §5.1). */
+  scopes: string[] | null;
+  /** OIDC identity of the account, when an ID token came back. */
+  identity: { issuer: string; subject: string } | null;
+  /** Seconds the refresh token lives, when the provider says (refresh_token_expires_in). */
+  refreshTokenExpiresIn: number | null;
+}
+
+export function splitScopes(scope: string | undefined | null, separator = ' '): string[] | null {
+  if (scope === undefined || scope === null) return null;
+  const sep = separator.trim() === '' ? /\s+/ : separator;
+  return scope.split(sep).map((s) => s.trim()).filter(Boolean);
+}
+
+export function toTokenSet(res: oauth.TokenEndpointResponse, claims: oauth.IDToken | undefined, separator: string): TokenSet {
+  const rtExp = res['refresh_token_expires_in'];
+  return {
+    accessToken: res.access_token,
+    tokenType: res.token_type,
+    expiresIn: typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in : null,
+    refreshToken: res.refresh_token ?? null,
+    scopes: splitScopes(res.scope, separator),
+    identity: claims ? { issuer: claims.iss, subject: claims.sub } : null,
+    refreshTokenExpiresIn: typeof rtExp === 'number' ? rtExp : null,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Records as the store hands them out. Times are milliseconds since the epoch (the API turns them
+ * into ISO strings). Fields ending in `Enc` hold vault envelopes: never shown, never logged.
+ */
+export type Role = 'owner' | 'admin' | 'member';
+
+export interface OrgRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface MemberRecord {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt: number;
+}
+
+/** What an API key may reach. Empty lists mean "all" of that kind. */
+export interface ApiKeyScope {
+  integrations: string[];
+  connections: string[];
+  /** May read raw tokens (`GET /v1/connections/{id}/token`), not only proxy. */
+  tokenRead: boolean;
+  /** May manage integrations, keys and connections (admin-like); otherwise only use. */
+  manage: boolean;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  orgId: string;
+  memberId: string;
+  name: string;
+  /** SHA-256 of the key, hex. The key itself is never stored. */
+  hash: string;
+  /** The first characters of the key, to recognise it in a list. */
+  prefix: string;
+  scope: ApiKeyScope;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface IntegrationRecord {
+  id: string;
+  orgId: string;
+  provider: string;
+  name: string;
+  clientId: string;
+  clientSecretEnc: string | null;
+  scopes: string[];
+  /** Provider settings resolved at creation: endpoints (custom/discovered), issuer, etc. Never secret. */
+  config: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ConnectionStatus = 'active' | 'refresh_failing' | 'needs_reauth';
+
+export interface ConnectionRecord {
+  id: string;
+  orgId: string;
+  integrationId: string;
+  ownerMemberId: string | null;
+  name: string;
+  externalId: string | null;
+  metadata: Record<string, unknown> | null;
+  status: ConnectionStatus;
+  statusReason: string | null;
+  statusSince: number;
+  requestedScopes: string[];
+  grantedScopes: string[];
+  accessTokenEnc: string | null;
+  refreshTokenEnc: string | null;
+  tokenType: string | null;
+  /** Access-token expiry; null when the provider gave no lifetime. */
+  expiresAt: number | null;
+  /** When the current access token was obtained (for the 15%-of-lifetime rule). */
+  obtainedAt: number | null;
+  lastRefreshedAt: number | null;
+  refreshFailures: number;
+  /** Bumped on every token write; caches compare it. */
+  tokenVersion: number;
+  /** Account identity at the provider (OIDC iss + sub), for re-authentication checks. */
+  accountIssuer: string | null;
+  accountSubject: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ConnectSessionStatus = 'pending' | 'connected' | 'failed' | 'expired';
+
+export interface ConnectSessionRecord {
+  id: string;
+  orgId: string;
+  integrationId: string;
+  /** SHA-256 of the secret in the connect URL. */
+  tokenHash: string;
+  createdByMemberId: string | null;
+  name: string | null;
+  externalId: string | null;
+  metadata: Record<string, unknown> | null;
+  status: ConnectSessionStatus;
+  connectionId: string | null;
+  error: string | null;
+  expiresAt: number;
+  createdAt: number;
+}
+
+export interface ConnectAttemptRecord {
+  id: string;
+  orgId: string;
+  sessionId: string;
+  integrationId: string;
+  /** SHA-256 of `state`; state itself only travels through the browser. */
+  stateHash: string;
+  /** SHA-256 of the browser-binding cookie value. */
+  browserHash: string;
+  verifierEnc: string;
+  nonce: string | null;
+  issuer: string | null;
+  redirectUri: string;
+  expiresAt: number;
+  usedAt: number | null;
+  createdAt: number;
+}
+
+export interface AuditRecord {
+  seq: number;
+  id: string;
+  orgId: string;
+  at: number;
+  actorType: 'member' | 'api_key' | 'system' | 'browser';
+  actorId: string | null;
+  action: string;
+  outcome: 'ok' | 'error';
+  integrationId: string | null;
+  connectionId: string | null;
+  detail: Record<string, unknown>;
+}
+
+export type NewAuditRecord = Omit<AuditRecord, 'seq'>;
+
+/** A data key wrapped under a master key (the vault's DataKeyRepository shape, kept here so store imports no vault). */
+export interface DataKeyRecord {
+  id: string;
+  orgId: string;
+  masterKid: string;
+  wrapped: string;
+  createdAt: string;
+}

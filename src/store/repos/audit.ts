@@ -1,0 +1,56 @@
+import { type SqlExecutor, decodeCursor, encodeCursor } from '../sql/executor.ts';
+import type { SqlValue } from '../sql/table.ts';
+import * as t from '../sql/tables.ts';
+import type { AuditRecord, NewAuditRecord } from '../records.ts';
+import { type Page, type PageResult, selectMany } from './common.ts';
+
+export interface AuditFilter {
+  integrationId?: string | undefined;
+  connectionId?: string | undefined;
+  action?: string | undefined;
+  actorId?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+}
+
+const COLS = ['id', 'org_id', 'at', 'actor_type', 'actor_id', 'action', 'outcome', 'integration_id', 'connection_id', 'detail'];
+
+export function auditRepo(sql: SqlExecutor) {
+  return {
+    /** Appends entries in one transaction (the writer batches them off the request path). */
+    async append(entries: NewAuditRecord[]): Promise<void> {
+      if (entries.length === 0) return;
+      await sql.transaction(async (tx) => {
+        for (const e of entries) {
+          await tx.run(`INSERT INTO audit_log (${COLS.join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})`, [
+            e.id, e.orgId, e.at, e.actorType, e.actorId, e.action, e.outcome, e.integrationId, e.connectionId,
+            JSON.stringify(e.detail),
+          ]);
+        }
+      });
+    },
+
+    async query(orgId: string, filter: AuditFilter, page: Page): Promise<PageResult<AuditRecord>> {
+      const where = ['org_id = ?'];
+      const params: SqlValue[] = [orgId];
+      const add = (cond: string, v: SqlValue | undefined) => {
+        if (v !== undefined) { where.push(cond); params.push(v); }
+      };
+      add('integration_id = ?', filter.integrationId);
+      add('connection_id = ?', filter.connectionId);
+      add('action = ?', filter.action);
+      add('actor_id = ?', filter.actorId);
+      add('at >= ?', filter.since);
+      add('at < ?', filter.until);
+      const c = page.cursor ? decodeCursor(page.cursor) : null;
+      if (c && c.length === 1) add('seq < ?', Number(c[0]));
+      const rows = await selectMany(sql, t.auditLog, `WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [...params, page.limit + 1]);
+      const data = rows.slice(0, page.limit);
+      const last = data[data.length - 1];
+      return { data, nextCursor: rows.length > page.limit && last ? encodeCursor([last.seq]) : null };
+    },
+
+    pruneBefore: (orgId: string, before: number, limit: number) =>
+      sql.run('DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE org_id = ? AND at < ? LIMIT ?)', [orgId, before, limit]),
+  };
+}

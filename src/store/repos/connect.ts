@@ -1,0 +1,35 @@
+import type { SqlExecutor } from '../sql/executor.ts';
+import * as t from '../sql/tables.ts';
+import type { ConnectAttemptRecord, ConnectSessionRecord } from '../records.ts';
+import { insertRecord, selectOne, updateWhere } from './common.ts';
+
+export function connectSessionRepo(sql: SqlExecutor) {
+  return {
+    insert: (r: ConnectSessionRecord) => insertRecord(sql, t.connectSessions, r),
+    get: (orgId: string, id: string) => selectOne(sql, t.connectSessions, 'org_id = ? AND id = ?', [orgId, id]),
+    getById: (id: string) => selectOne(sql, t.connectSessions, 'id = ?', [id]),
+    findByTokenHash: (hash: string) => selectOne(sql, t.connectSessions, 'token_hash = ?', [hash]),
+    update: (orgId: string, id: string, patch: Partial<ConnectSessionRecord>) =>
+      updateWhere(sql, t.connectSessions, patch, 'org_id = ? AND id = ?', [orgId, id]),
+  };
+}
+
+export function connectAttemptRepo(sql: SqlExecutor) {
+  return {
+    insert: (r: ConnectAttemptRecord) => insertRecord(sql, t.connectAttempts, r),
+    /**
+     * Finds the attempt for a `state` and marks it used in the same statement, so a state can be
+     * redeemed once only, even by two callbacks racing. Returns null if unknown or already used.
+     */
+    async consume(stateHash: string, now: number): Promise<ConnectAttemptRecord | null> {
+      return sql.transaction(async (tx) => {
+        const rec = await selectOne(tx, t.connectAttempts, 'state_hash = ?', [stateHash]);
+        if (!rec || rec.usedAt !== null) return null;
+        const n = await updateWhere(tx, t.connectAttempts, { usedAt: now }, 'id = ? AND used_at IS NULL', [rec.id]);
+        return n === 1 ? { ...rec, usedAt: now } : null;
+      });
+    },
+    /** Attempts expire after 10 minutes; their rows (with the encrypted verifier) are then removed. */
+    purgeExpired: (before: number) => sql.run('DELETE FROM connect_attempts WHERE expires_at < ?', [before]),
+  };
+}

@@ -1,0 +1,91 @@
+import { type SqlExecutor, decodeCursor, encodeCursor, first } from '../sql/executor.ts';
+import type { SqlValue } from '../sql/table.ts';
+import * as t from '../sql/tables.ts';
+import type { ConnectionRecord, ConnectionStatus } from '../records.ts';
+import { type Page, type PageResult, insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
+
+export interface ConnectionFilter {
+  integrationId?: string | undefined;
+  status?: ConnectionStatus | undefined;
+  externalId?: string | undefined;
+}
+
+/** A held refresh lease: writes of new tokens must present it (fencing). */
+export interface Lease {
+  owner: string;
+  fence: number;
+  /** Set when a previous holder started a provider call and never finished it (crash). */
+  interruptedAt: number | null;
+}
+
+export function connectionRepo(sql: SqlExecutor) {
+  return {
+    insert: (r: ConnectionRecord) => insertRecord(sql, t.connections, r),
+    get: (orgId: string, id: string) => selectOne(sql, t.connections, 'org_id = ? AND id = ?', [orgId, id]),
+
+    async list(orgId: string, filter: ConnectionFilter, page: Page): Promise<PageResult<ConnectionRecord>> {
+      const where = ['org_id = ?'];
+      const params: SqlValue[] = [orgId];
+      if (filter.integrationId) { where.push('integration_id = ?'); params.push(filter.integrationId); }
+      if (filter.status) { where.push('status = ?'); params.push(filter.status); }
+      if (filter.externalId) { where.push('external_id = ?'); params.push(filter.externalId); }
+      const c = page.cursor ? decodeCursor(page.cursor) : null;
+      if (c && c.length === 2) {
+        where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+        params.push(Number(c[0]), Number(c[0]), String(c[1]));
+      }
+      const rows = await selectMany(sql, t.connections,
+        `WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`, [...params, page.limit + 1]);
+      const data = rows.slice(0, page.limit);
+      const last = data[data.length - 1];
+      return { data, nextCursor: rows.length > page.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    },
+
+    update: (orgId: string, id: string, patch: Partial<ConnectionRecord>) =>
+      updateWhere(sql, t.connections, patch, 'org_id = ? AND id = ?', [orgId, id]),
+
+    /** Writes tokens outside the refresh path (first connect, re-auth) and bumps the token version. */
+    replaceTokens: (orgId: string, id: string, patch: Partial<ConnectionRecord>) =>
+      updateWhere(sql, t.connections, patch, 'org_id = ? AND id = ?', [orgId, id], 'token_version = token_version + 1'),
+
+    delete: (orgId: string, id: string) => sql.run('DELETE FROM connections WHERE org_id = ? AND id = ?', [orgId, id]),
+
+    /**
+     * Takes the refresh lease if nobody holds it (or the holder's lease ran out). The fence grows
+     * with every acquisition, so a holder that lost its lease can never write.
+     */
+    async acquireLease(id: string, owner: string, now: number, leaseMs: number): Promise<Lease | null> {
+      const changed = await sql.run(
+        `UPDATE connections SET lease_owner = ?, lease_until = ?, lease_fence = lease_fence + 1
+         WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)`,
+        [owner, now + leaseMs, id, now]);
+      if (changed === 0) return null;
+      const row = await first(sql, 'SELECT lease_fence, lease_owner, refresh_inflight_at FROM connections WHERE id = ?', [id]);
+      if (!row || row['lease_owner'] !== owner) return null;
+      const inflight = row['refresh_inflight_at'];
+      return { owner, fence: Number(row['lease_fence']), interruptedAt: inflight == null ? null : Number(inflight) };
+    },
+
+    /** Records that a provider call is about to start (crash detection). False if the lease is lost. */
+    async markInFlight(id: string, lease: Lease, now: number): Promise<boolean> {
+      const n = await sql.run(
+        'UPDATE connections SET refresh_inflight_at = ? WHERE id = ? AND lease_owner = ? AND lease_fence = ? AND lease_until >= ?',
+        [now, id, lease.owner, lease.fence, now]);
+      return n === 1;
+    },
+
+    /**
+     * Writes the outcome of a refresh and releases the lease — only while the lease is still held.
+     * `clearInFlight` is false when the provider's answer is unknown (timeout): the marker stays.
+     */
+    async finishRefresh(id: string, lease: Lease, now: number, patch: Partial<ConnectionRecord>,
+      opts: { newTokens: boolean; clearInFlight: boolean }): Promise<boolean> {
+      const extra = ['lease_owner = NULL', 'lease_until = NULL'];
+      if (opts.clearInFlight) extra.push('refresh_inflight_at = NULL');
+      if (opts.newTokens) extra.push('token_version = token_version + 1');
+      const n = await updateWhere(sql, t.connections, patch,
+        'id = ? AND lease_owner = ? AND lease_fence = ? AND lease_until >= ?', [id, lease.owner, lease.fence, now], extra.join(', '));
+      return n === 1;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { SqlExecutor } from '../sql/executor.ts';
+import * as t from '../sql/tables.ts';
+import type { ApiKeyRecord, DataKeyRecord, MemberRecord, OrgRecord } from '../records.ts';
+import { insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
+
+export function orgRepo(sql: SqlExecutor) {
+  return {
+    insert: (r: OrgRecord) => insertRecord(sql, t.orgs, r),
+    get: (id: string) => selectOne(sql, t.orgs, 'id = ?', [id]),
+    list: () => selectMany(sql, t.orgs, 'ORDER BY created_at, id', []),
+  };
+}
+
+export function memberRepo(sql: SqlExecutor) {
+  return {
+    insert: (r: MemberRecord) => insertRecord(sql, t.members, r),
+    get: (orgId: string, id: string) => selectOne(sql, t.members, 'org_id = ? AND id = ?', [orgId, id]),
+    list: (orgId: string) => selectMany(sql, t.members, 'WHERE org_id = ? ORDER BY created_at, id', [orgId]),
+  };
+}
+
+export function apiKeyRepo(sql: SqlExecutor) {
+  return {
+    insert: (r: ApiKeyRecord) => insertRecord(sql, t.apiKeys, r),
+    findByHash: (hash: string) => selectOne(sql, t.apiKeys, 'hash = ?', [hash]),
+    get: (orgId: string, id: string) => selectOne(sql, t.apiKeys, 'org_id = ? AND id = ?', [orgId, id]),
+    list: (orgId: string) => selectMany(sql, t.apiKeys, 'WHERE org_id = ? ORDER BY created_at DESC, id DESC', [orgId]),
+    revoke: (orgId: string, id: string, at: number) =>
+      updateWhere(sql, t.apiKeys, { revokedAt: at }, 'org_id = ? AND id = ? AND revoked_at IS NULL', [orgId, id]),
+    touch: (id: string, at: number) => updateWhere(sql, t.apiKeys, { lastUsedAt: at }, 'id = ?', [id]),
+  };
+}
+
+/** Implements the vault's DataKeyRepository. */
+export function dataKeyRepo(sql: SqlExecutor) {
+  return {
+    listDataKeys: (orgId: string) => selectMany(sql, t.dataKeys, 'WHERE org_id = ? ORDER BY created_at, id', [orgId]),
+    listAllDataKeys: () => selectMany(sql, t.dataKeys, 'ORDER BY created_at, id', []),
+    insertDataKey: (r: DataKeyRecord) => insertRecord(sql, t.dataKeys, r),
+    updateDataKeyWrapping: async (id: string, masterKid: string, wrapped: string): Promise<void> => {
+      await updateWhere(sql, t.dataKeys, { masterKid, wrapped }, 'id = ?', [id]);
+    },
+  };
+}

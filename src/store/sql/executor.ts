@@ -1,0 +1,36 @@
+import type { Row, SqlValue } from './table.ts';
+
+/**
+ * The one thing a dialect adapter provides: run SQL written with `?` placeholders.
+ * Repositories are written once against this.
+ */
+export interface SqlExecutor {
+  readonly dialect: 'sqlite' | 'postgres';
+  all(sql: string, params?: SqlValue[]): Promise<Row[]>;
+  /** Returns the number of rows changed. */
+  run(sql: string, params?: SqlValue[]): Promise<number>;
+  /** Runs `fn` in one transaction; nested calls join the outer one. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function first(sql: SqlExecutor, text: string, params?: SqlValue[]): Promise<Row | undefined> {
+  const rows = await sql.all(text, params);
+  return rows[0];
+}
+
+/** Opaque cursor for keyset pagination. */
+export function encodeCursor(parts: Array<string | number>): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Array<string | number> | null {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string' || typeof p === 'number')) return parsed;
+    return null;
+  } catch {
+    // Not a cursor we issued: the caller turns this into a 400.
+    return null;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Schema migrations, in order. Written once for both dialects: `BIGINT` has integer affinity in
+ * SQLite, and `{serial}` is the one spelling that differs. Every row carries its organization id from
+ * the first migration on, although the embedded default has one organization.
+ */
+export interface Migration {
+  id: number;
+  name: string;
+  sql: (dialect: 'sqlite' | 'postgres') => string;
+}
+
+const serial = (d: 'sqlite' | 'postgres'): string =>
+  d === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    sql: (d) => `
+CREATE TABLE orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE members (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), email TEXT NOT NULL, name TEXT NOT NULL,
+  role TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE INDEX members_org ON members(org_id);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), member_id TEXT NOT NULL REFERENCES members(id),
+  name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, scope TEXT NOT NULL,
+  created_at BIGINT NOT NULL, last_used_at BIGINT, revoked_at BIGINT);
+CREATE INDEX api_keys_org ON api_keys(org_id);
+CREATE TABLE data_keys (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), master_kid TEXT NOT NULL, wrapped TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE UNIQUE INDEX data_keys_org_created ON data_keys(org_id, created_at);
+CREATE TABLE integrations (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), provider TEXT NOT NULL, name TEXT NOT NULL,
+  client_id TEXT NOT NULL, client_secret_enc TEXT, scopes TEXT NOT NULL, config TEXT NOT NULL,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+CREATE INDEX integrations_org ON integrations(org_id);
+CREATE TABLE connections (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), integration_id TEXT NOT NULL REFERENCES integrations(id),
+  owner_member_id TEXT, name TEXT NOT NULL, external_id TEXT, metadata TEXT,
+  status TEXT NOT NULL, status_reason TEXT, status_since BIGINT NOT NULL,
+  requested_scopes TEXT NOT NULL, granted_scopes TEXT NOT NULL,
+  access_token_enc TEXT, refresh_token_enc TEXT, token_type TEXT,
+  expires_at BIGINT, obtained_at BIGINT, last_refreshed_at BIGINT,
+  refresh_failures INTEGER NOT NULL DEFAULT 0, token_version INTEGER NOT NULL DEFAULT 0,
+  account_issuer TEXT, account_subject TEXT,
+  lease_owner TEXT, lease_until BIGINT, lease_fence BIGINT NOT NULL DEFAULT 0, refresh_inflight_at BIGINT,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+CREATE INDEX connections_org_created ON connections(org_id, created_at, id);
+CREATE INDEX connections_external ON connections(org_id, external_id);
+CREATE INDEX connections_integration ON connections(integration_id);
+CREATE TABLE connect_sessions (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), integration_id TEXT NOT NULL REFERENCES integrations(id),
+  token_hash TEXT NOT NULL UNIQUE, created_by_member_id TEXT, name TEXT, external_id TEXT, metadata TEXT,
+  status TEXT NOT NULL, connection_id TEXT, error TEXT, expires_at BIGINT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE connect_attempts (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), session_id TEXT NOT NULL REFERENCES connect_sessions(id),
+  integration_id TEXT NOT NULL, state_hash TEXT NOT NULL UNIQUE, browser_hash TEXT NOT NULL, verifier_enc TEXT NOT NULL,
+  nonce TEXT, issuer TEXT, redirect_uri TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT, created_at BIGINT NOT NULL);
+CREATE TABLE audit_log (
+  seq ${serial(d)}, id TEXT NOT NULL UNIQUE, org_id TEXT NOT NULL, at BIGINT NOT NULL,
+  actor_type TEXT NOT NULL, actor_id TEXT, action TEXT NOT NULL, outcome TEXT NOT NULL,
+  integration_id TEXT, connection_id TEXT, detail TEXT NOT NULL);
+CREATE INDEX audit_org_seq ON audit_log(org_id, seq);
+`,
+  },
+];

@@ -1,0 +1,67 @@
+import { defineTable } from './table.ts';
+import type {
+  ApiKeyRecord, AuditRecord, ConnectAttemptRecord, ConnectionRecord, ConnectSessionRecord,
+  DataKeyRecord, IntegrationRecord, MemberRecord, OrgRecord,
+} from '../records.ts';
+
+export const orgs = defineTable<OrgRecord>('orgs', {
+  id: ['id', 'text'], name: ['name', 'text'], createdAt: ['created_at', 'int'],
+});
+
+export const members = defineTable<MemberRecord>('members', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], email: ['email', 'text'], name: ['name', 'text'],
+  role: ['role', 'text'], createdAt: ['created_at', 'int'],
+});
+
+export const apiKeys = defineTable<ApiKeyRecord>('api_keys', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], memberId: ['member_id', 'text'], name: ['name', 'text'],
+  hash: ['hash', 'text'], prefix: ['prefix', 'text'], scope: ['scope', 'json'],
+  createdAt: ['created_at', 'int'], lastUsedAt: ['last_used_at', 'int'], revokedAt: ['revoked_at', 'int'],
+});
+
+export const dataKeys = defineTable<DataKeyRecord>('data_keys', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], masterKid: ['master_kid', 'text'],
+  wrapped: ['wrapped', 'text'], createdAt: ['created_at', 'text'],
+});
+
+export const integrations = defineTable<IntegrationRecord>('integrations', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], provider: ['provider', 'text'], name: ['name', 'text'],
+  clientId: ['client_id', 'text'], clientSecretEnc: ['client_secret_enc', 'text'], scopes: ['scopes', 'json'],
+  config: ['config', 'json'], createdAt: ['created_at', 'int'], updatedAt: ['updated_at', 'int'],
+});
+
+export const connections = defineTable<ConnectionRecord>('connections', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], integrationId: ['integration_id', 'text'],
+  ownerMemberId: ['owner_member_id', 'text'], name: ['name', 'text'], externalId: ['external_id', 'text'],
+  metadata: ['metadata', 'json'], status: ['status', 'text'], statusReason: ['status_reason', 'text'],
+  statusSince: ['status_since', 'int'], requestedScopes: ['requested_scopes', 'json'],
+  grantedScopes: ['granted_scopes', 'json'], accessTokenEnc: ['access_token_enc', 'text'],
+  refreshTokenEnc: ['refresh_token_enc', 'text'], tokenType: ['token_type', 'text'],
+  expiresAt: ['expires_at', 'int'], obtainedAt: ['obtained_at', 'int'], lastRefreshedAt: ['last_refreshed_at', 'int'],
+  refreshFailures: ['refresh_failures', 'int'], tokenVersion: ['token_version', 'int'],
+  accountIssuer: ['account_issuer', 'text'], accountSubject: ['account_subject', 'text'],
+  createdAt: ['created_at', 'int'], updatedAt: ['updated_at', 'int'],
+});
+
+export const connectSessions = defineTable<ConnectSessionRecord>('connect_sessions', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], integrationId: ['integration_id', 'text'],
+  tokenHash: ['token_hash', 'text'], createdByMemberId: ['created_by_member_id', 'text'], name: ['name', 'text'],
+  externalId: ['external_id', 'text'], metadata: ['metadata', 'json'], status: ['status', 'text'],
+  connectionId: ['connection_id', 'text'], error: ['error', 'text'], expiresAt: ['expires_at', 'int'],
+  createdAt: ['created_at', 'int'],
+});
+
+export const connectAttempts = defineTable<ConnectAttemptRecord>('connect_attempts', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], sessionId: ['session_id', 'text'],
+  integrationId: ['integration_id', 'text'], stateHash: ['state_hash', 'text'], browserHash: ['browser_hash', 'text'],
+  verifierEnc: ['verifier_enc', 'text'], nonce: ['nonce', 'text'], issuer: ['issuer', 'text'],
+  redirectUri: ['redirect_uri', 'text'], expiresAt: ['expires_at', 'int'], usedAt: ['used_at', 'int'],
+  createdAt: ['created_at', 'int'],
+});
+
+export const auditLog = defineTable<AuditRecord>('audit_log', {
+  seq: ['seq', 'int'], id: ['id', 'text'], orgId: ['org_id', 'text'], at: ['at', 'int'],
+  actorType: ['actor_type', 'text'], actorId: ['actor_id', 'text'], action: ['action', 'text'],
+  outcome: ['outcome', 'text'], integrationId: ['integration_id', 'text'], connectionId: ['connection_id', 'text'],
+  detail: ['detail', 'json'],
+});

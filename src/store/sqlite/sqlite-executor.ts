@@ -1,0 +1,74 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SqlExecutor } from '../sql/executor.ts';
+import type { Row, SqlValue } from '../sql/table.ts';
+
+/**
+ * SQLite through Node's built-in `node:sqlite`, in WAL mode. Calls are synchronous underneath;
+ * while a transaction runs (it may await between statements), other callers wait for it, so no
+ * statement from another request lands inside it.
+ */
+export function openSqlite(path: string): SqlExecutor {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  const statements = new Map<string, StatementSync>();
+  let txTail: Promise<unknown> = Promise.resolve();
+  let inTx = false;
+
+  const prepare = (sql: string): StatementSync => {
+    let st = statements.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      statements.set(sql, st);
+    }
+    return st;
+  };
+  const allNow = (sql: string, params: SqlValue[] = []): Row[] => prepare(sql).all(...params) as Row[];
+  const runNow = (sql: string, params: SqlValue[] = []): number => Number(prepare(sql).run(...params).changes);
+
+  const direct: SqlExecutor = {
+    dialect: 'sqlite',
+    all: async (sql, params) => allNow(sql, params),
+    run: async (sql, params) => runNow(sql, params),
+    transaction: (fn) => fn(direct),
+    close: async () => undefined,
+  };
+
+  const exec: SqlExecutor = {
+    dialect: 'sqlite',
+    async all(sql, params) {
+      while (inTx) await txTail;
+      return allNow(sql, params);
+    },
+    async run(sql, params) {
+      while (inTx) await txTail;
+      return runNow(sql, params);
+    },
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      while (inTx) await txTail;
+      inTx = true;
+      const work = (async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const out = await fn(direct);
+          db.exec('COMMIT');
+          return out;
+        } catch (e) {
+          db.exec('ROLLBACK');
+          throw e;
+        } finally {
+          inTx = false;
+        }
+      })();
+      txTail = work.catch(() => undefined);
+      return work;
+    },
+    async close() {
+      while (inTx) await txTail;
+      db.close();
+    },
+  };
+  return exec;
+}

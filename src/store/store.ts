@@ -1,0 +1,40 @@
+import type { SqlExecutor } from './sql/executor.ts';
+import { apiKeyRepo, dataKeyRepo, memberRepo, orgRepo } from './repos/orgs.ts';
+import { integrationRepo } from './repos/integrations.ts';
+import { connectionRepo } from './repos/connections.ts';
+import { connectAttemptRepo, connectSessionRepo } from './repos/connect.ts';
+import { auditRepo } from './repos/audit.ts';
+import { migrate } from './migrate.ts';
+
+/** The store as every service sees it. One implementation over SQL; dialects differ only in the executor. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly orgs: ReturnType<typeof orgRepo>;
+  readonly members: ReturnType<typeof memberRepo>;
+  readonly apiKeys: ReturnType<typeof apiKeyRepo>;
+  readonly dataKeys: ReturnType<typeof dataKeyRepo>;
+  readonly integrations: ReturnType<typeof integrationRepo>;
+  readonly connections: ReturnType<typeof connectionRepo>;
+  readonly connectSessions: ReturnType<typeof connectSessionRepo>;
+  readonly connectAttempts: ReturnType<typeof connectAttemptRepo>;
+  readonly audit: ReturnType<typeof auditRepo>;
+  migrate(now: number): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export function createSqlStore(sql: SqlExecutor): Store {
+  return {
+    kind: sql.dialect,
+    orgs: orgRepo(sql),
+    members: memberRepo(sql),
+    apiKeys: apiKeyRepo(sql),
+    dataKeys: dataKeyRepo(sql),
+    integrations: integrationRepo(sql),
+    connections: connectionRepo(sql),
+    connectSessions: connectSessionRepo(sql),
+    connectAttempts: connectAttemptRepo(sql),
+    audit: auditRepo(sql),
+    migrate: (now) => migrate(sql, now),
+    close: () => sql.close(),
+  };
+}

@@ -1,0 +1,173 @@
+import { KeywayError } from '../core/errors.ts';
+import type { Clock } from '../core/clock.ts';
+import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
+import { type OAuthContext, type TokenSet, providerErrorCode, refreshAccessToken } from '../oauth/index.ts';
+import type { AuditWriter } from '../audit/index.ts';
+import { type RefreshPolicy, afterTransientFailure, isExpired, needsRefresh, statusPatch } from './policy.ts';
+import type { TokenCrypto } from './token-crypto.ts';
+
+export interface RefresherDeps {
+  store: Store;
+  clock: Clock;
+  crypto: TokenCrypto;
+  audit: AuditWriter;
+  policy: RefreshPolicy;
+  /** The OAuth context (endpoints, client secret, outbound fetch) for an integration. */
+  oauthContext(integration: IntegrationRecord): Promise<OAuthContext>;
+  /** Unique per process: the lease owner. */
+  processId: string;
+  /** The lease outlives the provider call's timeout, so tokens are only written while it is held. */
+  leaseMs: number;
+  pollMs: number;
+  onStatusChange?: (before: ConnectionRecord, after: ConnectionRecord) => void;
+}
+
+export interface RefreshRequest {
+  /** Refresh even if the token is fresh (POST /refresh). */
+  force: boolean;
+  /** Refresh only if the stored token version is still this one (a 401 on a token already replaced). */
+  ifVersion?: number;
+}
+
+/**
+ * One refresh at a time per connection (DESIGN.md): single-flight inside the process, plus a fenced
+ * lease in the store across processes; an in-flight marker is written before the provider call, so
+ * a crash after the provider rotated the token is reported instead of retried in a loop.
+ */
+export class Refresher {
+  readonly #d: RefresherDeps;
+  readonly #inflight = new Map<string, Promise<ConnectionRecord>>();
+
+  constructor(deps: RefresherDeps) {
+    this.#d = deps;
+  }
+
+  /** Returns the connection with a usable token, refreshed if the request calls for it. */
+  refresh(conn: ConnectionRecord, req: RefreshRequest): Promise<ConnectionRecord> {
+    const running = this.#inflight.get(conn.id);
+    if (running) return running;
+    const p = this.#run(conn, req).finally(() => this.#inflight.delete(conn.id));
+    this.#inflight.set(conn.id, p);
+    return p;
+  }
+
+  async #run(initial: ConnectionRecord, req: RefreshRequest): Promise<ConnectionRecord> {
+    const { store, clock } = this.#d;
+    // Waiting for another holder is bounded by poll count (the injected clock may stand still in tests).
+    const maxPolls = Math.ceil((this.#d.leaseMs * 2) / this.#d.pollMs);
+    for (let polls = 0; ; polls++) {
+      const lease = await store.connections.acquireLease(initial.id, this.#d.processId, clock.now(), this.#d.leaseMs);
+      const current = await this.#reload(initial);
+      if (lease) {
+        if (!this.#stillNeeded(initial, current, req)) {
+          await store.connections.finishRefresh(current.id, lease, clock.now(), {}, { newTokens: false, clearInFlight: false });
+          return current;
+        }
+        return this.#refreshHoldingLease(current, lease);
+      }
+      // Someone else (another process) holds the lease: wait for its result.
+      if (!this.#stillNeeded(initial, current, req)) return current;
+      if (polls >= maxPolls) {
+        throw new KeywayError('refresh_in_progress', 'Another Keyway process is still refreshing this connection; retry in a few seconds.', { retryAfter: 2 });
+      }
+      await new Promise((r) => setTimeout(r, this.#d.pollMs));
+    }
+  }
+
+  async #reload(c: ConnectionRecord): Promise<ConnectionRecord> {
+    const fresh = await this.#d.store.connections.get(c.orgId, c.id);
+    if (!fresh) throw new KeywayError('not_found', `Connection ${c.id} was deleted.`);
+    return fresh;
+  }
+
+  #stillNeeded(initial: ConnectionRecord, current: ConnectionRecord, req: RefreshRequest): boolean {
+    if (current.status === 'needs_reauth') return false;
+    if (current.tokenVersion !== initial.tokenVersion) return false; // refreshed by someone else meanwhile
+    if (req.ifVersion !== undefined) return current.tokenVersion === req.ifVersion;
+    return req.force || needsRefresh(current, this.#d.clock.now(), this.#d.policy);
+  }
+
+  async #refreshHoldingLease(conn: ConnectionRecord, lease: Lease): Promise<ConnectionRecord> {
+    const { store, clock, crypto } = this.#d;
+    const integration = await store.integrations.get(conn.orgId, conn.integrationId);
+    if (!integration) throw new KeywayError('not_found', `The integration of connection ${conn.id} no longer exists.`);
+    const refreshToken = conn.refreshTokenEnc ? await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc) : null;
+    if (!refreshToken) {
+      const expired = isExpired(conn, clock.now());
+      const patch = expired
+        ? { ...statusPatch(conn, 'needs_reauth', 'The access token expired and the provider gave no refresh token. Reconnect to restore access.', clock.now()), updatedAt: clock.now() }
+        : {};
+      await this.#finish(conn, lease, patch, false, true);
+      throw new KeywayError(expired ? 'needs_reauth' : 'invalid_request',
+        expired ? 'The access token expired and there is no refresh token. Reconnect it.' : 'This connection has no refresh token; reconnect it to get a new access token.');
+    }
+    if (!(await store.connections.markInFlight(conn.id, lease, clock.now()))) {
+      throw new KeywayError('refresh_in_progress', 'The refresh lease was lost before the provider call; retry.', { retryAfter: 1 });
+    }
+    const ctx = await this.#d.oauthContext(integration);
+    let tokens: TokenSet;
+    try {
+      tokens = await refreshAccessToken(ctx, refreshToken);
+    } catch (e) {
+      return this.#onFailure(conn, lease, e as KeywayError);
+    }
+    const now = clock.now();
+    const patch: Partial<ConnectionRecord> = {
+      accessTokenEnc: await crypto.seal(conn, 'access_token', tokens.accessToken),
+      refreshTokenEnc: tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', tokens.refreshToken) : conn.refreshTokenEnc,
+      tokenType: tokens.tokenType,
+      expiresAt: tokens.expiresIn === null ? null : now + tokens.expiresIn * 1000,
+      obtainedAt: now, lastRefreshedAt: now, refreshFailures: 0,
+      grantedScopes: tokens.scopes ?? conn.grantedScopes,
+      ...statusPatch(conn, 'active', null, now), updatedAt: now,
+    };
+    const written = await this.#finish(conn, lease, patch, true, true);
+    this.#d.audit.record({ orgId: conn.orgId, actor: { type: 'system', id: null }, action: 'token.refresh', integrationId: conn.integrationId, connectionId: conn.id, detail: { rotated: tokens.refreshToken !== null, written } });
+    if (!written) {
+      throw new KeywayError('refresh_in_progress', 'The refresh took longer than its lease; the new tokens were not stored. Retry.', { retryAfter: 1 });
+    }
+    return this.#reload(conn);
+  }
+
+  async #onFailure(conn: ConnectionRecord, lease: Lease, err: KeywayError): Promise<ConnectionRecord> {
+    const { clock } = this.#d;
+    const now = clock.now();
+    const providerError = providerErrorCode(err);
+    const audit = (outcome: string) => this.#d.audit.record({ orgId: conn.orgId, actor: { type: 'system', id: null }, action: 'token.refresh', outcome: 'error', integrationId: conn.integrationId, connectionId: conn.id, detail: { result: outcome, providerError: providerError ?? null, code: err.code } });
+    if (providerError === 'invalid_grant') {
+      // Another process may have rotated the token meanwhile: then the stored one is used.
+      const latest = await this.#reload(conn);
+      if (latest.tokenVersion !== conn.tokenVersion) {
+        await this.#finish(conn, lease, {}, false, true);
+        return latest;
+      }
+      const reason = lease.interruptedAt !== null
+        ? `A refresh was interrupted (a Keyway process stopped during the provider call); the provider has since rejected the stored refresh token, probably because it issued a new one that was never stored. Reconnect to restore access.`
+        : `The provider rejected the refresh token (invalid_grant${typeof err.details?.['providerErrorDescription'] === 'string' ? `: ${err.details['providerErrorDescription']}` : ''}). It was revoked or expired. Reconnect to restore access.`;
+      await this.#finish(conn, lease, { ...statusPatch(conn, 'needs_reauth', reason, now), updatedAt: now }, false, true);
+      audit('needs_reauth');
+      throw new KeywayError('needs_reauth', `${reason}`, { details: { connection: conn.id } });
+    }
+    const transient = err.code === 'provider_unavailable';
+    const reason = transient
+      ? `Refreshing failed: the provider was unavailable (${err.message}). Keyway keeps retrying; the current token is used while it is valid.`
+      : `Refreshing failed: ${err.message} Check the integration's client id and secret.`;
+    // A timeout leaves the provider's answer unknown: keep the in-flight marker.
+    const definitive = !(err.cause instanceof Error && (err.cause.name === 'TimeoutError' || err.cause.name === 'AbortError' || err.cause instanceof TypeError));
+    await this.#finish(conn, lease, afterTransientFailure(conn, reason, now, this.#d.policy), false, definitive);
+    audit(transient ? 'provider_unavailable' : 'provider_error');
+    const latest = await this.#reload(conn);
+    if (latest.accessTokenEnc && !isExpired(latest, clock.now())) return latest; // still usable
+    throw new KeywayError('provider_unavailable', transient
+      ? 'The provider is unavailable and the access token has expired; retry shortly.'
+      : `The token could not be refreshed: ${err.message}`, { retryAfter: err.retryAfter ?? 5, details: providerError ? { providerError } : undefined, cause: err });
+  }
+
+  async #finish(conn: ConnectionRecord, lease: Lease, patch: Partial<ConnectionRecord>, newTokens: boolean, clearInFlight: boolean): Promise<boolean> {
+    const ok = await this.#d.store.connections.finishRefresh(conn.id, lease, this.#d.clock.now(), patch, { newTokens, clearInFlight });
+    if (ok && patch.status && patch.status !== conn.status && this.#d.onStatusChange) {
+      this.#d.onStatusChange(conn, { ...conn, ...patch });
+    }
+    return ok;
+  }
+}
