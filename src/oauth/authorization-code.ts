@@ -62,9 +62,13 @@ export async function exchangeAuthorizationCode(ctx: OAuthContext, ex: CodeExcha
   if (iss !== null && ex.expectedIssuer !== null && iss !== ex.expectedIssuer) {
     throw new KeywayError('connect_failed', 'The authorization response came from a different issuer than the one this attempt started with (RFC 9207 mix-up defence). Start again from Connect.');
   }
+  // A provider configured without an issuer cannot have its `iss` checked (RFC 9207 §2.4): the
+  // per-integration redirect URI is then the mix-up defence, and the parameter is set aside.
+  const callback = new URL(ex.callbackUrl);
+  if (ex.expectedIssuer === null) callback.searchParams.delete('iss');
   let params: URLSearchParams;
   try {
-    params = oauth.validateAuthResponse(as, client, ex.callbackUrl, ex.expectedState);
+    params = oauth.validateAuthResponse(as, client, callback, ex.expectedState);
   } catch (e) {
     throw toKeywayError(e, 'Authorization');
   }
