@@ -49,7 +49,9 @@ export function toKeywayError(e: unknown, what: string): KeywayError {
     return new KeywayError('provider_unavailable', `${what}: the provider did not answer in time; try again shortly.`, { cause: e, retryAfter: 5 });
   }
   if (e instanceof oauth.OperationProcessingError) {
-    const status = e.cause instanceof Response ? e.cause.status : undefined;
+    // The cause may be undici's Response rather than the global one: read its status by shape.
+    const cause = e.cause as { status?: unknown } | undefined;
+    const status = cause && typeof cause.status === 'number' ? cause.status : undefined;
     if (status !== undefined && isTransientStatus(status)) {
       return new KeywayError('provider_unavailable', `${what}: the provider answered ${status}; try again shortly.`, { cause: e, retryAfter: 5 });
     }
