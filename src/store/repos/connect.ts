@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '../sql/executor.ts';
 import * as t from '../sql/tables.ts';
 import type { ConnectAttemptRecord, ConnectSessionRecord } from '../records.ts';
-import { insertRecord, selectOne, updateWhere } from './common.ts';
+import { insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
 
 export function connectSessionRepo(sql: SqlExecutor) {
   return {
@@ -29,6 +29,8 @@ export function connectAttemptRepo(sql: SqlExecutor) {
         return n === 1 ? { ...rec, usedAt: now } : null;
       });
     },
+    listForSession: (orgId: string, sessionId: string) =>
+      selectMany(sql, t.connectAttempts, 'WHERE org_id = ? AND session_id = ? ORDER BY created_at', [orgId, sessionId]),
     /** Attempts expire after 10 minutes; their rows (with the encrypted verifier) are then removed. */
     purgeExpired: (before: number) => sql.run('DELETE FROM connect_attempts WHERE expires_at < ?', [before]),
   };
