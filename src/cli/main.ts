@@ -36,6 +36,7 @@ async function serve(argv: string[]): Promise<void> {
   });
   const kw = await startKeyway({ config });
   process.stdout.write(`Keyway is listening on ${kw.url} (public URL ${config.publicUrl})\n`);
+  if (config.dev) process.stdout.write('WARNING: DEVELOPMENT MODE: outbound calls may use plain http to loopback addresses. Do not run production like this.\n');
   if (kw.sandbox) process.stdout.write(`Sandbox provider: ${kw.sandbox.issuer} — sign in there with any user name.\n`);
   if (kw.bootstrapKeyFile) process.stdout.write(`Bootstrap admin API key: in ${kw.bootstrapKeyFile} (mode 0600; not printed).\n`);
   const stop = () => void kw.close().then(() => process.exit(0));
