@@ -1,24 +1,14 @@
-import type { Clock } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { Random } from '../core/random.ts';
-import type { ConnectAttemptRecord, ConnectionRecord, IntegrationRecord, Store } from '../store/index.ts';
-import type { AuditWriter } from '../audit/index.ts';
+import type { ConnectAttemptRecord, ConnectionRecord, IntegrationRecord } from '../store/index.ts';
 import { type TokenSet, exchangeAuthorizationCode, providerErrorCode } from '../oauth/index.ts';
-import type { IntegrationService } from '../integrations/index.ts';
-import { TokenCrypto, type SecretSealer } from '../tokens/index.ts';
+import { TokenCrypto } from '../tokens/index.ts';
 import { sha256 } from './hash.ts';
-import { BINDING_COOKIE_PREFIX } from './service.ts';
+import { BINDING_COOKIE_PREFIX, type ConnectServiceDeps } from './service.ts';
 import { type ConnectFailure, type ConnectOutcome, type ConnectProblem, PROBLEM_TEXT } from './outcome.ts';
 
-export interface CallbackDeps {
-  store: Store;
-  vault: SecretSealer;
-  integrations: IntegrationService;
-  clock: Clock;
-  random: Random;
-  audit: AuditWriter;
-}
+/** The callback needs what the connect service needs, less the public URL. */
+export type CallbackDeps = Omit<ConnectServiceDeps, 'publicUrl'>;
 
 function fail(problem: ConnectProblem, sessionId: string | null, extra: Partial<ConnectFailure> = {}): ConnectFailure {
   return { ok: false, sessionId, problem, message: PROBLEM_TEXT[problem], ...extra };

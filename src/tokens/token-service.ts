@@ -79,7 +79,6 @@ export class TokenService {
     if (c.tokenVersion !== version) return this.#present(c);
     if (!c.refreshTokenEnc) {
       await this.#markDead(c, 'The provider rejected the access token (401) and there is no refresh token. Reconnect to restore access.');
-      this.#refuseIfDead(await this.#load(orgId, id));
     }
     const out = await this.#d.refresher.refresh(c, { force: true, ifVersion: version });
     this.#refuseIfDead(out);
@@ -97,7 +96,8 @@ export class TokenService {
     };
   }
 
-  async #markDead(c: ConnectionRecord, reason: string): Promise<void> {
+  /** Turns the connection red and throws needs_reauth. */
+  async #markDead(c: ConnectionRecord, reason: string): Promise<never> {
     const now = this.#d.clock.now();
     await this.#d.store.connections.update(c.orgId, c.id, { ...statusPatch(c, 'needs_reauth', reason, now), updatedAt: now });
     throw new KeywayError('needs_reauth', reason, { details: { connection: c.id } });
