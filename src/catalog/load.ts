@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { KeywayError } from '../core/errors.ts';
+import { hooksFor } from './quirks/index.ts';
 import { type ProviderDefinition, providerSchema } from './schema.ts';
 
 export const BUILTIN_PROVIDERS_DIR = new URL('./providers/', import.meta.url).pathname;
@@ -20,6 +21,11 @@ export function parseDefinition(raw: unknown, source: string): ProviderDefinitio
       if (missing.length > 0) {
         throw new KeywayError('catalog_invalid', `${source}: provider "${def.id}": field "${missing[0]}" is required (or give "issuer" to discover it)`);
       }
+    }
+    try {
+      hooksFor(def);
+    } catch (e) {
+      throw new KeywayError('catalog_invalid', `${source}: ${(e as Error).message}`, { cause: e });
     }
     return def;
   }

@@ -2,8 +2,8 @@ import type { Clock } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Random } from '../core/random.ts';
-import { type Catalog, type EndpointConfig, type ProviderDefinition, type ResolvedProvider, resolveProvider } from '../catalog/index.ts';
-import { type OAuthContext, discoverIssuer } from '../oauth/index.ts';
+import { type Catalog, type EndpointConfig, type ProviderDefinition, type ResolvedProvider, hooksFor, resolveProvider } from '../catalog/index.ts';
+import { type OAuthContext, discoverIssuer, withNormalizer } from '../oauth/index.ts';
 import type { Outbound } from '../outbound/index.ts';
 import type { IntegrationRecord, Store } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
@@ -125,10 +125,11 @@ export class IntegrationService {
       cached = { updatedAt: rec.updatedAt, secret };
       this.#secrets.set(rec.id, cached);
     }
+    const provider = this.resolved(rec);
     return {
-      provider: this.resolved(rec),
+      provider,
       client: { clientId: rec.clientId, clientSecret: cached.secret },
-      fetch: this.#d.outbound.fetch,
+      fetch: withNormalizer(this.#d.outbound.fetch, hooksFor(provider.definition)),
       allowInsecure: this.#d.dev,
       timeoutMs: this.#d.providerTimeoutMs,
     };

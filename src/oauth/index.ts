@@ -4,3 +4,4 @@ export { discoverIssuer, type DiscoveryOptions } from './discovery.ts';
 export { type OAuthContext } from './metadata.ts';
 export { type ProviderErrorDetails, providerErrorCode, toKeywayError } from './errors.ts';
 export { type TokenSet, splitScopes } from './token-set.ts';
+export { type TokenResponseNormalizer, withNormalizer } from './normalize.ts';
