@@ -118,6 +118,9 @@ describe('REST API conventions and validation', () => {
       cursor = res.body.nextCursor;
     } while (cursor);
     assert.equal(seen.length, 5);
+    const bad = await t.api('GET', '/v1/connections?cursor=garbage');
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /pass nextCursor from the previous page unchanged/);
     assert.deepEqual(seen, [...seen].sort().reverse());
   });
 

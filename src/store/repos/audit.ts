@@ -1,4 +1,4 @@
-import { type SqlExecutor, decodeCursor, encodeCursor } from '../sql/executor.ts';
+import { type SqlExecutor, encodeCursor, requireCursor } from '../sql/executor.ts';
 import type { SqlValue } from '../sql/table.ts';
 import * as t from '../sql/tables.ts';
 import type { AuditRecord, NewAuditRecord } from '../records.ts';
@@ -42,8 +42,8 @@ export function auditRepo(sql: SqlExecutor) {
       add('actor_id = ?', filter.actorId);
       add('at >= ?', filter.since);
       add('at < ?', filter.until);
-      const c = page.cursor ? decodeCursor(page.cursor) : null;
-      if (c && c.length === 1) add('seq < ?', Number(c[0]));
+      const c = page.cursor ? requireCursor(page.cursor, 1) : null;
+      if (c) add('seq < ?', Number(c[0]));
       const rows = await selectMany(sql, t.auditLog, `WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [...params, page.limit + 1]);
       const data = rows.slice(0, page.limit);
       const last = data[data.length - 1];

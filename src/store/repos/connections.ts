@@ -1,4 +1,4 @@
-import { type SqlExecutor, decodeCursor, encodeCursor, first } from '../sql/executor.ts';
+import { type SqlExecutor, encodeCursor, first, requireCursor } from '../sql/executor.ts';
 import type { SqlValue } from '../sql/table.ts';
 import * as t from '../sql/tables.ts';
 import type { ConnectionRecord, ConnectionStatus } from '../records.ts';
@@ -29,8 +29,8 @@ export function connectionRepo(sql: SqlExecutor) {
       if (filter.integrationId) { where.push('integration_id = ?'); params.push(filter.integrationId); }
       if (filter.status) { where.push('status = ?'); params.push(filter.status); }
       if (filter.externalId) { where.push('external_id = ?'); params.push(filter.externalId); }
-      const c = page.cursor ? decodeCursor(page.cursor) : null;
-      if (c && c.length === 2) {
+      const c = page.cursor ? requireCursor(page.cursor, 2) : null;
+      if (c) {
         where.push('(created_at < ? OR (created_at = ? AND id < ?))');
         params.push(Number(c[0]), Number(c[0]), String(c[1]));
       }

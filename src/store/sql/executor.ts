@@ -1,3 +1,4 @@
+import { KeywayError } from '../../core/errors.ts';
 import type { Row, SqlValue } from './table.ts';
 
 /**
@@ -22,6 +23,15 @@ export async function first(sql: SqlExecutor, text: string, params?: SqlValue[])
 /** Opaque cursor for keyset pagination. */
 export function encodeCursor(parts: Array<string | number>): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+/** Decodes a cursor we issued with `parts` entries; anything else is a 400 that says what to do. */
+export function requireCursor(cursor: string, parts: number): Array<string | number> {
+  const c = decodeCursor(cursor);
+  if (!c || c.length !== parts) {
+    throw new KeywayError('invalid_request', 'The cursor is not one this list returned; pass nextCursor from the previous page unchanged, or omit it to start over.');
+  }
+  return c;
 }
 
 export function decodeCursor(cursor: string): Array<string | number> | null {

@@ -50,13 +50,15 @@ export function openSqlite(path: string): SqlExecutor {
       while (inTx) await txTail;
       inTx = true;
       const work = (async () => {
-        db.exec('BEGIN IMMEDIATE');
         try {
+          // Inside the try: if BEGIN fails (another process kept the write lock past busy_timeout),
+          // `inTx` must still be reset, or every later call would wait on it forever.
+          db.exec('BEGIN IMMEDIATE');
           const out = await fn(direct);
           db.exec('COMMIT');
           return out;
         } catch (e) {
-          db.exec('ROLLBACK');
+          if (db.isTransaction) db.exec('ROLLBACK');
           throw e;
         } finally {
           inTx = false;
