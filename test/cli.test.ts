@@ -54,6 +54,8 @@ describe('the keyway command', { timeout: 60_000 }, () => {
     const keyFile = join(dataDir, 'bootstrap-admin-key');
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.equal(statSync(join(dataDir, 'master.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dataDir, 'keyway.db')).mode & 0o777, 0o600);
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
     const key = readFileSync(keyFile, 'utf8').trim();
     assert.ok(!out.includes(key));
     const res = await fetch(`http://127.0.0.1:${port}/v1/providers`, { headers: { authorization: `Bearer ${key}` } });

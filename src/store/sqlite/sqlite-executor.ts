@@ -1,5 +1,5 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SqlExecutor } from '../sql/executor.ts';
 import type { Row, SqlValue } from '../sql/table.ts';
@@ -12,6 +12,8 @@ import type { Row, SqlValue } from '../sql/table.ts';
 export function openSqlite(path: string): SqlExecutor {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(path);
+  // Only Keyway's user may read the file (SQLite gives its -wal and -shm files the same mode).
+  if (path !== ':memory:') chmodSync(path, 0o600);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
   const statements = new Map<string, StatementSync>();
   let txTail: Promise<unknown> = Promise.resolve();
