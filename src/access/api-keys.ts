@@ -28,7 +28,7 @@ export async function createApiKey(
   const record: ApiKeyRecord = {
     id: newId('apiKey', deps.random), orgId: input.orgId, memberId: input.memberId, name: input.name,
     hash: hashKey(key), prefix: key.slice(0, 10), scope: input.scope ?? FULL_SCOPE,
-    createdAt: deps.clock.now(), lastUsedAt: null, revokedAt: null,
+    createdAt: deps.clock.now(), lastUsedAt: null, revokedAt: null, rateLimitPerMinute: null,
   };
   await deps.store.apiKeys.insert(record);
   return { record, key };

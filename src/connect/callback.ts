@@ -79,7 +79,8 @@ async function storeConnection(d: CallbackDeps, a: ConnectAttemptRecord, integra
   const crypto = new TokenCrypto(d.vault);
   const ref = { orgId: a.orgId, id };
   const conn: ConnectionRecord = {
-    id, orgId: a.orgId, integrationId: integration.id, ownerMemberId: session.createdByMemberId,
+    id, orgId: a.orgId, integrationId: integration.id, kind: 'oauth2', ownerMemberId: session.createdByMemberId,
+    params: session.params, providerValues: {}, refreshExpiresAt: null, accountLabel: null,
     name: session.name ?? d.integrations.definition(integration).name, externalId: session.externalId, metadata: session.metadata,
     status: 'active', statusReason: null, statusSince: now,
     requestedScopes: integration.scopes, grantedScopes: tokens.scopes ?? integration.scopes,

@@ -52,6 +52,8 @@ export class ConnectService {
     const now = this.#d.clock.now();
     const session: ConnectSessionRecord = {
       id: newId('connectSession', this.#d.random), orgId, integrationId: integration.id, tokenHash: sha256(token),
+      grant: 'authorization_code', params: {}, scopes: null, reauthConnectionId: null, deviceCodeEnc: null, userCode: null,
+      verificationUri: null, verificationUriComplete: null, pollIntervalS: null, nextPollAt: null,
       createdByMemberId: memberId, name: input.name ?? null, externalId: input.externalId ?? null,
       metadata: input.metadata ?? null, status: 'pending', connectionId: null, error: null,
       expiresAt: now + SESSION_TTL_MS, createdAt: now,

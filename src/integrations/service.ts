@@ -58,7 +58,7 @@ export class IntegrationService {
     const rec: IntegrationRecord = {
       id, orgId, provider: def.id, name: input.name ?? def.name, clientId: input.clientId,
       clientSecretEnc: input.clientSecret ? await this.#d.vault.encrypt({ orgId, recordId: id, field: 'client_secret' }, input.clientSecret) : null,
-      scopes: input.scopes ?? def.scopes.default, config: { ...config }, createdAt: now, updatedAt: now,
+      scopes: input.scopes ?? def.scopes.default, config: { ...config }, privateKeyEnc: null, createdAt: now, updatedAt: now,
     };
     await this.#d.store.integrations.insert(rec);
     this.#d.audit.record({ orgId, actor, action: 'integration.create', integrationId: id, detail: { provider: def.id } });

@@ -42,6 +42,8 @@ export interface ApiKeyRecord {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** Requests per minute this key may make; null means the server's default. */
+  rateLimitPerMinute: number | null;
 }
 
 export interface IntegrationRecord {
@@ -54,20 +56,29 @@ export interface IntegrationRecord {
   scopes: string[];
   /** Provider settings resolved at creation: endpoints (custom/discovered), issuer, etc. Never secret. */
   config: Record<string, unknown>;
+  /** PEM private key for `private_key_jwt` client authentication (vault envelope), if any. */
+  privateKeyEnc: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
 export type ConnectionStatus = 'active' | 'refresh_failing' | 'needs_reauth';
+/** How the connection holds its credential: user OAuth, machine OAuth, or a static secret. */
+export type ConnectionKind = 'oauth2' | 'client_credentials' | 'api_key' | 'basic';
 
 export interface ConnectionRecord {
   id: string;
   orgId: string;
   integrationId: string;
+  kind: ConnectionKind;
   ownerMemberId: string | null;
   name: string;
   externalId: string | null;
   metadata: Record<string, unknown> | null;
+  /** Connection values the definition's URL templates take (subdomain, tenant, shop…). Not secret. */
+  params: Record<string, string>;
+  /** Values kept from token responses as the definition says (instance_url, team id…). Not secret. */
+  providerValues: Record<string, string>;
   status: ConnectionStatus;
   statusReason: string | null;
   statusSince: number;
@@ -80,6 +91,8 @@ export interface ConnectionRecord {
   expiresAt: number | null;
   /** When the current access token was obtained (for the 15%-of-lifetime rule). */
   obtainedAt: number | null;
+  /** Refresh-token expiry when the provider or definition gives one; null when unknown or never. */
+  refreshExpiresAt: number | null;
   lastRefreshedAt: number | null;
   refreshFailures: number;
   /** Bumped on every token write; caches compare it. */
@@ -87,16 +100,33 @@ export interface ConnectionRecord {
   /** Account identity at the provider (OIDC iss + sub), for re-authentication checks. */
   accountIssuer: string | null;
   accountSubject: string | null;
+  /** A human name for the account (email, login) to tell people which account this is. */
+  accountLabel: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export type ConnectSessionStatus = 'pending' | 'connected' | 'failed' | 'expired';
+export type ConnectSessionStatus = 'pending' | 'connected' | 'failed' | 'denied' | 'expired';
+export type ConnectGrant = 'authorization_code' | 'device_code';
 
 export interface ConnectSessionRecord {
   id: string;
   orgId: string;
   integrationId: string;
+  grant: ConnectGrant;
+  /** Connection values for the definition's URL templates, validated at creation. */
+  params: Record<string, string>;
+  /** Scopes to request; null means the integration's. */
+  scopes: string[] | null;
+  /** Set for a re-authentication: the connection whose tokens this session replaces. */
+  reauthConnectionId: string | null;
+  /** Device flow (RFC 8628): the device code (vault envelope) and what the person is shown. */
+  deviceCodeEnc: string | null;
+  userCode: string | null;
+  verificationUri: string | null;
+  verificationUriComplete: string | null;
+  pollIntervalS: number | null;
+  nextPollAt: number | null;
   /** SHA-256 of the secret in the connect URL. */
   tokenHash: string;
   createdByMemberId: string | null;

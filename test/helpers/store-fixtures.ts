@@ -31,7 +31,7 @@ export function apiKey(id: string, over: Partial<ApiKeyRecord> = {}): ApiKeyReco
   return {
     id, orgId: ORG_A, memberId: MEMBER_A, name: `key ${id}`, hash: `hash_${id}`, prefix: 'kw_abcd',
     scope: { integrations: [INT_A], connections: [], tokenRead: true, manage: false },
-    createdAt: T0, lastUsedAt: null, revokedAt: null, ...over,
+    createdAt: T0, lastUsedAt: null, revokedAt: null, rateLimitPerMinute: null, ...over,
   };
 }
 
@@ -39,14 +39,15 @@ export function integration(id: string, over: Partial<IntegrationRecord> = {}): 
   return {
     id, orgId: ORG_A, provider: 'github', name: `Integration ${id}`, clientId: `client_${id}`,
     clientSecretEnc: `enc:secret:${id}`, scopes: ['repo', 'read:user'],
-    config: { authorizationEndpoint: 'https://auth.example.test/authorize', nested: { pkce: true } },
+    config: { authorizationEndpoint: 'https://auth.example.test/authorize', nested: { pkce: true } }, privateKeyEnc: null,
     createdAt: T0, updatedAt: T0, ...over,
   };
 }
 
 export function connection(id: string, over: Partial<ConnectionRecord> = {}): ConnectionRecord {
   return {
-    id, orgId: ORG_A, integrationId: INT_A, ownerMemberId: MEMBER_A, name: `Connection ${id}`,
+    id, orgId: ORG_A, integrationId: INT_A, kind: 'oauth2', ownerMemberId: MEMBER_A, name: `Connection ${id}`,
+    params: {}, providerValues: {}, refreshExpiresAt: null, accountLabel: null,
     externalId: null, metadata: { team: 'core' }, status: 'active', statusReason: null, statusSince: T0,
     requestedScopes: ['repo'], grantedScopes: ['repo'], accessTokenEnc: 'enc:at:0', refreshTokenEnc: 'enc:rt:0',
     tokenType: 'Bearer', expiresAt: T0 + 3_600_000, obtainedAt: T0, lastRefreshedAt: null, refreshFailures: 0,
@@ -58,6 +59,8 @@ export function connection(id: string, over: Partial<ConnectionRecord> = {}): Co
 export function connectSession(id: string, over: Partial<ConnectSessionRecord> = {}): ConnectSessionRecord {
   return {
     id, orgId: ORG_A, integrationId: INT_A, tokenHash: `token_${id}`, createdByMemberId: MEMBER_A,
+    grant: 'authorization_code', params: {}, scopes: null, reauthConnectionId: null, deviceCodeEnc: null, userCode: null,
+    verificationUri: null, verificationUriComplete: null, pollIntervalS: null, nextPollAt: null,
     name: null, externalId: 'user-42', metadata: null, status: 'pending', connectionId: null, error: null,
     expiresAt: T0 + 600_000, createdAt: T0, ...over,
   };

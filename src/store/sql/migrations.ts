@@ -65,4 +65,29 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_org_seq ON audit_log(org_id, seq);
 `,
   },
+  {
+    id: 2,
+    name: 'every grant, connection values, device sessions, re-auth, key limits',
+    sql: () => `
+ALTER TABLE connections ADD COLUMN kind TEXT NOT NULL DEFAULT 'oauth2';
+ALTER TABLE connections ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE connections ADD COLUMN provider_values TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE connections ADD COLUMN refresh_expires_at BIGINT;
+ALTER TABLE connections ADD COLUMN account_label TEXT;
+ALTER TABLE connect_sessions ADD COLUMN grant_type TEXT NOT NULL DEFAULT 'authorization_code';
+ALTER TABLE connect_sessions ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE connect_sessions ADD COLUMN scopes TEXT;
+ALTER TABLE connect_sessions ADD COLUMN reauth_connection_id TEXT;
+ALTER TABLE connect_sessions ADD COLUMN device_code_enc TEXT;
+ALTER TABLE connect_sessions ADD COLUMN user_code TEXT;
+ALTER TABLE connect_sessions ADD COLUMN verification_uri TEXT;
+ALTER TABLE connect_sessions ADD COLUMN verification_uri_complete TEXT;
+ALTER TABLE connect_sessions ADD COLUMN poll_interval_s INTEGER;
+ALTER TABLE connect_sessions ADD COLUMN next_poll_at BIGINT;
+CREATE INDEX connect_sessions_device_poll ON connect_sessions(grant_type, status, next_poll_at);
+ALTER TABLE integrations ADD COLUMN private_key_enc TEXT;
+ALTER TABLE api_keys ADD COLUMN rate_limit_per_minute INTEGER;
+CREATE INDEX connections_refresh_due ON connections(expires_at)
+`,
+  },
 ];

@@ -17,6 +17,7 @@ export const apiKeys = defineTable<ApiKeyRecord>('api_keys', {
   id: ['id', 'text'], orgId: ['org_id', 'text'], memberId: ['member_id', 'text'], name: ['name', 'text'],
   hash: ['hash', 'text'], prefix: ['prefix', 'text'], scope: ['scope', 'json'],
   createdAt: ['created_at', 'int'], lastUsedAt: ['last_used_at', 'int'], revokedAt: ['revoked_at', 'int'],
+  rateLimitPerMinute: ['rate_limit_per_minute', 'int'],
 });
 
 export const dataKeys = defineTable<DataKeyRecord>('data_keys', {
@@ -27,11 +28,14 @@ export const dataKeys = defineTable<DataKeyRecord>('data_keys', {
 export const integrations = defineTable<IntegrationRecord>('integrations', {
   id: ['id', 'text'], orgId: ['org_id', 'text'], provider: ['provider', 'text'], name: ['name', 'text'],
   clientId: ['client_id', 'text'], clientSecretEnc: ['client_secret_enc', 'text'], scopes: ['scopes', 'json'],
-  config: ['config', 'json'], createdAt: ['created_at', 'int'], updatedAt: ['updated_at', 'int'],
+  config: ['config', 'json'], privateKeyEnc: ['private_key_enc', 'text'],
+  createdAt: ['created_at', 'int'], updatedAt: ['updated_at', 'int'],
 });
 
 export const connections = defineTable<ConnectionRecord>('connections', {
-  id: ['id', 'text'], orgId: ['org_id', 'text'], integrationId: ['integration_id', 'text'],
+  id: ['id', 'text'], orgId: ['org_id', 'text'], integrationId: ['integration_id', 'text'], kind: ['kind', 'text'],
+  params: ['params', 'json'], providerValues: ['provider_values', 'json'], refreshExpiresAt: ['refresh_expires_at', 'int'],
+  accountLabel: ['account_label', 'text'],
   ownerMemberId: ['owner_member_id', 'text'], name: ['name', 'text'], externalId: ['external_id', 'text'],
   metadata: ['metadata', 'json'], status: ['status', 'text'], statusReason: ['status_reason', 'text'],
   statusSince: ['status_since', 'int'], requestedScopes: ['requested_scopes', 'json'],
@@ -45,6 +49,11 @@ export const connections = defineTable<ConnectionRecord>('connections', {
 
 export const connectSessions = defineTable<ConnectSessionRecord>('connect_sessions', {
   id: ['id', 'text'], orgId: ['org_id', 'text'], integrationId: ['integration_id', 'text'],
+  grant: ['grant_type', 'text'], params: ['params', 'json'], scopes: ['scopes', 'json'],
+  reauthConnectionId: ['reauth_connection_id', 'text'], deviceCodeEnc: ['device_code_enc', 'text'],
+  userCode: ['user_code', 'text'], verificationUri: ['verification_uri', 'text'],
+  verificationUriComplete: ['verification_uri_complete', 'text'], pollIntervalS: ['poll_interval_s', 'int'],
+  nextPollAt: ['next_poll_at', 'int'],
   tokenHash: ['token_hash', 'text'], createdByMemberId: ['created_by_member_id', 'text'], name: ['name', 'text'],
   externalId: ['external_id', 'text'], metadata: ['metadata', 'json'], status: ['status', 'text'],
   connectionId: ['connection_id', 'text'], error: ['error', 'text'], expiresAt: ['expires_at', 'int'],
