@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from './schema.ts';
+import { fillTemplate } from './templates.ts';
 
 /**
  * Endpoints and behaviour for one integration: the definition merged with what the integration
@@ -31,17 +32,30 @@ export interface EndpointConfig {
   oidc?: boolean | undefined;
 }
 
-export function resolveProvider(def: ProviderDefinition, config: EndpointConfig): ResolvedProvider {
+/** A connection's values for the definition's URL templates: given params, and values kept from tokens. */
+export interface ConnectionValues {
+  params: Record<string, string>;
+  kept?: Record<string, string>;
+}
+
+/**
+ * Merges definition and integration config. With connection values, URL templates are filled
+ * (`{tenant}`, `{subdomain}`, `{instance_url}`); without, they are left as templates (for display).
+ */
+export function resolveProvider(def: ProviderDefinition, config: EndpointConfig, values?: ConnectionValues): ResolvedProvider {
+  const fill = (u: string | null | undefined): string | null =>
+    u === undefined || u === null ? null : values ? fillTemplate(u, values.params) : u;
+  const apiBase = config.apiBaseUrl ? [config.apiBaseUrl] : def.api.baseUrls;
   return {
     definition: def,
-    issuer: config.issuer ?? def.issuer ?? null,
-    authorizationEndpoint: config.authorizationUrl ?? def.authorizationUrl ?? null,
-    tokenEndpoint: config.tokenUrl ?? def.tokenUrl ?? null,
-    revocationEndpoint: config.revocationUrl ?? def.revocationUrl ?? null,
-    deviceAuthorizationEndpoint: config.deviceAuthorizationUrl ?? def.deviceAuthorizationUrl ?? null,
-    parEndpoint: config.parUrl ?? def.parUrl ?? null,
+    issuer: fill(config.issuer ?? def.issuer),
+    authorizationEndpoint: fill(config.authorizationUrl ?? def.authorizationUrl),
+    tokenEndpoint: fill(config.tokenUrl ?? def.tokenUrl),
+    revocationEndpoint: fill(config.revocationUrl ?? def.revocationUrl),
+    deviceAuthorizationEndpoint: fill(config.deviceAuthorizationUrl ?? def.deviceAuthorizationUrl),
+    parEndpoint: fill(config.parUrl ?? def.parUrl),
     issParameterSupported: config.issParameterSupported ?? def.issParameterSupported,
     oidc: config.oidc ?? def.oidc,
-    apiBaseUrls: config.apiBaseUrl ? [config.apiBaseUrl] : def.api.baseUrls,
+    apiBaseUrls: values ? apiBase.map((u) => fillTemplate(u, values.params, values.kept ?? {})) : apiBase,
   };
 }

@@ -18,6 +18,42 @@ export const injectionSchema = z.strictObject({
   prefix: z.string().default('Bearer '),
 });
 
+/** A connection value a URL template takes, e.g. `{subdomain}` in `https://{subdomain}.zendesk.com`. */
+export const connectionParamSchema = z.strictObject({
+  label: z.string().min(1),
+  /** Regular expression the whole value must match (anchored by Keyway). */
+  pattern: z.string().min(1),
+  example: z.string().optional(),
+  /** Used when the connect session gives none (Microsoft's `common` tenant). Absent: required. */
+  default: z.string().optional(),
+  help: z.string().optional(),
+});
+
+/** A value taken from the token response and kept with the connection (not secret). */
+export const keptValueSchema = z.strictObject({
+  /** Dotted path in the token response body, e.g. `instance_url` or `team.id`. */
+  from: z.string().min(1),
+  /**
+   * When set the value is a URL: https only, its host must end with one of these suffixes, and it
+   * goes through the outbound policy before any use (Salesforce's instance_url).
+   */
+  urlHostSuffixes: z.array(z.string().min(1)).optional(),
+});
+
+/** How the account behind a connection is identified, to refuse re-authentication as someone else. */
+export const identitySchema = z.strictObject({
+  /**
+   * id_token: OIDC `iss` + `sub`; token_response: fields of the token response; userinfo: a GET to
+   * `url` with the new access token (GitHub's /user).
+   */
+  source: z.enum(['id_token', 'token_response', 'userinfo']),
+  url: z.string().optional(),
+  /** Dotted path to a stable account id. */
+  subject: z.string().optional(),
+  /** Dotted path to a name people recognise (email, login). */
+  label: z.string().optional(),
+});
+
 export const providerSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
   name: z.string().min(1),
@@ -60,6 +96,11 @@ export const providerSchema = z.strictObject({
     baseUrls: z.array(url).default([]),
     inject: injectionSchema.default({ in: 'header', name: 'Authorization', prefix: 'Bearer ' }),
   }).default({ baseUrls: [], inject: { in: 'header', name: 'Authorization', prefix: 'Bearer ' } }),
+  /** Connection values the URL templates above take, by name (`{tenant}`, `{subdomain}`, `{shop}`). */
+  connectionParams: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), connectionParamSchema).default({}),
+  /** Token-response values kept with the connection, by name; also usable as `{name}` in api.baseUrls. */
+  keep: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), keptValueSchema).default({}),
+  identity: identitySchema.optional(),
   /** Name of a quirk module in ./quirks (a normalizer), when the provider departs from the standard. */
   quirks: z.string().optional(),
 });

@@ -1,8 +1,10 @@
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { ConnectAttemptRecord, ConnectionRecord, IntegrationRecord } from '../store/index.ts';
+import type { ConnectAttemptRecord, ConnectionRecord, ConnectSessionRecord, IntegrationRecord } from '../store/index.ts';
+import type { ProviderDefinition } from '../catalog/index.ts';
 import { type TokenSet, exchangeAuthorizationCode, providerErrorCode } from '../oauth/index.ts';
-import { TokenCrypto } from '../tokens/index.ts';
+import { TokenCrypto, tokenFields } from '../tokens/index.ts';
+import { identityFromTokens } from './identity.ts';
 import { sha256 } from './hash.ts';
 import { BINDING_COOKIE_PREFIX, type ConnectServiceDeps } from './service.ts';
 import { type ConnectFailure, type ConnectOutcome, type ConnectProblem, PROBLEM_TEXT } from './outcome.ts';
@@ -32,8 +34,10 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   const binding = input.cookies[`${BINDING_COOKIE_PREFIX}${attempt.id.slice(3)}`];
   if (!binding || sha256(binding) !== attempt.browserHash) return fail('other_browser', sid);
 
+  const session = await d.store.connectSessions.get(attempt.orgId, sid);
+  if (!session) return fail('state_invalid', sid);
   const integration = await d.integrations.get(attempt.orgId, attempt.integrationId);
-  const ctx = await d.integrations.oauthContext(integration);
+  const ctx = await d.integrations.oauthContext(integration, { params: session.params });
   const iss = params.get('iss');
   if (iss === null && ctx.provider.issParameterSupported) return fail('issuer_missing', sid);
   if (iss !== null && attempt.issuer !== null && iss !== attempt.issuer) return fail('issuer_mismatch', sid);
@@ -58,7 +62,15 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
     await markSession(d, attempt, { status: 'failed', error: code ?? 'exchange_failed' });
     return fail('exchange_failed', sid, { providerError: code, message: `${PROBLEM_TEXT.exchange_failed}${e instanceof KeywayError ? ` (${e.message})` : ''}` });
   }
-  const conn = await storeConnection(d, attempt, integration, tokens);
+  let conn: ConnectionRecord;
+  try {
+    conn = await storeConnection(d, session, integration, tokens, ctx.provider.definition);
+  } catch (e) {
+    const message = e instanceof KeywayError ? e.message : 'The connection could not be stored.';
+    await markSession(d, attempt, { status: 'failed', error: 'store_failed' });
+    d.audit.record({ orgId: attempt.orgId, actor: { type: 'browser', id: null }, action: 'connection.connect_failed', outcome: 'error', integrationId: integration.id, detail: { session: sid, code: e instanceof KeywayError ? e.code : 'internal' } });
+    return fail('exchange_failed', sid, { message: `${PROBLEM_TEXT.exchange_failed} (${message})` });
+  }
   await markSession(d, attempt, { status: 'connected', connectionId: conn.id, error: null });
   d.audit.record({ orgId: conn.orgId, actor: { type: 'browser', id: null }, action: 'connection.create', integrationId: integration.id, connectionId: conn.id, detail: { session: sid, scopes: conn.grantedScopes } });
   return {
@@ -71,24 +83,25 @@ async function markSession(d: CallbackDeps, a: ConnectAttemptRecord, patch: { st
   await d.store.connectSessions.update(a.orgId, a.sessionId, patch);
 }
 
-async function storeConnection(d: CallbackDeps, a: ConnectAttemptRecord, integration: IntegrationRecord, tokens: TokenSet): Promise<ConnectionRecord> {
-  const session = await d.store.connectSessions.get(a.orgId, a.sessionId);
-  if (!session) throw new KeywayError('not_found', 'The connect session disappeared.');
+async function storeConnection(d: CallbackDeps, session: ConnectSessionRecord, integration: IntegrationRecord, tokens: TokenSet, def: ProviderDefinition): Promise<ConnectionRecord> {
   const now = d.clock.now();
   const id = newId('connection', d.random);
   const crypto = new TokenCrypto(d.vault);
-  const ref = { orgId: a.orgId, id };
+  const ref = { orgId: session.orgId, id };
+  const account = identityFromTokens(def, tokens);
+  const requested = session.scopes ?? integration.scopes;
   const conn: ConnectionRecord = {
-    id, orgId: a.orgId, integrationId: integration.id, kind: 'oauth2', ownerMemberId: session.createdByMemberId,
-    params: session.params, providerValues: {}, refreshExpiresAt: null, accountLabel: null,
-    name: session.name ?? d.integrations.definition(integration).name, externalId: session.externalId, metadata: session.metadata,
+    id, orgId: session.orgId, integrationId: integration.id, kind: 'oauth2', ownerMemberId: session.createdByMemberId,
+    params: session.params, providerValues: {}, refreshExpiresAt: null,
+    name: session.name ?? def.name, externalId: session.externalId, metadata: session.metadata,
     status: 'active', statusReason: null, statusSince: now,
-    requestedScopes: integration.scopes, grantedScopes: tokens.scopes ?? integration.scopes,
+    requestedScopes: requested, grantedScopes: requested,
     accessTokenEnc: await crypto.seal(ref, 'access_token', tokens.accessToken),
     refreshTokenEnc: tokens.refreshToken ? await crypto.seal(ref, 'refresh_token', tokens.refreshToken) : null,
-    tokenType: tokens.tokenType, expiresAt: tokens.expiresIn === null ? null : now + tokens.expiresIn * 1000,
-    obtainedAt: now, lastRefreshedAt: null, refreshFailures: 0, tokenVersion: 1,
-    accountIssuer: tokens.identity?.issuer ?? null, accountSubject: tokens.identity?.subject ?? null,
+    tokenType: tokens.tokenType, expiresAt: null, obtainedAt: now,
+    ...tokenFields(def, tokens, now),
+    lastRefreshedAt: null, refreshFailures: 0, tokenVersion: 1,
+    accountIssuer: account?.issuer ?? null, accountSubject: account?.subject ?? null, accountLabel: account?.label ?? null,
     createdAt: now, updatedAt: now,
   };
   await d.store.connections.insert(conn);

@@ -6,6 +6,7 @@ import { type Random, randomToken } from '../core/random.ts';
 import type { ConnectSessionRecord, Store } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
 import { buildAuthorizationUrl } from '../oauth/index.ts';
+import { validateConnectionParams } from '../catalog/index.ts';
 import type { IntegrationService } from '../integrations/index.ts';
 import type { SecretSealer } from '../tokens/index.ts';
 import { sha256 } from './hash.ts';
@@ -29,6 +30,8 @@ export interface NewSessionInput {
   name?: string | undefined;
   externalId?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** Connection values for the definition's URL templates (subdomain, tenant, shop…). */
+  params?: Record<string, string> | undefined;
 }
 
 /** A started attempt: where to send the browser, and the binding cookie to set on it. */
@@ -48,11 +51,13 @@ export class ConnectService {
 
   async createSession(orgId: string, actor: Actor, memberId: string | null, input: NewSessionInput): Promise<{ session: ConnectSessionRecord; connectUrl: string }> {
     const integration = await this.#d.integrations.get(orgId, input.integration);
+    const params = validateConnectionParams(this.#d.integrations.definition(integration), input.params);
+    this.#d.integrations.resolved(integration, { params }); // endpoints built from the values pass the outbound policy
     const token = randomToken(this.#d.random, 32);
     const now = this.#d.clock.now();
     const session: ConnectSessionRecord = {
       id: newId('connectSession', this.#d.random), orgId, integrationId: integration.id, tokenHash: sha256(token),
-      grant: 'authorization_code', params: {}, scopes: null, reauthConnectionId: null, deviceCodeEnc: null, userCode: null,
+      grant: 'authorization_code', params, scopes: null, reauthConnectionId: null, deviceCodeEnc: null, userCode: null,
       verificationUri: null, verificationUriComplete: null, pollIntervalS: null, nextPollAt: null,
       createdByMemberId: memberId, name: input.name ?? null, externalId: input.externalId ?? null,
       metadata: input.metadata ?? null, status: 'pending', connectionId: null, error: null,
@@ -83,7 +88,7 @@ export class ConnectService {
     if (session.expiresAt <= now) throw new KeywayError('connect_failed', 'link_expired');
     if (session.status === 'connected') throw new KeywayError('connect_failed', 'state_invalid');
     const integration = await this.#d.integrations.get(session.orgId, session.integrationId);
-    const ctx = await this.#d.integrations.oauthContext(integration);
+    const ctx = await this.#d.integrations.oauthContext(integration, { params: session.params });
     const def = ctx.provider.definition;
     const state = randomToken(random, 32);
     const binding = randomToken(random, 32);

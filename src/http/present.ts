@@ -8,7 +8,12 @@ export function presentProvider(d: ProviderDefinition) {
     id: d.id, name: d.name, logo: d.logo ?? null, categories: d.categories, docs: d.docs ?? null,
     credential: d.credential, grants: d.grants,
     scopes: { default: d.scopes.default, available: d.scopes.available, separator: d.scopes.separator },
-    pkce: d.pkce.enabled, refresh: d.refresh.kind, apiBaseUrls: d.api.baseUrls, setup: d.setup ?? null,
+    pkce: d.pkce.enabled, pkceDisabledReason: d.pkce.enabled ? null : d.pkce.reason,
+    refresh: d.refresh.kind, apiBaseUrls: d.api.baseUrls, setup: d.setup ?? null,
+    connectionParams: Object.entries(d.connectionParams).map(([name, p]) => ({
+      name, label: p.label, pattern: p.pattern, example: p.example ?? null, default: p.default ?? null, help: p.help ?? null,
+    })),
+    quirks: d.quirks ?? null,
   };
 }
 
@@ -27,19 +32,23 @@ export function presentIntegration(r: IntegrationRecord, redirectUri: string, p:
 export function presentConnection(c: ConnectionRecord) {
   const missing = c.requestedScopes.filter((s) => !c.grantedScopes.includes(s));
   return {
-    id: c.id, name: c.name, integration: c.integrationId, externalId: c.externalId, metadata: c.metadata,
+    id: c.id, name: c.name, integration: c.integrationId, type: c.kind, externalId: c.externalId, metadata: c.metadata,
+    params: c.params, providerValues: c.providerValues,
+    account: c.accountSubject === null ? null : { issuer: c.accountIssuer, subject: c.accountSubject, label: c.accountLabel },
     status: c.status, statusReason: c.statusReason, statusSince: iso(c.statusSince),
     requestedScopes: c.requestedScopes, grantedScopes: c.grantedScopes, missingScopes: missing,
     scopeNote: missing.length > 0 ? `The person approved fewer scopes than requested; missing: ${missing.join(', ')}. Re-authenticate to ask again.` : null,
     hasRefreshToken: c.refreshTokenEnc !== null,
     accessTokenExpiresAt: c.expiresAt === null ? null : iso(c.expiresAt),
+    refreshTokenExpiresAt: c.refreshExpiresAt === null ? null : iso(c.refreshExpiresAt),
     createdAt: iso(c.createdAt), lastRefreshedAt: c.lastRefreshedAt === null ? null : iso(c.lastRefreshedAt),
   };
 }
 
 export function presentSession(s: ConnectSessionRecord) {
   return {
-    id: s.id, integration: s.integrationId, status: s.status, connection: s.connectionId, error: s.error,
+    id: s.id, integration: s.integrationId, grant: s.grant, status: s.status, connection: s.connectionId, error: s.error,
+    params: s.params, reauthorizes: s.reauthConnectionId,
     name: s.name, externalId: s.externalId, expiresAt: iso(s.expiresAt), createdAt: iso(s.createdAt),
   };
 }

@@ -46,7 +46,7 @@ export function createServices(deps: AppDeps): Services {
   const crypto = new TokenCrypto(vault);
   const refresher = new Refresher({
     store, clock, crypto, audit, policy, processId: deps.processId, leaseMs, pollMs: 25,
-    oauthContext: (i) => integrations.oauthContext(i),
+    oauthContext: (i, v) => integrations.oauthContext(i, v),
     onStatusChange: (before, after) => logger.info({ connection: after.id, from: before.status, to: after.status }, 'connection status changed'),
   });
   const tokens = new TokenService({ store, clock, crypto, audit, refresher, policy });

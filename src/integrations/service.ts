@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Random } from '../core/random.ts';
-import { type Catalog, type EndpointConfig, type ProviderDefinition, type ResolvedProvider, hooksFor, resolveProvider } from '../catalog/index.ts';
+import { type Catalog, type ConnectionValues, type EndpointConfig, type ProviderDefinition, type ResolvedProvider, hooksFor, resolveProvider } from '../catalog/index.ts';
 import { type OAuthContext, discoverIssuer, withNormalizer } from '../oauth/index.ts';
 import type { Outbound } from '../outbound/index.ts';
 import type { IntegrationRecord, Store } from '../store/index.ts';
@@ -109,8 +109,15 @@ export class IntegrationService {
     this.#d.audit.record({ orgId, actor, action: 'integration.delete', integrationId: id });
   }
 
-  resolved(rec: IntegrationRecord): ResolvedProvider {
-    return resolveProvider(this.definition(rec), rec.config as EndpointConfig);
+  /** Endpoints as configured; with a connection's values, URL templates are filled in and checked. */
+  resolved(rec: IntegrationRecord, values?: ConnectionValues): ResolvedProvider {
+    const r = resolveProvider(this.definition(rec), rec.config as EndpointConfig, values);
+    if (values && Object.keys(values.params).length > 0) {
+      for (const u of [r.issuer, r.authorizationEndpoint, r.tokenEndpoint, r.revocationEndpoint, r.deviceAuthorizationEndpoint, r.parEndpoint]) {
+        if (u) this.#d.outbound.checkUrl(u, 'provider endpoint');
+      }
+    }
+    return r;
   }
 
   definition(rec: IntegrationRecord): ProviderDefinition {
@@ -118,14 +125,14 @@ export class IntegrationService {
   }
 
   /** Everything a protocol call for this integration needs; the client secret decrypted (cached per version). */
-  async oauthContext(rec: IntegrationRecord): Promise<OAuthContext> {
+  async oauthContext(rec: IntegrationRecord, values?: ConnectionValues): Promise<OAuthContext> {
     let cached = this.#secrets.get(rec.id);
     if (!cached || cached.updatedAt !== rec.updatedAt) {
       const secret = rec.clientSecretEnc ? await this.#d.vault.decrypt({ orgId: rec.orgId, recordId: rec.id, field: 'client_secret' }, rec.clientSecretEnc) : null;
       cached = { updatedAt: rec.updatedAt, secret };
       this.#secrets.set(rec.id, cached);
     }
-    const provider = this.resolved(rec);
+    const provider = this.resolved(rec, values);
     return {
       provider,
       client: { clientId: rec.clientId, clientSecret: cached.secret },

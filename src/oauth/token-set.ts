@@ -13,7 +13,11 @@ export interface TokenSet {
   identity: { issuer: string; subject: string } | null;
   /** Seconds the refresh token lives, when the provider says (refresh_token_expires_in). */
   refreshTokenExpiresIn: number | null;
+  /** The response's other fields (instance_url, team, …) with every token removed; safe to read, not to log. */
+  extra: Record<string, unknown>;
 }
+
+const SECRET_FIELDS = new Set(['access_token', 'refresh_token', 'id_token']);
 
 export function splitScopes(scope: string | undefined | null, separator = ' '): string[] | null {
   if (scope === undefined || scope === null) return null;
@@ -30,6 +34,7 @@ export function toTokenSet(res: oauth.TokenEndpointResponse, claims: oauth.IDTok
     refreshToken: res.refresh_token ?? null,
     scopes: splitScopes(res.scope, separator),
     identity: claims ? { issuer: claims.iss, subject: claims.sub } : null,
-    refreshTokenExpiresIn: typeof rtExp === 'number' ? rtExp : null,
+    refreshTokenExpiresIn: typeof rtExp === 'number' && rtExp > 0 ? rtExp : null,
+    extra: Object.fromEntries(Object.entries(res).filter(([k]) => !SECRET_FIELDS.has(k))),
   };
 }

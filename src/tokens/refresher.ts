@@ -5,6 +5,8 @@ import { type OAuthContext, type TokenSet, providerErrorCode, refreshAccessToken
 import type { AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, afterTransientFailure, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { TokenCrypto } from './token-crypto.ts';
+import { tokenFields } from './token-fields.ts';
+import type { ConnectionValues } from '../catalog/index.ts';
 
 export interface RefresherDeps {
   store: Store;
@@ -13,7 +15,7 @@ export interface RefresherDeps {
   audit: AuditWriter;
   policy: RefreshPolicy;
   /** The OAuth context (endpoints, client secret, outbound fetch) for an integration. */
-  oauthContext(integration: IntegrationRecord): Promise<OAuthContext>;
+  oauthContext(integration: IntegrationRecord, values?: ConnectionValues): Promise<OAuthContext>;
   /** Unique per process: the lease owner. */
   processId: string;
   /** The lease outlives the provider call's timeout, so tokens are only written while it is held. */
@@ -104,7 +106,7 @@ export class Refresher {
     if (!(await store.connections.markInFlight(conn.id, lease, clock.now()))) {
       throw new KeywayError('refresh_in_progress', 'The refresh lease was lost before the provider call; retry.', { retryAfter: 1 });
     }
-    const ctx = await this.#d.oauthContext(integration);
+    const ctx = await this.#d.oauthContext(integration, { params: conn.params, kept: conn.providerValues });
     let tokens: TokenSet;
     try {
       tokens = await refreshAccessToken(ctx, refreshToken);
@@ -115,10 +117,8 @@ export class Refresher {
     const patch: Partial<ConnectionRecord> = {
       accessTokenEnc: await crypto.seal(conn, 'access_token', tokens.accessToken),
       refreshTokenEnc: tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', tokens.refreshToken) : conn.refreshTokenEnc,
-      tokenType: tokens.tokenType,
-      expiresAt: tokens.expiresIn === null ? null : now + tokens.expiresIn * 1000,
-      obtainedAt: now, lastRefreshedAt: now, refreshFailures: 0,
-      grantedScopes: tokens.scopes ?? conn.grantedScopes,
+      ...tokenFields(ctx.provider.definition, tokens, now, conn),
+      lastRefreshedAt: now, refreshFailures: 0,
       ...statusPatch(conn, 'active', null, now), updatedAt: now,
     };
     const written = await this.#finish(conn, lease, patch, true, true);

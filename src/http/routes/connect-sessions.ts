@@ -17,6 +17,7 @@ export function connectSessionRoutes({ def, services }: RouteDeps): void {
       name: z.string().min(1).max(200).optional(),
       externalId: z.string().min(1).max(200).optional(),
       metadata: metadata.optional(),
+      params: z.record(z.string(), z.string().max(500)).optional(),
     }),
     handler: async ({ body, principal }) => {
       if (!canUseIntegration(principal, body.integration)) throw new KeywayError('not_found', `No integration ${body.integration}.`);

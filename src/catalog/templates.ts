@@ -1,0 +1,97 @@
+import { KeywayError } from '../core/errors.ts';
+import type { ProviderDefinition } from './schema.ts';
+
+/**
+ * URL templates: `https://{subdomain}.zendesk.com/oauth/tokens`. Placeholders are filled from the
+ * connection's values (given when connecting, checked against the definition's pattern) and, for API
+ * base URLs, from values kept from the token response (Salesforce's `{instance_url}`).
+ */
+const PLACEHOLDER = /\{([a-z][a-z0-9_]*)\}/g;
+
+export function placeholdersOf(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
+}
+
+/** True when a definition's URLs need connection values (then endpoints are per connection). */
+export function hasTemplates(def: ProviderDefinition): boolean {
+  return Object.keys(def.connectionParams).length > 0;
+}
+
+/**
+ * Checks and completes connection values against the definition: unknown names refused, missing ones
+ * take their default or are refused, each must match its pattern. The error says what to send.
+ */
+export function validateConnectionParams(def: ProviderDefinition, given: Record<string, unknown> | undefined): Record<string, string> {
+  const input = given ?? {};
+  const out: Record<string, string> = {};
+  const known = def.connectionParams;
+  for (const name of Object.keys(input)) {
+    if (!Object.hasOwn(known, name)) {
+      const names = Object.keys(known);
+      throw new KeywayError('invalid_request', names.length === 0
+        ? `${def.name} takes no connection params; remove "params.${name}".`
+        : `${def.name} has no connection param "${name}"; it takes: ${names.join(', ')}.`);
+    }
+  }
+  for (const [name, spec] of Object.entries(known)) {
+    const raw = input[name];
+    const value = raw === undefined || raw === null || raw === '' ? spec.default : raw;
+    if (value === undefined) {
+      throw new KeywayError('invalid_request', `${def.name} needs "params.${name}" (${spec.label}${spec.example ? `, e.g. "${spec.example}"` : ''}).`);
+    }
+    if (typeof value !== 'string' || !new RegExp(`^(?:${spec.pattern})$`).test(value)) {
+      throw new KeywayError('invalid_request', `"params.${name}" is not a valid ${spec.label}${spec.example ? ` (e.g. "${spec.example}")` : ''}.`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Fills a template. Values from connection params are URL-component encoded (they were validated
+ * already); a kept URL value (`{instance_url}`) is inserted as is and must itself be checked by the caller.
+ */
+export function fillTemplate(template: string, params: Record<string, string>, kept: Record<string, string> = {}): string {
+  return template.replace(PLACEHOLDER, (_m, name: string) => {
+    if (Object.hasOwn(params, name)) return encodeURIComponent(params[name] ?? '');
+    if (Object.hasOwn(kept, name)) return (kept[name] ?? '').replace(/\/+$/, '');
+    throw new KeywayError('invalid_request', `This connection has no value for "{${name}}"; reconnect it with "params.${name}".`);
+  });
+}
+
+/** Reads a dotted path (`team.id`) from a JSON object; strings and numbers only. */
+export function pickPath(body: Record<string, unknown>, path: string): string | null {
+  let cur: unknown = body;
+  for (const part of path.split('.')) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return null;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  if (typeof cur === 'string' && cur !== '') return cur;
+  if (typeof cur === 'number' && Number.isFinite(cur)) return String(cur);
+  return null;
+}
+
+/**
+ * The values a definition keeps from a token response. A URL value must be https on one of the
+ * definition's host suffixes, or it is refused (a token response must not be able to point the
+ * gateway at an arbitrary host).
+ */
+export function keptValues(def: ProviderDefinition, body: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(def.keep)) {
+    const v = pickPath(body, spec.from);
+    if (v === null) continue;
+    if (spec.urlHostSuffixes) {
+      let u: URL;
+      try { u = new URL(v); } catch { throw new KeywayError('provider_error', `${def.name} returned a "${spec.from}" that is not a URL.`); }
+      const host = u.hostname.toLowerCase();
+      const ok = u.protocol === 'https:' && u.username === '' && u.password === '' &&
+        spec.urlHostSuffixes.some((s) => host === s.replace(/^\./, '') || host.endsWith(s.startsWith('.') ? s : `.${s}`));
+      if (!ok) throw new KeywayError('provider_error', `${def.name} returned a "${spec.from}" outside its domains (${spec.urlHostSuffixes.join(', ')}); it was refused.`);
+      out[name] = u.origin;
+      continue;
+    }
+    out[name] = v;
+  }
+  return out;
+}
