@@ -20,6 +20,11 @@ export const BOOTSTRAP_KEY_FILE = 'bootstrap-admin-key';
  * (mode 0600) — never printed. Later starts find the organization and change nothing.
  */
 export async function bootstrap(deps: { store: Store; random: Random; clock: Clock }, dataDir: string): Promise<BootstrapResult> {
+  // Processes starting together on one PostgreSQL database must create one organization, not one each.
+  return deps.store.exclusive('bootstrap', () => bootstrapUnlocked(deps, dataDir));
+}
+
+async function bootstrapUnlocked(deps: { store: Store; random: Random; clock: Clock }, dataDir: string): Promise<BootstrapResult> {
   const { store, random, clock } = deps;
   const existing = (await store.orgs.list())[0];
   if (existing) {

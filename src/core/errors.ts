@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   vault_error: 'A secret could not be decrypted (wrong key, or a ciphertext moved between records).',
   refresh_in_progress: 'Another refresh of this connection is still running.',
   catalog_invalid: 'A provider definition is invalid.',
+  store_unavailable: 'The database could not be reached; retry shortly.',
   internal: 'An unexpected error.',
 } as const;
 

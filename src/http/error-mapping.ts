@@ -18,6 +18,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   vault_error: 500,
   refresh_in_progress: 503,
   catalog_invalid: 500,
+  store_unavailable: 503,
   internal: 500,
 };
 
@@ -25,7 +26,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
 export function toErrorResponse(e: unknown): { status: number; code: ErrorCode; body: { error: Record<string, unknown> }; retryAfter?: number } {
   const err = e instanceof KeywayError ? e : fastifyToKeyway(e);
   const status = STATUS_OF[err.code];
-  const internal = status >= 500 && err.code !== 'provider_unavailable' && err.code !== 'refresh_in_progress';
+  const internal = status >= 500 && err.code !== 'provider_unavailable' && err.code !== 'refresh_in_progress' && err.code !== 'store_unavailable';
   const message = internal && err.code === 'internal' ? 'An unexpected error occurred; the server log has the details.' : err.message;
   const body = { error: { code: err.code, message, ...(err.details ?? {}) } };
   return { status, code: err.code, body, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) };

@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { type Clock, type Config, type Random, cryptoRandom, systemClock } from '../core/index.ts';
-import { type Store, openSqliteStore } from '../store/index.ts';
+import { type Clock, type Config, KeywayError, type Random, cryptoRandom, systemClock } from '../core/index.ts';
+import { type Store, openStoreFor } from '../store/index.ts';
 import { createVault, loadMasterKeys } from '../vault/index.ts';
 import { BUILTIN_PROVIDERS_DIR, Catalog, loadDefinitionsFromDir } from '../catalog/index.ts';
 import { type LookupFn, createOutbound } from '../outbound/index.ts';
@@ -47,9 +47,13 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
   const logger = createLogger(config.logLevel, opts.logDestination);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const env = opts.env ?? process.env;
+  if (config.databaseUrl && !opts.store && !env['KEYWAY_MASTER_KEY']) {
+    throw new KeywayError('invalid_request', 'With KEYWAY_DATABASE_URL every Keyway process must use the same master key: set KEYWAY_MASTER_KEY (base64 of 32 random bytes, e.g. `openssl rand -base64 32`).');
+  }
   const masterKeys = await loadMasterKeys({ dataDir, env: opts.env ?? process.env, random });
   for (const w of masterKeys.warnings) logger.warn(w);
-  const store = opts.store ?? openSqliteStore(join(dataDir, 'keyway.db'));
+  const store = opts.store ?? openStoreFor(config.databaseUrl, dataDir);
   await store.migrate(clock.now());
   const vault = createVault({ masterKeys, dataKeys: store.dataKeys, random, clock });
   const definitions = loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR);

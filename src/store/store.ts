@@ -6,6 +6,8 @@ import { connectAttemptRepo, connectSessionRepo } from './repos/connect.ts';
 import { auditRepo } from './repos/audit.ts';
 import { migrate } from './migrate.ts';
 
+const LOCK_IDS = { bootstrap: 7240302 } as const;
+
 /** The store as every service sees it. One implementation over SQL; dialects differ only in the executor. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -19,6 +21,8 @@ export interface Store {
   readonly connectAttempts: ReturnType<typeof connectAttemptRepo>;
   readonly audit: ReturnType<typeof auditRepo>;
   migrate(now: number): Promise<number[]>;
+  /** Runs `fn` holding a lock shared by every process on this database (first-start bootstrap). */
+  exclusive<T>(name: 'bootstrap', fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export function createSqlStore(sql: SqlExecutor): Store {
     connectAttempts: connectAttemptRepo(sql),
     audit: auditRepo(sql),
     migrate: (now) => migrate(sql, now),
+    exclusive: (name, fn) => sql.exclusive(LOCK_IDS[name], fn),
     close: () => sql.close(),
   };
 }

@@ -12,6 +12,11 @@ export interface SqlExecutor {
   run(sql: string, params?: SqlValue[]): Promise<number>;
   /** Runs `fn` in one transaction; nested calls join the outer one. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` while holding a lock every process on this database respects (PostgreSQL advisory
+   * lock); `fn` uses the normal executor. SQLite (one process) runs it directly.
+   */
+  exclusive<T>(lockId: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -35,6 +35,7 @@ export function openSqlite(path: string): SqlExecutor {
     all: async (sql, params) => allNow(sql, params),
     run: async (sql, params) => runNow(sql, params),
     transaction: (fn) => fn(direct),
+    exclusive: (_id, fn) => fn(),
     close: async () => undefined,
   };
 
@@ -69,6 +70,7 @@ export function openSqlite(path: string): SqlExecutor {
       txTail = work.catch(() => undefined);
       return work;
     },
+    exclusive: (_id, fn) => fn(),
     async close() {
       while (inTx) await txTail;
       db.close();
