@@ -14,6 +14,13 @@ export interface Config {
   /** Mount the sandbox authorization server (on by default in development mode). */
   sandbox: boolean;
   logLevel: string;
+  /** Timeout of each call to a provider (token endpoint, revocation…). */
+  providerTimeoutMs: number;
+  /**
+   * How long a refresh lease lasts; a process that dies holding it is taken over after this. Always
+   * longer than the provider timeout, so a holder never outlives its lease mid-call.
+   */
+  refreshLeaseMs: number;
 }
 
 export interface ConfigFlags {
@@ -34,6 +41,17 @@ function port(v: string, from: string): number {
   return n;
 }
 
+function positiveMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new KeywayError('invalid_request', `${name} must be a whole number of milliseconds above 0, got "${v}".`);
+  return n;
+}
+
+/** Per API key, unless the key has its own limit (`rateLimitPerMinute`). */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6000;
+
 /** Flags override the environment; the environment overrides defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
   const host = flags.host ?? env['KEYWAY_HOST'] ?? '127.0.0.1';
@@ -47,6 +65,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     throw new KeywayError('invalid_request', `KEYWAY_PUBLIC_URL must be an absolute URL such as https://keyway.example.com, got "${publicUrl}".`);
   }
   const aheadSec = env['KEYWAY_REFRESH_AHEAD_SECONDS'];
+  const rate = env['KEYWAY_RATE_LIMIT_PER_MINUTE'];
+  const rateLimitPerMinute = rate === undefined || rate === '' ? DEFAULT_RATE_LIMIT_PER_MINUTE : Number(rate);
+  if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 0) {
+    throw new KeywayError('invalid_request', `KEYWAY_RATE_LIMIT_PER_MINUTE must be a whole number of requests per minute (0 for no limit), got "${rate}".`);
+  }
+  const providerTimeoutMs = positiveMs(env, 'KEYWAY_PROVIDER_TIMEOUT_MS', 15_000);
+  const refreshLeaseMs = positiveMs(env, 'KEYWAY_REFRESH_LEASE_MS', Math.max(30_000, providerTimeoutMs * 2));
+  if (refreshLeaseMs <= providerTimeoutMs) {
+    throw new KeywayError('invalid_request', `KEYWAY_REFRESH_LEASE_MS (${refreshLeaseMs}) must be longer than KEYWAY_PROVIDER_TIMEOUT_MS (${providerTimeoutMs}), or a slow provider call could outlive the refresh lock.`);
+  }
   return {
     host, port: p, dev, publicUrl,
     dataDir: flags.dataDir ?? env['KEYWAY_DATA_DIR'] ?? './.keyway',
@@ -55,5 +83,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     refreshAheadMs: aheadSec ? Number(aheadSec) * 1000 : 5 * 60_000,
     sandbox: truthy(env['KEYWAY_SANDBOX']) ?? dev,
     logLevel: env['KEYWAY_LOG_LEVEL'] ?? 'info',
+    providerTimeoutMs, refreshLeaseMs,
   };
 }

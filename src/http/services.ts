@@ -35,8 +35,8 @@ export interface Services extends AppDeps {
 
 export function createServices(deps: AppDeps): Services {
   const { store, clock, random, vault, config, logger } = deps;
-  const providerTimeoutMs = deps.providerTimeoutMs ?? 15_000;
-  const leaseMs = deps.leaseMs ?? Math.max(30_000, providerTimeoutMs * 2);
+  const providerTimeoutMs = deps.providerTimeoutMs ?? config.providerTimeoutMs;
+  const leaseMs = deps.leaseMs ?? (deps.providerTimeoutMs ? Math.max(config.refreshLeaseMs, providerTimeoutMs * 2) : config.refreshLeaseMs);
   const policy: RefreshPolicy = { refreshAheadMs: config.refreshAheadMs, failingAfter: 3 };
   const audit = new AuditWriter({ store, clock, random, onError: (e) => logger.error({ err: e }, 'audit write failed') });
   const integrations = new IntegrationService({

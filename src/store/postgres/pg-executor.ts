@@ -23,6 +23,8 @@ export function toPgPlaceholders(sql: string): string {
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
 
+const ignore = (): void => undefined;
+
 function asStoreError(e: unknown): unknown {
   const err = e as { code?: string; message?: string };
   const code = typeof err?.code === 'string' ? err.code : '';
@@ -77,6 +79,8 @@ export function openPostgres(opts: PgOptions): SqlExecutor {
       } catch (e) {
         throw asStoreError(e);
       }
+      // A connection dropped between statements is reported on the client; the next query fails anyway.
+      client.on('error', ignore);
       const tx: SqlExecutor = { ...on(client), transaction: (inner) => inner(tx), exclusive: (_id, inner) => inner(), close: async () => undefined };
       let broken = false;
       try {
@@ -92,6 +96,7 @@ export function openPostgres(opts: PgOptions): SqlExecutor {
         }
         throw asStoreError(e);
       } finally {
+        client.off('error', ignore);
         client.release(broken);
       }
     },
@@ -102,6 +107,8 @@ export function openPostgres(opts: PgOptions): SqlExecutor {
       } catch (e) {
         throw asStoreError(e);
       }
+      // A connection dropped between statements is reported on the client; the next query fails anyway.
+      client.on('error', ignore);
       let broken = false;
       try {
         await client.query('SELECT pg_advisory_lock($1)', [lockId]);
@@ -114,6 +121,7 @@ export function openPostgres(opts: PgOptions): SqlExecutor {
         } catch {
           broken = true; // closing the connection releases the lock
         }
+        client.off('error', ignore);
         client.release(broken);
       }
     },

@@ -1,0 +1,61 @@
+/** Keyway as separate OS processes (`keyway serve`), for multi-process and crash tests. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './keyway.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+
+export interface KeywayProcess {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  output(): string;
+  /** The bootstrap admin key, on the process that created the organization. */
+  bootstrapKey(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnKeyway(env: Record<string, string>): Promise<KeywayProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyway-proc-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir], {
+    env: { ...process.env, KEYWAY_DEV: '1', KEYWAY_SANDBOX: '0', KEYWAY_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`keyway did not start in 20 s:\n${out}`)), 20_000);
+    const check = (): void => {
+      if (/listening on/.test(out)) { clearTimeout(timer); resolve(); }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`keyway exited ${code}:\n${out}`)); });
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    url: `http://127.0.0.1:${port}`, dataDir, child,
+    output: () => out,
+    bootstrapKey: () => readFileSync(join(dataDir, 'bootstrap-admin-key'), 'utf8').trim(),
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function call(base: string, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
+  return { status: res.status, headers: res.headers, body: parsed };
+}

@@ -1,0 +1,128 @@
+/**
+ * A small OAuth provider on 127.0.0.1 for multi-process tests: single-use (rotating) refresh tokens
+ * that die on first use, short-lived access tokens, a request counter, and a way to hold a refresh
+ * mid-call (to kill the Keyway process waiting for it). Authorization redirects straight back.
+ */
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HeldRefresh {
+  /** Rotate now (as the provider would on receiving it) and answer when released. */
+  rotateThenHold: boolean;
+  arrived: Promise<void>;
+  release(): void;
+}
+
+export interface RotatingProvider {
+  url: string;
+  refreshes: number;
+  refreshFailures: number;
+  apiCalls: number;
+  apiRejected: number;
+  /** True when the access token is one this provider issued and has not expired. */
+  isValid(accessToken: string): boolean;
+  /** The next refresh request is held until released. */
+  holdNextRefresh(opts: { rotateThenHold: boolean }): HeldRefresh;
+  close(): Promise<void>;
+}
+
+const tok = (p: string): string => `${p}_${randomBytes(12).toString('hex')}`;
+
+async function body(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(value));
+}
+
+export async function startRotatingProvider(opts: { accessTtlSeconds: number }): Promise<RotatingProvider> {
+  const access = new Map<string, number>(); // token → expiry (ms)
+  const liveRefresh = new Set<string>();
+  let held: { rotateThenHold: boolean; arrived: () => void; released: Promise<void> } | null = null;
+
+  const issue = (): Record<string, unknown> => {
+    const at = tok('at');
+    const rt = tok('rt');
+    access.set(at, Date.now() + opts.accessTtlSeconds * 1000);
+    liveRefresh.add(rt);
+    return { access_token: at, refresh_token: rt, token_type: 'Bearer', expires_in: opts.accessTtlSeconds, scope: 'me' };
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname === '/authorize') {
+        const back = new URL(url.searchParams.get('redirect_uri') ?? '');
+        back.searchParams.set('code', tok('code'));
+        back.searchParams.set('state', url.searchParams.get('state') ?? '');
+        res.writeHead(302, { location: back.toString() }).end();
+        return;
+      }
+      if (url.pathname === '/token' && req.method === 'POST') {
+        const form = await body(req);
+        const grant = form.get('grant_type');
+        if (grant === 'authorization_code') return json(res, 200, issue());
+        if (grant !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
+        const rt = form.get('refresh_token') ?? '';
+        const h = held;
+        if (h) {
+          held = null;
+          if (h.rotateThenHold && liveRefresh.delete(rt)) {
+            provider.refreshes++;
+            const answer = issue();
+            h.arrived();
+            await h.released;
+            return json(res, 200, answer); // the caller was killed meanwhile: this answer is lost
+          }
+          h.arrived();
+          // Held before the provider acted on it: if the caller goes away, nothing rotated.
+          const gone = await Promise.race([h.released.then(() => false), new Promise<boolean>((r) => req.socket.once('close', () => r(true)))]);
+          if (gone) return;
+        }
+        if (!liveRefresh.delete(rt)) {
+          provider.refreshFailures++;
+          return json(res, 400, { error: 'invalid_grant', error_description: 'refresh token already used or unknown' });
+        }
+        provider.refreshes++;
+        return json(res, 200, issue());
+      }
+      if (url.pathname.startsWith('/api/')) {
+        provider.apiCalls++;
+        const at = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+        if (!provider.isValid(at)) {
+          provider.apiRejected++;
+          res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+          return;
+        }
+        return json(res, 200, { id: 'user-1', path: url.pathname });
+      }
+      res.writeHead(404).end();
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+
+  const provider: RotatingProvider = {
+    url: `http://127.0.0.1:${port}`,
+    refreshes: 0, refreshFailures: 0, apiCalls: 0, apiRejected: 0,
+    isValid: (at) => (access.get(at) ?? 0) > Date.now(),
+    holdNextRefresh({ rotateThenHold }) {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrivedP = new Promise<void>((r) => { arrived = r; });
+      const released = new Promise<void>((r) => { release = r; });
+      held = { rotateThenHold, arrived, released };
+      return { rotateThenHold, arrived: arrivedP, release };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  return provider;
+}
