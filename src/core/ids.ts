@@ -14,6 +14,9 @@ export const ID_PREFIXES = {
   connectAttempt: 'ca',
   audit: 'aud',
   dataKey: 'dk',
+  webhook: 'wh',
+  webhookDelivery: 'whd',
+  event: 'evt',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -182,3 +182,36 @@ export interface DataKeyRecord {
   wrapped: string;
   createdAt: string;
 }
+
+/** An organization's webhook endpoint: where status-change events are POSTed, signed with its secret. */
+export interface WebhookEndpointRecord {
+  id: string;
+  orgId: string;
+  url: string;
+  /** The signing secret (vault envelope); shown once at creation. */
+  secretEnc: string;
+  /** Event types sent here; empty means all. */
+  events: string[];
+  description: string | null;
+  createdAt: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event to one endpoint, retried with backoff for a day. The payload never holds a secret. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  orgId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  /** The JSON body exactly as sent (signed bytes). */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}

@@ -4,6 +4,7 @@ import { integrationRepo } from './repos/integrations.ts';
 import { connectionRepo } from './repos/connections.ts';
 import { connectAttemptRepo, connectSessionRepo } from './repos/connect.ts';
 import { auditRepo } from './repos/audit.ts';
+import { webhookRepo } from './repos/webhooks.ts';
 import { migrate } from './migrate.ts';
 
 const LOCK_IDS = { bootstrap: 7240302 } as const;
@@ -20,6 +21,7 @@ export interface Store {
   readonly connectSessions: ReturnType<typeof connectSessionRepo>;
   readonly connectAttempts: ReturnType<typeof connectAttemptRepo>;
   readonly audit: ReturnType<typeof auditRepo>;
+  readonly webhooks: ReturnType<typeof webhookRepo>;
   migrate(now: number): Promise<number[]>;
   /** Runs `fn` holding a lock shared by every process on this database (first-start bootstrap). */
   exclusive<T>(name: 'bootstrap', fn: () => Promise<T>): Promise<T>;
@@ -38,6 +40,7 @@ export function createSqlStore(sql: SqlExecutor): Store {
     connectSessions: connectSessionRepo(sql),
     connectAttempts: connectAttemptRepo(sql),
     audit: auditRepo(sql),
+    webhooks: webhookRepo(sql),
     migrate: (now) => migrate(sql, now),
     exclusive: (name, fn) => sql.exclusive(LOCK_IDS[name], fn),
     close: () => sql.close(),

@@ -90,4 +90,21 @@ ALTER TABLE api_keys ADD COLUMN rate_limit_per_minute INTEGER;
 CREATE INDEX connections_refresh_due ON connections(expires_at)
 `,
   },
+  {
+    id: 3,
+    name: 'webhooks: endpoints and a delivery log',
+    sql: () => `
+CREATE TABLE webhook_endpoints (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), url TEXT NOT NULL, secret_enc TEXT NOT NULL,
+  events TEXT NOT NULL, description TEXT, created_at BIGINT NOT NULL);
+CREATE INDEX webhook_endpoints_org ON webhook_endpoints(org_id);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL,
+  payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at BIGINT,
+  last_status_code INTEGER, last_error TEXT, lease_owner TEXT, lease_until BIGINT,
+  created_at BIGINT NOT NULL, delivered_at BIGINT);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(org_id, endpoint_id, created_at, id)
+`,
+  },
 ];

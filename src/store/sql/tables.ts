@@ -1,7 +1,7 @@
 import { defineTable } from './table.ts';
 import type {
   ApiKeyRecord, AuditRecord, ConnectAttemptRecord, ConnectionRecord, ConnectSessionRecord,
-  DataKeyRecord, IntegrationRecord, MemberRecord, OrgRecord,
+  DataKeyRecord, IntegrationRecord, MemberRecord, OrgRecord, WebhookDeliveryRecord, WebhookEndpointRecord,
 } from '../records.ts';
 
 export const orgs = defineTable<OrgRecord>('orgs', {
@@ -73,4 +73,16 @@ export const auditLog = defineTable<AuditRecord>('audit_log', {
   actorType: ['actor_type', 'text'], actorId: ['actor_id', 'text'], action: ['action', 'text'],
   outcome: ['outcome', 'text'], integrationId: ['integration_id', 'text'], connectionId: ['connection_id', 'text'],
   detail: ['detail', 'json'],
+});
+
+export const webhookEndpoints = defineTable<WebhookEndpointRecord>('webhook_endpoints', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], url: ['url', 'text'], secretEnc: ['secret_enc', 'text'],
+  events: ['events', 'json'], description: ['description', 'text'], createdAt: ['created_at', 'int'],
+});
+
+export const webhookDeliveries = defineTable<WebhookDeliveryRecord>('webhook_deliveries', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], endpointId: ['endpoint_id', 'text'], eventId: ['event_id', 'text'],
+  eventType: ['event_type', 'text'], payload: ['payload', 'text'], status: ['status', 'text'], attempts: ['attempts', 'int'],
+  nextAttemptAt: ['next_attempt_at', 'int'], lastStatusCode: ['last_status_code', 'int'], lastError: ['last_error', 'text'],
+  createdAt: ['created_at', 'int'], deliveredAt: ['delivered_at', 'int'],
 });
