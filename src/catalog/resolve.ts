@@ -1,5 +1,5 @@
 import type { ProviderDefinition } from './schema.ts';
-import { fillTemplate } from './templates.ts';
+import { canFill, fillTemplate } from './templates.ts';
 
 /**
  * Endpoints and behaviour for one integration: the definition merged with what the integration
@@ -56,6 +56,9 @@ export function resolveProvider(def: ProviderDefinition, config: EndpointConfig,
     parEndpoint: fill(config.parUrl ?? def.parUrl),
     issParameterSupported: config.issParameterSupported ?? def.issParameterSupported,
     oidc: config.oidc ?? def.oidc,
-    apiBaseUrls: values ? apiBase.map((u) => fillTemplate(u, values.params, values.kept ?? {})) : apiBase,
+    // Base URLs from token-response values (`{instance_url}`) exist only once a token came back.
+    apiBaseUrls: values
+      ? apiBase.filter((u) => canFill(u, values.params, values.kept)).map((u) => fillTemplate(u, values.params, values.kept ?? {}))
+      : apiBase,
   };
 }

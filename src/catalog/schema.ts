@@ -57,13 +57,18 @@ export const identitySchema = z.strictObject({
 export const providerSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
   name: z.string().min(1),
-  logo: z.string().optional(),
+  /** A logo URL, or null when there is none to show. */
+  logo: z.string().nullable().optional(),
   categories: z.array(z.string()).default([]),
   docs: z.string().optional(),
   /** Setup steps at the provider, for docs/providers.md and the dashboard. */
   setup: z.string().optional(),
   credential: z.enum(CREDENTIAL_KINDS).default('oauth2'),
-  grants: z.array(z.enum(GRANTS)).default(['authorization_code']),
+  grants: z.array(z.enum(GRANTS, {
+    error: (iss) => iss.input === 'implicit' || iss.input === 'password'
+      ? `"${String(iss.input)}" is refused: OAuth 2.1 removed the implicit and resource owner password grants (RFC 9700 §2.1.2, §2.4); use ${GRANTS.join(', ')}`
+      : undefined,
+  })).default(['authorization_code']),
   /** Discover endpoints from this issuer (RFC 8414, then OIDC discovery) instead of listing them. */
   issuer: url.optional(),
   authorizationUrl: url.optional(),
@@ -78,7 +83,9 @@ export const providerSchema = z.strictObject({
     default: z.array(z.string()).default([]),
     available: z.array(z.string()).default([]),
     separator: z.string().default(' '),
-  }).default({ default: [], available: [], separator: ' ' }),
+    /** The authorization request parameter scopes travel in (Slack's user tokens: `user_scope`). */
+    param: z.string().regex(/^[a-z_]+$/).default('scope'),
+  }).default({ default: [], available: [], separator: ' ', param: 'scope' }),
   authParams: z.record(z.string(), z.string()).default({}),
   tokenParams: z.record(z.string(), z.string()).default({}),
   clientAuth: z.enum(['client_secret_basic', 'client_secret_post', 'none']).default('client_secret_basic'),
@@ -90,12 +97,20 @@ export const providerSchema = z.strictObject({
     /** rotating: each refresh returns a new refresh token and the old one dies (single-use). */
     kind: z.enum(['reusable', 'rotating', 'none']).default('reusable'),
     refreshTokenLifetimeDays: z.number().positive().optional(),
+    /**
+     * How long an already used refresh token is still accepted (Xero: 30 minutes). A refresh whose
+     * response was lost (connection reset, timeout) is then retried with the same token.
+     */
     reuseGraceSeconds: z.number().nonnegative().optional(),
+    /** What to tell people when a connection comes back without a refresh token although its token expires. */
+    missingHint: z.string().optional(),
   }).default({ kind: 'reusable' }),
   api: z.strictObject({
     baseUrls: z.array(url).default([]),
     inject: injectionSchema.default({ in: 'header', name: 'Authorization', prefix: 'Bearer ' }),
-  }).default({ baseUrls: [], inject: { in: 'header', name: 'Authorization', prefix: 'Bearer ' } }),
+    /** Fixed headers every proxied call carries (Notion's `Notion-Version`). */
+    headers: z.record(z.string(), z.string()).default({}),
+  }).default({ baseUrls: [], inject: { in: 'header', name: 'Authorization', prefix: 'Bearer ' }, headers: {} }),
   /** Connection values the URL templates above take, by name (`{tenant}`, `{subdomain}`, `{shop}`). */
   connectionParams: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), connectionParamSchema).default({}),
   /** Token-response values kept with the connection, by name; also usable as `{name}` in api.baseUrls. */
@@ -103,6 +118,8 @@ export const providerSchema = z.strictObject({
   identity: identitySchema.optional(),
   /** Name of a quirk module in ./quirks (a normalizer), when the provider departs from the standard. */
   quirks: z.string().optional(),
+  /** Behaviour worth knowing that settings above handle (lifetimes, grace periods), for docs/providers.md. */
+  notes: z.array(z.string().min(1)).default([]),
 });
 
 export type ProviderDefinition = z.infer<typeof providerSchema>;

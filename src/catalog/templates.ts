@@ -59,6 +59,11 @@ export function fillTemplate(template: string, params: Record<string, string>, k
   });
 }
 
+/** True when every placeholder of a template has a value (an API base URL from `{instance_url}` has none before the first token). */
+export function canFill(template: string, params: Record<string, string>, kept: Record<string, string> = {}): boolean {
+  return placeholdersOf(template).every((name) => Object.hasOwn(params, name) || Object.hasOwn(kept, name));
+}
+
 /** Reads a dotted path (`team.id`) from a JSON object; strings and numbers only. */
 export function pickPath(body: Record<string, unknown>, path: string): string | null {
   let cur: unknown = body;
@@ -94,4 +99,28 @@ export function keptValues(def: ProviderDefinition, body: Record<string, unknown
     out[name] = v;
   }
   return out;
+}
+
+/**
+ * How a token is put on a call to the provider's API, as the definition says: a header
+ * (`Authorization: Bearer …` by default, Shopify's `X-Shopify-Access-Token`, Zoho's
+ * `Zoho-oauthtoken …`) or, where the provider requires it, a query parameter.
+ */
+export function injectCredential(def: ProviderDefinition, url: URL, headers: Headers, token: string): void {
+  const inj = def.api.inject;
+  if (inj.in === 'query') url.searchParams.set(inj.name, token);
+  else headers.set(inj.name, `${inj.prefix}${token}`);
+}
+
+/**
+ * The request that identifies the account for `identity.source: userinfo`: the URL with the
+ * connection's values filled in (`https://{subdomain}.zendesk.com/api/v2/users/me`) and the token
+ * injected as the API wants it. Null when the definition identifies accounts otherwise.
+ */
+export function userinfoRequest(def: ProviderDefinition, values: { params: Record<string, string>; kept?: Record<string, string> }, token: string): { url: URL; headers: Headers } | null {
+  if (def.identity?.source !== 'userinfo' || !def.identity.url) return null;
+  const url = new URL(fillTemplate(def.identity.url, values.params, values.kept ?? {}));
+  const headers = new Headers({ accept: 'application/json' });
+  injectCredential(def, url, headers, token);
+  return { url, headers };
 }

@@ -1,4 +1,4 @@
-import { type ProviderHooks, type TokenResponseIn, type TokenResponseOut, asObject } from './types.ts';
+import { type ProviderHooks, type TokenResponseIn, type TokenResponseOut, asObject, errorSentAsSuccess } from './types.ts';
 
 /**
  * GitHub OAuth Apps and GitHub Apps (user-to-server tokens).
@@ -16,24 +16,31 @@ import { type ProviderHooks, type TokenResponseIn, type TokenResponseOut, asObje
  * Deviation: the granted `scope` in a token response is comma-separated although requests use
  * spaces; it is rewritten to spaces so the catalog's one separator applies.
  * @see https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
+ *
+ * Deviation: without `Accept: application/json` GitHub answers form-encoded; oauth4webapi always
+ * sends that header on token requests, so no hook is needed for it.
  */
 export const github = {
+  notes: [
+    'Token errors arrive with HTTP 200; Keyway reads them as errors (`bad_refresh_token` as `invalid_grant`).',
+    'Granted scopes come back comma-separated and are read as a list.',
+    'OAuth Apps issue tokens that never expire and no refresh token; GitHub Apps with "expire user authorization tokens" issue 8-hour tokens with single-use refresh tokens that live about 6 months.',
+  ],
   normalizeTokenResponse(res: TokenResponseIn): TokenResponseOut {
-    const body = asObject(res.body);
-    if (!body) return { status: res.status, body: res.body };
-    const error = body['error'];
-    if (typeof error === 'string' && error !== '') {
-      const status = res.status >= 200 && res.status < 300 ? 400 : res.status;
-      if (error === 'bad_refresh_token') {
+    const failed = errorSentAsSuccess(res);
+    if (failed) {
+      const { status, body } = failed;
+      if (body['error'] === 'bad_refresh_token') {
         const said = typeof body['error_description'] === 'string' ? body['error_description'] : '';
-        return { status, body: { ...body, error: 'invalid_grant', error_description: said ? `${error}: ${said}` : error } };
+        return { status, body: { ...body, error: 'invalid_grant', error_description: said ? `bad_refresh_token: ${said}` : 'bad_refresh_token' } };
       }
-      return { status, body };
+      return failed;
     }
-    const scope = body['scope'];
-    if (typeof scope === 'string' && scope.includes(',')) {
+    const body = asObject(res.body);
+    const scope = body?.['scope'];
+    if (body && typeof scope === 'string' && scope.includes(',')) {
       return { status: res.status, body: { ...body, scope: scope.split(',').map((s) => s.trim()).filter(Boolean).join(' ') } };
     }
-    return { status: res.status, body };
+    return { status: res.status, body: res.body };
   },
 } satisfies ProviderHooks;

@@ -1,13 +1,20 @@
 import { KeywayError } from '../../core/errors.ts';
 import type { ProviderDefinition } from '../schema.ts';
+import { atlassian } from './atlassian.ts';
 import { github } from './github.ts';
+import { google } from './google.ts';
+import { microsoft } from './microsoft.ts';
+import { notion } from './notion.ts';
+import { quickbooks } from './quickbooks.ts';
 import { slack } from './slack.ts';
+import { zoho } from './zoho.ts';
+import { zoom } from './zoom.ts';
 import type { ProviderHooks } from './types.ts';
 
-export type { ProviderHooks, TokenResponseIn, TokenResponseOut } from './types.ts';
+export type { IdTokenIssuerInput, ProviderHooks, TokenRequestIn, TokenRequestOut, TokenResponseIn, TokenResponseOut } from './types.ts';
 
 /** Every quirk module, by the name a provider definition gives in its `quirks` field. */
-export const QUIRKS: Record<string, ProviderHooks> = { github, slack };
+export const QUIRKS: Record<string, ProviderHooks> = { atlassian, github, google, microsoft, notion, quickbooks, slack, zoho, zoom };
 
 const NONE: ProviderHooks = {};
 

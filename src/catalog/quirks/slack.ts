@@ -20,6 +20,12 @@ const INVALID_GRANT = new Set(['invalid_refresh_token', 'invalid_grant']);
  * @see https://api.slack.com/authentication/oauth-v2#exchanging
  */
 export const slack = {
+  notes: [
+    'Errors arrive with HTTP 200 as `{"ok":false,"error":…}`; `invalid_refresh_token` reads as `invalid_grant`.',
+    'Scopes are comma-separated; `token_type` "bot"/"user" is read as bearer.',
+    'A user-token install carries its token under `authed_user`; Keyway takes it from there.',
+    'Without token rotation tokens never expire and come without a refresh token; with rotation they last 12 hours and each refresh token is used once.',
+  ],
   normalizeTokenResponse(res: TokenResponseIn): TokenResponseOut {
     const body = asObject(res.body);
     if (!body) return { status: res.status, body: res.body };
