@@ -120,7 +120,7 @@ describe('webhooks', () => {
     let status = 500;
     const receiver = await startReceiver(() => status);
     try {
-      const reg = await t.api('POST', '/v1/webhooks', { url: receiver.url });
+      const reg = await t.api('POST', '/v1/webhooks', { url: receiver.url, events: ['connection.needs_reauth'] });
       await connectAndBreak('hook-bob');
       await receiver.waitFor(1);
       let log = await t.api('GET', `/v1/webhooks/${reg.body.id}/deliveries`);
@@ -160,7 +160,7 @@ describe('webhooks', () => {
   test('an endpoint that never answers 2xx is retried for a day, then marked failed with what to do', async () => {
     const receiver = await startReceiver(() => 503);
     try {
-      const reg = await t.api('POST', '/v1/webhooks', { url: receiver.url });
+      const reg = await t.api('POST', '/v1/webhooks', { url: receiver.url, events: ['connection.needs_reauth'] });
       await connectAndBreak('hook-carol');
       await receiver.waitFor(1);
       await sleep(50);
@@ -179,6 +179,25 @@ describe('webhooks', () => {
       const spent = t.clock.now() - started;
       assert.ok(spent > 20 * 3_600_000 && spent < 28 * 3_600_000, `retried for about a day (${(spent / 3_600_000).toFixed(1)} h)`);
       assert.equal(receiver.got.length, 9);
+      await t.api('DELETE', `/v1/webhooks/${reg.body.id}`);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('connecting and disconnecting send connection.created and connection.deleted to an endpoint that takes all events', async () => {
+    const receiver = await startReceiver(() => 200);
+    try {
+      const reg = await t.api('POST', '/v1/webhooks', { url: receiver.url });
+      assert.equal(reg.body.events.length, 6, 'no events given: all of them');
+      const run = await connectInBrowser(t, provider, integration, { username: 'hook-dave', session: { externalId: 'hook-dave' } });
+      assert.match(run.page.text, /Connected!/);
+      const id = (await t.api('GET', '/v1/connections?externalId=hook-dave')).body.data[0].id as string;
+      await receiver.waitFor(1);
+      assert.equal((await t.api('DELETE', `/v1/connections/${id}`)).status, 204);
+      const got = await receiver.waitFor(2);
+      assert.deepEqual(got.map((g) => JSON.parse(g.body).type), ['connection.created', 'connection.deleted']);
+      assert.ok(got.every((g) => JSON.parse(g.body).data.connection.id === id));
       await t.api('DELETE', `/v1/webhooks/${reg.body.id}`);
     } finally {
       await receiver.close();

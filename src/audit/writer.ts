@@ -6,7 +6,9 @@ import type { AuditRecord, NewAuditRecord, Store } from '../store/index.ts';
 export type AuditAction =
   | 'integration.create' | 'integration.delete'
   | 'connect_session.create' | 'connection.create' | 'connection.connect_failed'
-  | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.revoke';
+  | 'connection.reauthorize' | 'connection.reauth_refused'
+  | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.revoke'
+  | 'proxy.call';
 
 export interface Actor {
   type: AuditRecord['actorType'];

@@ -120,7 +120,7 @@ export function injectCredential(def: ProviderDefinition, url: URL, headers: Hea
 export function userinfoRequest(def: ProviderDefinition, values: { params: Record<string, string>; kept?: Record<string, string> }, token: string): { url: URL; headers: Headers } | null {
   if (def.identity?.source !== 'userinfo' || !def.identity.url) return null;
   const url = new URL(fillTemplate(def.identity.url, values.params, values.kept ?? {}));
-  const headers = new Headers({ accept: 'application/json' });
+  const headers = new Headers({ ...def.api.headers, accept: 'application/json' });
   injectCredential(def, url, headers, token);
   return { url, headers };
 }

@@ -4,13 +4,16 @@
  */
 export type ConnectProblem =
   | 'unknown_link' | 'link_expired' | 'state_invalid' | 'state_expired' | 'other_browser'
-  | 'wrong_integration' | 'issuer_mismatch' | 'issuer_missing' | 'provider_denied' | 'provider_error' | 'exchange_failed';
+  | 'wrong_integration' | 'issuer_mismatch' | 'issuer_missing' | 'provider_denied' | 'provider_error' | 'exchange_failed'
+  | 'account_mismatch' | 'account_unverifiable' | 'reauth_target_gone';
 
 export interface ConnectSuccess {
   ok: true;
   sessionId: string;
   connectionId: string;
   providerName: string;
+  /** True when an existing connection got new tokens (re-authentication) rather than a new one being made. */
+  reauthorized: boolean;
   /** Scopes asked for but not granted ("a person may approve fewer than asked"). */
   missingScopes: string[];
 }
@@ -38,4 +41,7 @@ export const PROBLEM_TEXT: Record<ConnectProblem, string> = {
   provider_denied: 'Access was declined at the provider, so nothing was connected. Start again from Connect if that was a mistake.',
   provider_error: 'The provider reported an error, so nothing was connected.',
   exchange_failed: 'The provider did not complete the sign-in (the code could not be exchanged). Nothing was stored. Start again from Connect.',
+  account_mismatch: 'You signed in with a different account than the one this connection belongs to. Nothing was changed. Sign in at the provider with the connection\'s account and start again.',
+  account_unverifiable: 'Keyway could not tell which account you signed in with, so it cannot confirm it is the one this connection belongs to. Nothing was changed. Start again.',
+  reauth_target_gone: 'The connection you were reconnecting no longer exists (it was disconnected). Nothing was stored. Connect again from the app.',
 };

@@ -3,13 +3,17 @@ import type { Clock } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
-import type { ConnectSessionRecord, Store } from '../store/index.ts';
+import type { ConnectGrant, ConnectSessionRecord, IntegrationRecord, Store, ConnectionRecord } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
-import { buildAuthorizationUrl } from '../oauth/index.ts';
+import { buildAuthorizationUrl, requestDeviceAuthorization } from '../oauth/index.ts';
 import { validateConnectionParams } from '../catalog/index.ts';
 import type { IntegrationService } from '../integrations/index.ts';
 import type { SecretSealer } from '../tokens/index.ts';
+import { requireGrant } from './grants.ts';
+import { BINDING_COOKIE_PREFIX } from './binding.ts';
 import { sha256 } from './hash.ts';
+import { completeAttempt } from './callback.ts';
+import type { ConnectOutcome } from './outcome.ts';
 
 export const SESSION_TTL_MS = 30 * 60_000;
 /** `state` is single-use and expires in 10 minutes (DESIGN.md). */
@@ -23,15 +27,30 @@ export interface ConnectServiceDeps {
   random: Random;
   audit: AuditWriter;
   publicUrl: string;
+  /** Called whenever a connection's stored tokens are replaced or deleted (drops cached tokens). */
+  onTokensChanged?: (connectionId: string) => void;
+  /** Called after a connection is created, re-authorized or deleted (webhooks). */
+  onConnectionEvent?: (event: 'created' | 'reauthorized' | 'deleted', connection: ConnectionRecord) => void;
 }
 
 export interface NewSessionInput {
   integration: string;
+  /** Default `authorization_code` (a connect link); `device_code` for RFC 8628. */
+  grant?: ConnectGrant | undefined;
+  /** Scopes to request; default: the integration's. */
+  scopes?: string[] | undefined;
   name?: string | undefined;
   externalId?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   /** Connection values for the definition's URL templates (subdomain, tenant, shop…). */
   params?: Record<string, string> | undefined;
+}
+
+/** A started session: a connect link (authorization code) or a code to enter (device flow). */
+export interface StartedSession {
+  session: ConnectSessionRecord;
+  /** The link to open in the person's browser; null for the device flow. */
+  connectUrl: string | null;
 }
 
 /** A started attempt: where to send the browser, and the binding cookie to set on it. */
@@ -40,32 +59,84 @@ export interface StartedAttempt {
   cookie: { name: string; value: string; maxAgeSeconds: number };
 }
 
-export const BINDING_COOKIE_PREFIX = 'kw_ca_';
+export { BINDING_COOKIE_PREFIX } from './binding.ts';
 
-/** Connect sessions: a link an app hands a person, opened in their browser, ending in a connection. */
+/** Connect sessions: a link an app hands a person (or a code for the device flow), ending in a connection. */
 export class ConnectService {
   readonly #d: ConnectServiceDeps;
   constructor(deps: ConnectServiceDeps) {
     this.#d = deps;
   }
 
-  async createSession(orgId: string, actor: Actor, memberId: string | null, input: NewSessionInput): Promise<{ session: ConnectSessionRecord; connectUrl: string }> {
+  createSession(orgId: string, actor: Actor, memberId: string | null, input: NewSessionInput): Promise<StartedSession> {
+    return this.#create(orgId, actor, memberId, input, null);
+  }
+
+  /**
+   * Re-authentication: a connect session whose completion replaces the tokens of an existing
+   * connection (same account only) instead of making a new one. Scopes default to the connection's.
+   */
+  async createReauthSession(orgId: string, actor: Actor, memberId: string | null, connectionId: string,
+    opts: { grant?: ConnectGrant | undefined; scopes?: string[] | undefined } = {}): Promise<StartedSession> {
+    const conn = await this.#d.store.connections.get(orgId, connectionId);
+    if (!conn) throw new KeywayError('not_found', `No connection ${connectionId}.`);
+    if (conn.kind !== 'oauth2') {
+      throw new KeywayError('invalid_request', conn.kind === 'client_credentials'
+        ? 'A client-credentials connection has no person to re-authenticate; Keyway fetches its token again by itself (POST /v1/connections/{id}/refresh does it now).'
+        : 'This connection holds an API key or password; re-authentication is for OAuth connections. Disconnect it and create it again with the new credential.');
+    }
+    return this.#create(orgId, actor, memberId, {
+      integration: conn.integrationId, grant: opts.grant, scopes: opts.scopes ?? conn.requestedScopes, params: conn.params,
+    }, conn.id);
+  }
+
+  async #create(orgId: string, actor: Actor, memberId: string | null, input: NewSessionInput, reauthConnectionId: string | null): Promise<StartedSession> {
     const integration = await this.#d.integrations.get(orgId, input.integration);
-    const params = validateConnectionParams(this.#d.integrations.definition(integration), input.params);
+    const def = this.#d.integrations.definition(integration);
+    const grant = input.grant ?? 'authorization_code';
+    requireGrant(def, grant);
+    const params = validateConnectionParams(def, input.params);
     this.#d.integrations.resolved(integration, { params }); // endpoints built from the values pass the outbound policy
     const token = randomToken(this.#d.random, 32);
     const now = this.#d.clock.now();
     const session: ConnectSessionRecord = {
       id: newId('connectSession', this.#d.random), orgId, integrationId: integration.id, tokenHash: sha256(token),
-      grant: 'authorization_code', params, scopes: null, reauthConnectionId: null, deviceCodeEnc: null, userCode: null,
+      grant, params, scopes: input.scopes ?? null, reauthConnectionId, deviceCodeEnc: null, userCode: null,
       verificationUri: null, verificationUriComplete: null, pollIntervalS: null, nextPollAt: null,
       createdByMemberId: memberId, name: input.name ?? null, externalId: input.externalId ?? null,
       metadata: input.metadata ?? null, status: 'pending', connectionId: null, error: null,
       expiresAt: now + SESSION_TTL_MS, createdAt: now,
     };
+    if (grant === 'device_code') Object.assign(session, await this.#startDevice(session, integration));
     await this.#d.store.connectSessions.insert(session);
-    this.#d.audit.record({ orgId, actor, action: 'connect_session.create', integrationId: integration.id, detail: { session: session.id } });
-    return { session, connectUrl: `${this.#d.publicUrl}/connect/${token}` };
+    this.#d.audit.record({
+      orgId, actor, action: 'connect_session.create', integrationId: integration.id, connectionId: reauthConnectionId,
+      detail: { session: session.id, grant, ...(reauthConnectionId ? { reauthorizes: reauthConnectionId } : {}) },
+    });
+    return { session, connectUrl: grant === 'device_code' ? null : `${this.#d.publicUrl}/connect/${token}` };
+  }
+
+  /**
+   * Device flow (RFC 8628 §3.1–3.2): ask the provider for a device code and the code the person
+   * types. The device code is sealed in the vault; Keyway's poller then polls with it.
+   */
+  async #startDevice(session: ConnectSessionRecord, integration: IntegrationRecord): Promise<Partial<ConnectSessionRecord>> {
+    const ctx = await this.#d.integrations.oauthContext(integration, { params: session.params });
+    const device = await requestDeviceAuthorization(ctx, session.scopes ?? integration.scopes);
+    for (const u of [device.verificationUri, device.verificationUriComplete]) {
+      if (u !== null && !/^https?:\/\//i.test(u)) throw new KeywayError('provider_error', 'The provider returned a verification URI that is not a web address.');
+    }
+    const now = this.#d.clock.now();
+    return {
+      deviceCodeEnc: await this.#d.vault.encrypt({ orgId: session.orgId, recordId: session.id, field: 'device_code' }, device.deviceCode),
+      userCode: device.userCode, verificationUri: device.verificationUri, verificationUriComplete: device.verificationUriComplete,
+      pollIntervalS: device.interval, nextPollAt: now + device.interval * 1000, expiresAt: now + device.expiresIn * 1000,
+    };
+  }
+
+  /** The provider sent the browser back: see `completeAttempt` (callback.ts). */
+  completeAttempt(input: { integrationId: string; callbackUrl: URL; cookies: Record<string, string | undefined> }): Promise<ConnectOutcome> {
+    return completeAttempt(this.#d, input);
   }
 
   async getSession(orgId: string, id: string): Promise<ConnectSessionRecord> {
@@ -83,7 +154,7 @@ export class ConnectService {
   async startAttempt(linkToken: string): Promise<StartedAttempt> {
     const { store, clock, random } = this.#d;
     const session = await store.connectSessions.findByTokenHash(sha256(linkToken));
-    if (!session) throw new KeywayError('connect_failed', 'unknown_link');
+    if (!session || session.grant !== 'authorization_code') throw new KeywayError('connect_failed', 'unknown_link');
     const now = clock.now();
     if (session.expiresAt <= now) throw new KeywayError('connect_failed', 'link_expired');
     if (session.status === 'connected') throw new KeywayError('connect_failed', 'state_invalid');
@@ -104,7 +175,7 @@ export class ConnectService {
     });
     await store.connectAttempts.purgeExpired(now - ATTEMPT_TTL_MS);
     const url = buildAuthorizationUrl(ctx, {
-      redirectUri, scopes: integration.scopes, state, nonce,
+      redirectUri, scopes: session.scopes ?? integration.scopes, state, nonce,
       codeChallenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : null,
     });
     return {

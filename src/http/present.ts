@@ -1,5 +1,5 @@
 import { iso } from '../core/clock.ts';
-import type { ProviderDefinition, ResolvedProvider } from '../catalog/index.ts';
+import { type ProviderDefinition, type ResolvedProvider, providerNotes } from '../catalog/index.ts';
 import type { AuditRecord, ConnectionRecord, ConnectSessionRecord, IntegrationRecord } from '../store/index.ts';
 
 /** Records as the API shows them: camelCase, ISO times, never a secret. */
@@ -13,13 +13,14 @@ export function presentProvider(d: ProviderDefinition) {
     connectionParams: Object.entries(d.connectionParams).map(([name, p]) => ({
       name, label: p.label, pattern: p.pattern, example: p.example ?? null, default: p.default ?? null, help: p.help ?? null,
     })),
-    quirks: d.quirks ?? null,
+    quirks: d.quirks ?? null, notes: providerNotes(d),
+    authParams: d.authParams, clientAuth: d.clientAuth, refreshTokenLifetimeDays: d.refresh.refreshTokenLifetimeDays ?? null, apiInject: d.api.inject,
   };
 }
 
 export function presentIntegration(r: IntegrationRecord, redirectUri: string, p: ResolvedProvider) {
   return {
-    id: r.id, provider: r.provider, name: r.name, clientId: r.clientId, hasClientSecret: r.clientSecretEnc !== null,
+    id: r.id, provider: r.provider, name: r.name, clientId: r.clientId, hasClientSecret: r.clientSecretEnc !== null, hasPrivateKey: r.privateKeyEnc !== null,
     scopes: r.scopes, redirectUri,
     endpoints: {
       issuer: p.issuer, authorizationUrl: p.authorizationEndpoint, tokenUrl: p.tokenEndpoint,
@@ -45,11 +46,29 @@ export function presentConnection(c: ConnectionRecord) {
   };
 }
 
+/** What the person is shown for a device-flow session (RFC 8628 §3.2); `verificationUriComplete` only when the provider gave one. */
+function deviceFields(s: ConnectSessionRecord) {
+  if (s.grant !== 'device_code') return {};
+  return {
+    userCode: s.userCode, verificationUri: s.verificationUri,
+    ...(s.verificationUriComplete ? { verificationUriComplete: s.verificationUriComplete } : {}),
+    interval: s.pollIntervalS,
+  };
+}
+
 export function presentSession(s: ConnectSessionRecord) {
   return {
     id: s.id, integration: s.integrationId, grant: s.grant, status: s.status, connection: s.connectionId, error: s.error,
-    params: s.params, reauthorizes: s.reauthConnectionId,
+    params: s.params, reauthorizes: s.reauthConnectionId, ...deviceFields(s),
     name: s.name, externalId: s.externalId, expiresAt: iso(s.expiresAt), createdAt: iso(s.createdAt),
+  };
+}
+
+/** The answer to starting a session: a connect link, or (device flow) the code and where to enter it. */
+export function presentStartedSession(s: ConnectSessionRecord, connectUrl: string | null) {
+  return {
+    id: s.id, ...(connectUrl !== null ? { connectUrl } : {}), ...deviceFields(s),
+    ...(s.reauthConnectionId ? { reauthorizes: s.reauthConnectionId } : {}), expiresAt: iso(s.expiresAt),
   };
 }
 

@@ -3,7 +3,7 @@ import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Random } from '../core/random.ts';
 import { type Catalog, type ConnectionValues, type EndpointConfig, type ProviderDefinition, type ResolvedProvider, hooksFor, resolveProvider } from '../catalog/index.ts';
-import { type OAuthContext, discoverIssuer, withNormalizer } from '../oauth/index.ts';
+import { type ClientPrivateKey, type OAuthContext, discoverIssuer, importClientPrivateKey, withNormalizer } from '../oauth/index.ts';
 import type { Outbound } from '../outbound/index.ts';
 import type { IntegrationRecord, Store } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
@@ -12,8 +12,13 @@ import type { SecretSealer } from '../tokens/index.ts';
 export interface IntegrationInput {
   provider: string;
   name?: string | undefined;
-  clientId: string;
+  /** Required for OAuth providers; API-key and Basic providers have no OAuth app. */
+  clientId?: string | undefined;
   clientSecret?: string | undefined;
+  /** PEM private key for `private_key_jwt` client authentication (stored in the vault). */
+  privateKey?: string | undefined;
+  /** The key id registered with the provider for that key, sent as the assertion's `kid`. */
+  privateKeyId?: string | undefined;
   scopes?: string[] | undefined;
   authorizationUrl?: string | undefined;
   tokenUrl?: string | undefined;
@@ -40,7 +45,7 @@ const URL_FIELDS = ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'deviceAuth
 /** Integrations: a provider plus the organization's own OAuth app. */
 export class IntegrationService {
   readonly #d: IntegrationServiceDeps;
-  readonly #secrets = new Map<string, { updatedAt: number; secret: string | null }>();
+  readonly #secrets = new Map<string, { updatedAt: number; secret: string | null; privateKey: ClientPrivateKey | null }>();
 
   constructor(deps: IntegrationServiceDeps) {
     this.#d = deps;
@@ -52,13 +57,20 @@ export class IntegrationService {
 
   async create(orgId: string, actor: Actor, input: IntegrationInput): Promise<IntegrationRecord> {
     const def = this.#d.catalog.require(input.provider);
+    if (def.credential === 'oauth2' && !input.clientId) {
+      throw new KeywayError('invalid_request', `${def.name} uses OAuth: give "clientId" (and "clientSecret" or "privateKey") of your OAuth app.`);
+    }
+    if (input.privateKey !== undefined) await importClientPrivateKey(input.privateKey); // refuse a bad key now, not at the first token request
     const config = await this.#endpointConfig(def, input);
     const now = this.#d.clock.now();
     const id = newId('integration', this.#d.random);
+    const seal = (field: string, value: string | undefined) => value ? this.#d.vault.encrypt({ orgId, recordId: id, field }, value) : Promise.resolve(null);
     const rec: IntegrationRecord = {
-      id, orgId, provider: def.id, name: input.name ?? def.name, clientId: input.clientId,
-      clientSecretEnc: input.clientSecret ? await this.#d.vault.encrypt({ orgId, recordId: id, field: 'client_secret' }, input.clientSecret) : null,
-      scopes: input.scopes ?? def.scopes.default, config: { ...config }, privateKeyEnc: null, createdAt: now, updatedAt: now,
+      id, orgId, provider: def.id, name: input.name ?? def.name, clientId: input.clientId ?? '',
+      clientSecretEnc: await seal('client_secret', input.clientSecret),
+      scopes: input.scopes ?? def.scopes.default,
+      config: { ...config, ...(input.privateKeyId ? { privateKeyId: input.privateKeyId } : {}) },
+      privateKeyEnc: await seal('private_key', input.privateKey), createdAt: now, updatedAt: now,
     };
     await this.#d.store.integrations.insert(rec);
     this.#d.audit.record({ orgId, actor, action: 'integration.create', integrationId: id, detail: { provider: def.id } });
@@ -128,15 +140,19 @@ export class IntegrationService {
   async oauthContext(rec: IntegrationRecord, values?: ConnectionValues): Promise<OAuthContext> {
     let cached = this.#secrets.get(rec.id);
     if (!cached || cached.updatedAt !== rec.updatedAt) {
-      const secret = rec.clientSecretEnc ? await this.#d.vault.decrypt({ orgId: rec.orgId, recordId: rec.id, field: 'client_secret' }, rec.clientSecretEnc) : null;
-      cached = { updatedAt: rec.updatedAt, secret };
+      const open = (field: string, env: string | null) => env ? this.#d.vault.decrypt({ orgId: rec.orgId, recordId: rec.id, field }, env) : Promise.resolve(null);
+      const secret = await open('client_secret', rec.clientSecretEnc);
+      const pem = await open('private_key', rec.privateKeyEnc);
+      const kid = typeof rec.config['privateKeyId'] === 'string' ? rec.config['privateKeyId'] : undefined;
+      cached = { updatedAt: rec.updatedAt, secret, privateKey: pem === null ? null : await importClientPrivateKey(pem, kid) };
       this.#secrets.set(rec.id, cached);
     }
     const provider = this.resolved(rec, values);
     return {
       provider,
-      client: { clientId: rec.clientId, clientSecret: cached.secret },
+      client: { clientId: rec.clientId, clientSecret: cached.secret, privateKey: cached.privateKey },
       fetch: withNormalizer(this.#d.outbound.fetch, hooksFor(provider.definition)),
+      apiFetch: this.#d.outbound.fetch,
       allowInsecure: this.#d.dev,
       timeoutMs: this.#d.providerTimeoutMs,
     };

@@ -1,6 +1,8 @@
 import * as oauth from 'oauth4webapi';
 import { KeywayError } from '../core/errors.ts';
+import { hooksFor } from '../catalog/index.ts';
 import { toKeywayError } from './errors.ts';
+import { idTokenExpectations } from './normalize.ts';
 import { type OAuthContext, asMetadata, clientAuthOf, clientOf, requestOptions } from './metadata.ts';
 import { type TokenSet, toTokenSet } from './token-set.ts';
 
@@ -27,7 +29,8 @@ export function buildAuthorizationUrl(ctx: OAuthContext, req: AuthorizationReque
   p.set('response_type', 'code');
   p.set('client_id', ctx.client.clientId);
   p.set('redirect_uri', req.redirectUri);
-  if (req.scopes.length > 0) p.set('scope', req.scopes.join(ctx.provider.definition.scopes.separator));
+  const scopes = ctx.provider.definition.scopes;
+  if (req.scopes.length > 0) p.set(scopes.param, req.scopes.join(scopes.separator));
   p.set('state', req.state);
   if (req.codeChallenge) {
     p.set('code_challenge', req.codeChallenge);
@@ -75,10 +78,12 @@ export async function exchangeAuthorizationCode(ctx: OAuthContext, ex: CodeExcha
   try {
     const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuthOf(ctx), params, ex.redirectUri,
       ex.codeVerifier ?? oauth.nopkce, { ...requestOptions(ctx), additionalParameters: ctx.provider.definition.tokenParams });
-    const body = await oauth.processAuthorizationCodeResponse(as, client, res, {
-      expectedNonce: ex.nonce ?? oauth.expectNoNonce,
+    // A nonce is checked in the ID token; an OIDC provider that returned none (no `openid` scope) has nothing to replay.
+    const expected = await idTokenExpectations(as, hooksFor(ctx.provider.definition), res, { needPresence: ex.nonce !== null });
+    const body = await oauth.processAuthorizationCodeResponse(expected.as, client, res, {
+      expectedNonce: ex.nonce !== null && expected.hasIdToken ? ex.nonce : oauth.expectNoNonce,
     });
-    return toTokenSet(body, oauth.getValidatedIdTokenClaims(body), ctx.provider.definition.scopes.separator);
+    return { ...toTokenSet(body, oauth.getValidatedIdTokenClaims(body), ctx.provider.definition.scopes.separator), fromConsent: true };
   } catch (e) {
     throw toKeywayError(e, 'Code exchange');
   }

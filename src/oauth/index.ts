@@ -5,3 +5,7 @@ export { type OAuthContext } from './metadata.ts';
 export { type ProviderErrorDetails, providerErrorCode, toKeywayError } from './errors.ts';
 export { type TokenSet, splitScopes } from './token-set.ts';
 export { type TokenResponseNormalizer, withNormalizer } from './normalize.ts';
+export { type ClientPrivateKey, clientAuthOf, importClientPrivateKey } from './client-auth.ts';
+export { clientCredentialsGrant } from './client-credentials.ts';
+export { DEFAULT_DEVICE_INTERVAL_S, type DeviceAuthorization, type DevicePoll, SLOW_DOWN_STEP_S, devicePollErrorKind, pollDeviceToken, requestDeviceAuthorization } from './device.ts';
+export { type RevocableToken, revokeToken } from './revocation.ts';

@@ -1,12 +1,18 @@
 import * as oauth from 'oauth4webapi';
 import type { ResolvedProvider } from '../catalog/index.ts';
+import type { ClientPrivateKey } from './client-auth.ts';
+
+export { clientAuthOf } from './client-auth.ts';
 
 /** Everything a protocol call needs besides its own arguments. */
 export interface OAuthContext {
   provider: ResolvedProvider;
-  client: { clientId: string; clientSecret: string | null };
+  /** `privateKey`: the integration's key for `private_key_jwt` (then used instead of the secret). */
+  client: { clientId: string; clientSecret: string | null; privateKey?: ClientPrivateKey | null };
   /** The outbound-policy fetch (possibly wrapped by the provider's quirk normalizer). */
   fetch: typeof fetch;
+  /** The outbound-policy fetch without the token-response normalizer: userinfo and other API calls. */
+  apiFetch?: typeof fetch;
   /** Development mode: http on loopback allowed (the outbound policy has already checked it). */
   allowInsecure: boolean;
   timeoutMs: number;
@@ -32,13 +38,6 @@ export function asMetadata(p: ResolvedProvider): oauth.AuthorizationServer {
 
 export function clientOf(ctx: OAuthContext): oauth.Client {
   return { client_id: ctx.client.clientId };
-}
-
-export function clientAuthOf(ctx: OAuthContext): oauth.ClientAuth {
-  const secret = ctx.client.clientSecret;
-  const method = ctx.provider.definition.clientAuth;
-  if (method === 'none' || secret === null) return oauth.None();
-  return method === 'client_secret_post' ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret);
 }
 
 /** Options every oauth4webapi request takes: our fetch, insecure only in dev, a timeout. */

@@ -1,6 +1,10 @@
-/** The one hook the protocol layer applies; the catalog's quirk modules implement it. */
+import type * as oauth from 'oauth4webapi';
+
+/** The hooks the protocol layer applies; the catalog's quirk modules (ProviderHooks) implement them. */
 export interface TokenResponseNormalizer {
   normalizeTokenResponse?(res: { status: number; headers: Headers; body: unknown }): { status: number; body: unknown };
+  prepareTokenRequest?(req: { headers: Headers; body: URLSearchParams }): { headers: Headers; body: string | URLSearchParams };
+  idTokenIssuer?(input: { configuredIssuer: string; claims: Record<string, unknown> }): string;
 }
 
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
@@ -12,16 +16,23 @@ function isJson(contentType: string | null): boolean {
 }
 
 /**
- * Wraps a fetch so JSON responses pass through the provider's `normalizeTokenResponse` before
- * oauth4webapi parses them. Without that hook the fetch is returned as it is. A body that is not
- * valid JSON is handed on unchanged, for oauth4webapi to reject in its usual way.
+ * Wraps a fetch so form requests pass through the provider's `prepareTokenRequest` (Notion wants
+ * JSON) and JSON responses through its `normalizeTokenResponse` before oauth4webapi parses them.
+ * Without either hook the fetch is returned as it is. A body that is not valid JSON is handed on
+ * unchanged, for oauth4webapi to reject in its usual way.
  */
 export function withNormalizer(fetchFn: typeof fetch, hooks: TokenResponseNormalizer): typeof fetch {
   const normalize = hooks.normalizeTokenResponse?.bind(hooks);
-  if (!normalize) return fetchFn;
+  const prepare = hooks.prepareTokenRequest?.bind(hooks);
+  if (!normalize && !prepare) return fetchFn;
   const wrapped = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response> => {
-    const res = await fetchFn(input, init);
-    if (NULL_BODY_STATUS.has(res.status) || !isJson(res.headers.get('content-type'))) return res;
+    let sent = init;
+    if (prepare && init?.body instanceof URLSearchParams) {
+      const out = prepare({ headers: new Headers(init.headers), body: init.body });
+      sent = { ...init, headers: out.headers, body: out.body };
+    }
+    const res = await fetchFn(input, sent);
+    if (!normalize || NULL_BODY_STATUS.has(res.status) || !isJson(res.headers.get('content-type'))) return res;
     const text = await res.text();
     let body: unknown;
     try {
@@ -43,4 +54,40 @@ function copyHeaders(from: Headers): Headers {
   headers.delete('content-length');
   headers.delete('content-encoding');
   return headers;
+}
+
+/** The claims of a JWT, read without any validation (the caller only decides what to expect). */
+function unverifiedClaims(jwt: string): Record<string, unknown> | null {
+  const payload = jwt.split('.')[1];
+  if (payload === undefined) return null;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof claims === 'object' && claims !== null && !Array.isArray(claims) ? claims as Record<string, unknown> : null;
+  } catch {
+    return null; // not a JWT: oauth4webapi rejects it with its own error
+  }
+}
+
+/**
+ * Reads a token response's ID token ahead of oauth4webapi (from a clone; the response is left
+ * unread), when a hook or the caller needs to know. Returns whether one is there (when
+ * `needPresence`) and the metadata to validate it with: the configured
+ * issuer, or the one the provider's `idTokenIssuer` hook expects for these claims (Microsoft's
+ * `…/{tid}/v2.0`). The `iss` comparison itself stays oauth4webapi's.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
+ */
+export async function idTokenExpectations(as: oauth.AuthorizationServer, hooks: TokenResponseNormalizer, res: Response, opts: { needPresence: boolean }): Promise<{ as: oauth.AuthorizationServer; hasIdToken: boolean }> {
+  if (!hooks.idTokenIssuer && !opts.needPresence) return { as, hasIdToken: false }; // nothing to decide: the body is not read twice
+  if (!res.ok || !isJson(res.headers.get('content-type'))) return { as, hasIdToken: false };
+  let body: unknown;
+  try {
+    body = await res.clone().json();
+  } catch {
+    return { as, hasIdToken: false }; // oauth4webapi reports the broken body
+  }
+  const idToken = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['id_token'] : undefined;
+  if (typeof idToken !== 'string') return { as, hasIdToken: false };
+  const claims = hooks.idTokenIssuer ? unverifiedClaims(idToken) : null;
+  if (!claims || !hooks.idTokenIssuer) return { as, hasIdToken: true };
+  return { as: { ...as, issuer: hooks.idTokenIssuer({ configuredIssuer: as.issuer, claims }) }, hasIdToken: true };
 }

@@ -13,8 +13,14 @@ export interface TokenSet {
   identity: { issuer: string; subject: string } | null;
   /** Seconds the refresh token lives, when the provider says (refresh_token_expires_in). */
   refreshTokenExpiresIn: number | null;
-  /** The response's other fields (instance_url, team, …) with every token removed; safe to read, not to log. */
+  /**
+   * The response's other fields (instance_url, team, …) with every token removed, also nested ones
+   * (Slack's `authed_user.access_token`); safe to read, not to log. A validated ID token's claims
+   * are under `id_token_claims`, so a definition can keep or show them (`id_token_claims.email`).
+   */
   extra: Record<string, unknown>;
+  /** Set when the tokens came from a person's consent (the code exchange), not a refresh or a machine grant. */
+  fromConsent?: boolean;
 }
 
 const SECRET_FIELDS = new Set(['access_token', 'refresh_token', 'id_token']);
@@ -35,6 +41,16 @@ export function toTokenSet(res: oauth.TokenEndpointResponse, claims: oauth.IDTok
     scopes: splitScopes(res.scope, separator),
     identity: claims ? { issuer: claims.iss, subject: claims.sub } : null,
     refreshTokenExpiresIn: typeof rtExp === 'number' && rtExp > 0 ? rtExp : null,
-    extra: Object.fromEntries(Object.entries(res).filter(([k]) => !SECRET_FIELDS.has(k))),
+    extra: { ...withoutSecrets(res), ...(claims ? { id_token_claims: { ...claims } } : {}) },
   };
+}
+
+/** A copy of a JSON object without token fields at any depth. */
+function withoutSecrets(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (SECRET_FIELDS.has(k)) continue;
+    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? withoutSecrets(v as Record<string, unknown>) : v;
+  }
+  return out;
 }

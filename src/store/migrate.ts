@@ -24,3 +24,12 @@ export async function migrate(sql: SqlExecutor, now: number): Promise<number[]> 
     return applied;
   });
 }
+
+/** Ids of the migrations applied so far; empty for a database Keyway has never migrated. Read-only. */
+export async function appliedMigrations(sql: SqlExecutor): Promise<number[]> {
+  const exists = sql.dialect === 'sqlite'
+    ? await sql.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    : await sql.all("SELECT tablename FROM pg_tables WHERE tablename = 'schema_migrations' AND schemaname = current_schema()");
+  if (exists.length === 0) return [];
+  return (await sql.all('SELECT id FROM schema_migrations ORDER BY id')).map((r) => Number(r['id']));
+}

@@ -5,7 +5,7 @@ import { connectionRepo } from './repos/connections.ts';
 import { connectAttemptRepo, connectSessionRepo } from './repos/connect.ts';
 import { auditRepo } from './repos/audit.ts';
 import { webhookRepo } from './repos/webhooks.ts';
-import { migrate } from './migrate.ts';
+import { appliedMigrations, migrate } from './migrate.ts';
 
 const LOCK_IDS = { bootstrap: 7240302 } as const;
 
@@ -23,6 +23,8 @@ export interface Store {
   readonly audit: ReturnType<typeof auditRepo>;
   readonly webhooks: ReturnType<typeof webhookRepo>;
   migrate(now: number): Promise<number[]>;
+  /** Migration ids applied to this database (read-only; `keyway doctor`). */
+  appliedMigrations(): Promise<number[]>;
   /** Runs `fn` holding a lock shared by every process on this database (first-start bootstrap). */
   exclusive<T>(name: 'bootstrap', fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export function createSqlStore(sql: SqlExecutor): Store {
     audit: auditRepo(sql),
     webhooks: webhookRepo(sql),
     migrate: (now) => migrate(sql, now),
+    appliedMigrations: () => appliedMigrations(sql),
     exclusive: (name, fn) => sql.exclusive(LOCK_IDS[name], fn),
     close: () => sql.close(),
   };

@@ -38,3 +38,21 @@ export function afterTransientFailure(c: ConnectionRecord, reason: string, now: 
   const status: ConnectionStatus = c.status === 'needs_reauth' ? 'needs_reauth' : failures >= policy.failingAfter ? 'refresh_failing' : c.status;
   return { refreshFailures: failures, ...statusPatch(c, status, status === 'active' ? c.statusReason : reason, now), updatedAt: now };
 }
+
+/**
+ * Why a connection must be reconnected by a person, judged from what is stored, before any call
+ * fails: its refresh token has expired (from `refresh_token_expires_in` or the definition's
+ * lifetime), or its access token has expired with no refresh token. Null when it can still work.
+ * Machine (client credentials) and static (API key, Basic) connections never expire this way.
+ */
+export function deadReason(c: Pick<ConnectionRecord, 'kind' | 'refreshTokenEnc' | 'refreshExpiresAt' | 'expiresAt'>, now: number): string | null {
+  if (c.kind !== 'oauth2') return null;
+  if (c.refreshTokenEnc !== null) {
+    if (c.refreshExpiresAt === null || c.refreshExpiresAt > now) return null;
+    return `The refresh token expired at ${new Date(c.refreshExpiresAt).toISOString()} (the provider limits how long it lives), so the access token can no longer be renewed. Reconnect to restore access.`;
+  }
+  if (c.expiresAt !== null && c.expiresAt <= now) {
+    return 'The access token expired and the provider gave no refresh token. Reconnect to restore access.';
+  }
+  return null;
+}

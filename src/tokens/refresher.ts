@@ -1,7 +1,7 @@
 import { KeywayError } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
-import { type OAuthContext, type TokenSet, providerErrorCode, refreshAccessToken } from '../oauth/index.ts';
+import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, refreshAccessToken } from '../oauth/index.ts';
 import type { AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, afterTransientFailure, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { TokenCrypto } from './token-crypto.ts';
@@ -94,7 +94,9 @@ export class Refresher {
     const integration = await store.integrations.get(conn.orgId, conn.integrationId);
     if (!integration) throw new KeywayError('not_found', `The integration of connection ${conn.id} no longer exists.`);
     const refreshToken = conn.refreshTokenEnc ? await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc) : null;
-    if (!refreshToken) {
+    // A client-credentials connection renews by a new grant under the same lease (RFC 6749 §4.4).
+    const machine = conn.kind === 'client_credentials';
+    if (!refreshToken && !machine) {
       const expired = isExpired(conn, clock.now());
       const patch = expired
         ? { ...statusPatch(conn, 'needs_reauth', 'The access token expired and the provider gave no refresh token. Reconnect to restore access.', clock.now()), updatedAt: clock.now() }
@@ -109,7 +111,7 @@ export class Refresher {
     const ctx = await this.#d.oauthContext(integration, { params: conn.params, kept: conn.providerValues });
     let tokens: TokenSet;
     try {
-      tokens = await refreshAccessToken(ctx, refreshToken);
+      tokens = machine ? await clientCredentialsGrant(ctx, conn.requestedScopes) : await refreshWithinGrace(ctx, refreshToken ?? '');
     } catch (e) {
       return this.#onFailure(conn, lease, e as KeywayError);
     }
@@ -170,4 +172,27 @@ export class Refresher {
     }
     return ok;
   }
+}
+
+/**
+ * A refresh whose response was lost (connection reset, timeout) may already have rotated the token
+ * at the provider. Where the definition gives a reuse grace (Xero: 30 minutes), the provider still
+ * accepts the same refresh token, so the call is repeated once at once and its answer stored as the
+ * latest. Without a grace the in-flight marker reports the outcome instead (DESIGN.md).
+ * @see https://developer.xero.com/documentation/guides/oauth2/auth-flow/#refreshing-access-and-refresh-tokens
+ */
+async function refreshWithinGrace(ctx: OAuthContext, refreshToken: string): Promise<TokenSet> {
+  try {
+    return await refreshAccessToken(ctx, refreshToken);
+  } catch (e) {
+    if (!(ctx.provider.definition.refresh.reuseGraceSeconds ?? 0) || !responseLost(e)) throw e;
+    return refreshAccessToken(ctx, refreshToken);
+  }
+}
+
+/** The request may have reached the provider but no answer was read: a timeout or a broken connection. */
+function responseLost(e: unknown): boolean {
+  if (!(e instanceof KeywayError) || e.code !== 'provider_unavailable') return false;
+  const cause = e.cause;
+  return cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError' || cause instanceof TypeError);
 }

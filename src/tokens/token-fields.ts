@@ -9,6 +9,10 @@ const DAY_MS = 86_400_000;
  * definition keeps (instance_url, team id) and the refresh token's expiry — from
  * `refresh_token_expires_in` (or a quirk's equivalent), else the definition's lifetime, else unknown.
  * A response without a new refresh token keeps the previous one's expiry.
+ *
+ * A first consent's token response (no `previous`) that expires but brings no refresh token, from a provider
+ * that does refresh, sets `statusReason`: the connection is usable now and says it will need
+ * reconnecting when the token expires, with the definition's advice (Google's `prompt=consent`).
  */
 export function tokenFields(def: ProviderDefinition, tokens: TokenSet, now: number,
   previous?: Pick<ConnectionRecord, 'providerValues' | 'refreshExpiresAt' | 'grantedScopes'>): Partial<ConnectionRecord> {
@@ -23,5 +27,12 @@ export function tokenFields(def: ProviderDefinition, tokens: TokenSet, now: numb
     refreshExpiresAt,
     providerValues: { ...previous?.providerValues, ...keptValues(def, tokens.extra) },
     ...(tokens.scopes !== null ? { grantedScopes: tokens.scopes } : previous ? { grantedScopes: previous.grantedScopes } : {}),
+    ...(previous === undefined && tokens.fromConsent === true && tokens.refreshToken === null && tokens.expiresIn !== null && def.refresh.kind !== 'none'
+      ? { statusReason: noRefreshTokenReason(def, now + tokens.expiresIn * 1000) } : {}),
   };
+}
+
+function noRefreshTokenReason(def: ProviderDefinition, expiresAt: number): string {
+  const advice = def.refresh.missingHint ?? 'Reconnect to get a new token when it expires.';
+  return `${def.name} gave no refresh token, so this connection stops working when its access token expires (${new Date(expiresAt).toISOString()}). ${advice}`;
 }

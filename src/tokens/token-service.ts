@@ -2,9 +2,10 @@ import { KeywayError } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
-import { type RefreshPolicy, isExpired, needsRefresh, statusPatch } from './policy.ts';
+import { type RefreshPolicy, deadReason, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { Refresher } from './refresher.ts';
 import type { TokenCrypto } from './token-crypto.ts';
+import { TokenCache, type TokenCacheEntry } from './token-cache.ts';
 
 export interface AccessToken {
   accessToken: string;
@@ -22,13 +23,41 @@ export interface TokenServiceDeps {
   audit: AuditWriter;
   refresher: Refresher;
   policy: RefreshPolicy;
+  /** Called when a read turns a connection needs_reauth (webhooks); the refresher reports its own. */
+  onStatusChange?: (before: ConnectionRecord, after: ConnectionRecord) => void;
+  /** Decrypted tokens by connection and token version (default: a new cache). */
+  cache?: TokenCache;
+  /**
+   * How long a cached connection is trusted before its row is read again, so a change made by
+   * another process (delete, re-auth, refresh) is seen within this time. Default 1000 ms.
+   */
+  revalidateMs?: number;
+  /** Elapsed-time source for `revalidateMs`; real time even when tests stop the clock. */
+  monotonic?: () => number;
 }
+
+/** A usable token with the connection row it belongs to. */
+export type TokenInUse = TokenCacheEntry;
+
+/** Connections holding a credential a person typed (no OAuth): nothing to refresh. */
+const isStatic = (c: Pick<ConnectionRecord, 'kind'>): boolean => c.kind === 'api_key' || c.kind === 'basic';
 
 /** Fresh tokens on demand: the refresh-ahead rule, status checks and the audit of every read. */
 export class TokenService {
   readonly #d: TokenServiceDeps;
+  readonly #cache: TokenCache;
+  readonly #revalidateMs: number;
+  readonly #monotonic: () => number;
   constructor(deps: TokenServiceDeps) {
     this.#d = deps;
+    this.#cache = deps.cache ?? new TokenCache();
+    this.#revalidateMs = deps.revalidateMs ?? 1000;
+    this.#monotonic = deps.monotonic ?? (() => performance.now());
+  }
+
+  /** Drops the cached token of a connection (deleted, re-authenticated, tokens replaced). */
+  invalidate(connectionId: string): void {
+    this.#cache.invalidate(connectionId);
   }
 
   async #load(orgId: string, id: string): Promise<ConnectionRecord> {
@@ -45,29 +74,46 @@ export class TokenService {
 
   /** A usable access token, refreshed first when the refresh-ahead rule says so. */
   async getFreshToken(orgId: string, id: string, actor: Actor, opts: { audit?: boolean } = {}): Promise<AccessToken> {
-    let c = await this.#load(orgId, id);
+    return (await this.use(orgId, id, actor, opts)).token;
+  }
+
+  /**
+   * `getFreshToken` with the connection row. O(1) on the hot path: a cached entry checked within
+   * `revalidateMs` whose token needs no refresh is served without a store read or a decrypt.
+   */
+  async use(orgId: string, id: string, actor: Actor, opts: { audit?: boolean } = {}): Promise<TokenInUse> {
+    const hit = this.#cache.get(id);
+    if (hit !== undefined && hit.connection.orgId === orgId && this.#monotonic() - hit.checkedAt < this.#revalidateMs &&
+      !needsRefresh(hit.connection, this.#d.clock.now(), this.#d.policy)) {
+      if (opts.audit !== false) this.#d.audit.record({ orgId, actor, action: 'token.read', integrationId: hit.connection.integrationId, connectionId: id });
+      return hit;
+    }
+    let c = await this.reviewStatus(await this.#load(orgId, id));
     this.#refuseIfDead(c);
     const now = this.#d.clock.now();
     if (needsRefresh(c, now, this.#d.policy)) {
-      if (c.refreshTokenEnc) c = await this.#d.refresher.refresh(c, { force: false });
+      // A client-credentials token is renewed by a new grant, not a refresh token (RFC 6749 §4.4.3).
+      if (c.refreshTokenEnc || c.kind === 'client_credentials') c = await this.#refresh(c, { force: false });
       else if (isExpired(c, now)) await this.#markDead(c, 'The access token expired and the provider gave no refresh token. Reconnect to restore access.');
     }
     this.#refuseIfDead(c);
     if (!c.accessTokenEnc) throw new KeywayError('needs_reauth', 'This connection holds no access token. Reconnect it.');
-    const token = await this.#present(c);
+    const entry = await this.#entry(c);
     if (opts.audit !== false) {
       this.#d.audit.record({ orgId, actor, action: 'token.read', integrationId: c.integrationId, connectionId: c.id });
     }
-    return token;
+    return entry;
   }
 
   /** POST /refresh: refresh now, whatever the expiry. */
   async forceRefresh(orgId: string, id: string, actor: Actor): Promise<ConnectionRecord> {
     const c = await this.#load(orgId, id);
-    if (!c.refreshTokenEnc) {
+    if (isStatic(c)) throw new KeywayError('invalid_request', 'This connection holds an API key or password, which cannot be refreshed.');
+    if (!c.refreshTokenEnc && c.kind !== 'client_credentials') {
       throw new KeywayError('invalid_request', 'This connection has no refresh token, so it cannot be refreshed; reconnect it to get a new token.');
     }
-    const out = await this.#d.refresher.refresh(c, { force: true });
+    const out = await this.#refresh(c, { force: true });
+    this.#cache.invalidate(id);
     this.#d.audit.record({ orgId, actor, action: 'token.refresh', integrationId: c.integrationId, connectionId: c.id, detail: { requested: true } });
     return out;
   }
@@ -77,29 +123,78 @@ export class TokenService {
     const c = await this.#load(orgId, id);
     this.#refuseIfDead(c);
     if (c.tokenVersion !== version) return this.#present(c);
-    if (!c.refreshTokenEnc) {
+    if (isStatic(c)) throw new KeywayError('invalid_request', 'The provider refused the stored API key or password (401); it cannot be refreshed. Check it at the provider.');
+    if (!c.refreshTokenEnc && c.kind !== 'client_credentials') {
       await this.#markDead(c, 'The provider rejected the access token (401) and there is no refresh token. Reconnect to restore access.');
     }
-    const out = await this.#d.refresher.refresh(c, { force: true, ifVersion: version });
+    const out = await this.#refresh(c, { force: true, ifVersion: version });
     this.#refuseIfDead(out);
     return this.#present(out);
   }
 
+  /**
+   * Applies a status change that is already due from what is stored (an expired refresh token, or
+   * an expired token with no refresh token): the connection turns needs_reauth before a call fails.
+   * Returns the row as it now stands. Used on reads, lists and token calls.
+   */
+  async reviewStatus(c: ConnectionRecord): Promise<ConnectionRecord> {
+    const now = this.#d.clock.now();
+    const reason = c.status === 'needs_reauth' ? null : deadReason(c, now);
+    if (reason === null) return c;
+    const patch = { ...statusPatch(c, 'needs_reauth', reason, now), updatedAt: now };
+    this.#cache.invalidate(c.id);
+    // Only if no new tokens arrived since the row was read (a re-authentication racing this read).
+    if (await this.#d.store.connections.updateIfVersion(c.orgId, c.id, c.tokenVersion, patch) === 0) return (await this.#d.store.connections.get(c.orgId, c.id)) ?? c;
+    const after = { ...c, ...patch };
+    this.#d.onStatusChange?.(c, after);
+    return after;
+  }
+
+  /**
+   * For the background scheduler: turns needs_reauth every connection whose refresh token has
+   * expired (or whose token has, with no refresh token), at most `limit` per call. Returns how many changed.
+   */
+  async sweepNeedsReauth(limit = 500): Promise<number> {
+    const due = await this.#d.store.connections.listDueForReauth(this.#d.clock.now(), limit);
+    for (const c of due) await this.reviewStatus(c);
+    return due.length;
+  }
+
+  /** The refresher; a failed refresh drops the cached token, so the next call reads the row again. */
+  async #refresh(c: ConnectionRecord, req: { force: boolean; ifVersion?: number }): Promise<ConnectionRecord> {
+    try {
+      return await this.#d.refresher.refresh(c, req);
+    } catch (e) {
+      this.#cache.invalidate(c.id);
+      throw e;
+    }
+  }
+
   async #present(c: ConnectionRecord): Promise<AccessToken> {
+    return (await this.#entry(c)).token;
+  }
+
+  /** The row with its decrypted token, decrypting only when the cache lacks this token version. */
+  async #entry(c: ConnectionRecord): Promise<TokenInUse> {
     if (!c.accessTokenEnc) throw new KeywayError('needs_reauth', 'This connection holds no access token. Reconnect it.');
-    return {
-      accessToken: await this.#d.crypto.open(c, 'access_token', c.accessTokenEnc),
+    const accessToken = this.#cache.tokenOf(c)?.accessToken ?? await this.#d.crypto.open(c, 'access_token', c.accessTokenEnc);
+    const token: AccessToken = {
+      accessToken,
       tokenType: c.tokenType ?? 'bearer',
       expiresAt: c.expiresAt,
       scopes: c.grantedScopes,
       version: c.tokenVersion,
     };
+    return this.#cache.set(c, token, this.#monotonic());
   }
 
   /** Turns the connection red and throws needs_reauth. */
   async #markDead(c: ConnectionRecord, reason: string): Promise<never> {
     const now = this.#d.clock.now();
-    await this.#d.store.connections.update(c.orgId, c.id, { ...statusPatch(c, 'needs_reauth', reason, now), updatedAt: now });
+    this.#cache.invalidate(c.id);
+    const patch = { ...statusPatch(c, 'needs_reauth', reason, now), updatedAt: now };
+    await this.#d.store.connections.update(c.orgId, c.id, patch);
+    if (c.status !== 'needs_reauth') this.#d.onStatusChange?.(c, { ...c, ...patch });
     throw new KeywayError('needs_reauth', reason, { details: { connection: c.id } });
   }
 }

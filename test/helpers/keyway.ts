@@ -53,7 +53,8 @@ export interface TestKeyway {
 export async function startTestKeyway(opts: Partial<Omit<StartOptions, 'config'>> & { env?: Record<string, string>; sandbox?: boolean } = {}): Promise<TestKeyway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyway-test-'));
   const port = await freePort();
-  const env = { KEYWAY_DEV: '1', KEYWAY_LOG_LEVEL: 'debug', KEYWAY_SANDBOX: opts.sandbox ? '1' : '0', ...opts.env };
+  // The background scheduler is driven by the tests (services.scheduler.runOnce) with the injected clock.
+  const env = { KEYWAY_DEV: '1', KEYWAY_LOG_LEVEL: 'debug', KEYWAY_SANDBOX: opts.sandbox ? '1' : '0', KEYWAY_BACKGROUND_REFRESH: '0', ...opts.env };
   const config = loadConfig(env, { port: String(port), host: '127.0.0.1', dataDir });
   const clock = opts.clock instanceof ManualClock ? opts.clock : new ManualClock(Date.now());
   const logs = new LogCapture();

@@ -18,6 +18,10 @@ export interface RotatingProvider {
   url: string;
   refreshes: number;
   refreshFailures: number;
+  /** Every request to the token endpoint, answered or not. */
+  tokenRequests: number;
+  /** While true the token endpoint answers 503 (an outage). */
+  failing: boolean;
   apiCalls: number;
   apiRejected: number;
   /** True when the access token is one this provider issued and has not expired. */
@@ -40,17 +44,34 @@ function json(res: ServerResponse, status: number, value: unknown): void {
   res.end(JSON.stringify(value));
 }
 
-export async function startRotatingProvider(opts: { accessTtlSeconds: number }): Promise<RotatingProvider> {
+export interface RotatingProviderOptions {
+  /** Access-token lifetime; null: tokens without `expires_in` that never expire. */
+  accessTtlSeconds: number | null;
+  /** The provider's clock (a test's ManualClock to run time forward); default real time. */
+  now?: () => number;
+  /** Refresh tokens unused this long are dropped, as many providers do after 90 days. */
+  dropUnusedRefreshAfterMs?: number;
+}
+
+export async function startRotatingProvider(opts: RotatingProviderOptions): Promise<RotatingProvider> {
+  const now = opts.now ?? Date.now;
   const access = new Map<string, number>(); // token → expiry (ms)
-  const liveRefresh = new Set<string>();
+  const liveRefresh = new Map<string, number>(); // token → issued at (ms)
   let held: { rotateThenHold: boolean; arrived: () => void; released: Promise<void> } | null = null;
 
   const issue = (): Record<string, unknown> => {
     const at = tok('at');
     const rt = tok('rt');
-    access.set(at, Date.now() + opts.accessTtlSeconds * 1000);
-    liveRefresh.add(rt);
-    return { access_token: at, refresh_token: rt, token_type: 'Bearer', expires_in: opts.accessTtlSeconds, scope: 'me' };
+    access.set(at, opts.accessTtlSeconds === null ? Infinity : now() + opts.accessTtlSeconds * 1000);
+    liveRefresh.set(rt, now());
+    return { access_token: at, refresh_token: rt, token_type: 'Bearer', ...(opts.accessTtlSeconds === null ? {} : { expires_in: opts.accessTtlSeconds }), scope: 'me' };
+  };
+  /** Uses a refresh token once: true when it was live (and not dropped for being unused too long). */
+  const spend = (rt: string): boolean => {
+    const issued = liveRefresh.get(rt);
+    if (issued === undefined) return false;
+    liveRefresh.delete(rt);
+    return opts.dropUnusedRefreshAfterMs === undefined || now() - issued <= opts.dropUnusedRefreshAfterMs;
   };
 
   const server = createServer((req, res) => {
@@ -65,6 +86,8 @@ export async function startRotatingProvider(opts: { accessTtlSeconds: number }):
       }
       if (url.pathname === '/token' && req.method === 'POST') {
         const form = await body(req);
+        provider.tokenRequests++;
+        if (provider.failing) return json(res, 503, { error: 'temporarily_unavailable' });
         const grant = form.get('grant_type');
         if (grant === 'authorization_code') return json(res, 200, issue());
         if (grant !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
@@ -72,7 +95,7 @@ export async function startRotatingProvider(opts: { accessTtlSeconds: number }):
         const h = held;
         if (h) {
           held = null;
-          if (h.rotateThenHold && liveRefresh.delete(rt)) {
+          if (h.rotateThenHold && spend(rt)) {
             provider.refreshes++;
             const answer = issue();
             h.arrived();
@@ -84,7 +107,7 @@ export async function startRotatingProvider(opts: { accessTtlSeconds: number }):
           const gone = await Promise.race([h.released.then(() => false), new Promise<boolean>((r) => req.socket.once('close', () => r(true)))]);
           if (gone) return;
         }
-        if (!liveRefresh.delete(rt)) {
+        if (!spend(rt)) {
           provider.refreshFailures++;
           return json(res, 400, { error: 'invalid_grant', error_description: 'refresh token already used or unknown' });
         }
@@ -109,8 +132,8 @@ export async function startRotatingProvider(opts: { accessTtlSeconds: number }):
 
   const provider: RotatingProvider = {
     url: `http://127.0.0.1:${port}`,
-    refreshes: 0, refreshFailures: 0, apiCalls: 0, apiRejected: 0,
-    isValid: (at) => (access.get(at) ?? 0) > Date.now(),
+    refreshes: 0, refreshFailures: 0, tokenRequests: 0, failing: false, apiCalls: 0, apiRejected: 0,
+    isValid: (at) => (access.get(at) ?? 0) > now(),
     holdNextRefresh({ rotateThenHold }) {
       let arrived!: () => void;
       let release!: () => void;

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { KeywayError } from '../../core/errors.ts';
-import { type ConnectOutcome, type ConnectProblem, PROBLEM_TEXT, completeAttempt } from '../../connect/index.ts';
+import { type ConnectOutcome, type ConnectProblem, PROBLEM_TEXT } from '../../connect/index.ts';
 import type { Services } from '../services.ts';
 import { escapeHtml, parseCookies, renderPage } from './html.ts';
 
@@ -14,20 +14,21 @@ export function outcomePage(outcome: ConnectOutcome, publicOrigin: string): Retu
   const message = {
     type: 'keyway:connect', status: outcome.ok ? 'connected' : 'failed', connectSession: outcome.sessionId,
     connection: outcome.ok ? outcome.connectionId : null, problem: outcome.ok ? null : outcome.problem,
+    reauthorized: outcome.ok ? outcome.reauthorized : false,
   };
   const script = `if (window.opener) { window.opener.postMessage(${JSON.stringify(message).replace(/</g, '\\u003c')}, ${JSON.stringify(publicOrigin)}); }`;
   if (outcome.ok) {
     const scopes = outcome.missingScopes.length
-      ? `<p>Note: you approved fewer permissions than requested; missing: ${escapeHtml(outcome.missingScopes.join(', '))}.</p>` : '';
-    return renderPage({
-      title: 'Connected', script,
-      body: `<h1 class="ok">Connected!</h1><p>${escapeHtml(outcome.providerName)} is connected. You can close this tab.</p>${scopes}`,
-    });
+      ? `<p>Note: you approved fewer permissions than requested; missing: ${escapeHtml(outcome.missingScopes.join(', '))}.${outcome.reauthorized ? ' Calls that need them will keep failing until you reconnect and approve them.' : ''}</p>` : '';
+    const [title, text] = outcome.reauthorized
+      ? ['Reconnected', `${escapeHtml(outcome.providerName)} is connected again; everything that used this connection keeps working. You can close this tab.`]
+      : ['Connected', `${escapeHtml(outcome.providerName)} is connected. You can close this tab.`];
+    return renderPage({ title, script, body: `<h1 class="ok">${title}!</h1><p>${text}</p>${scopes}` });
   }
   const provider = outcome.providerError ? `<p class="small">Provider said: <code>${escapeHtml(outcome.providerError)}</code></p>` : '';
   return renderPage({
     title: 'Not connected', script,
-    body: `<h1 class="err">Not connected</h1><p>${escapeHtml(outcome.message)}</p>${provider}<p class="small">Nothing was stored. You can close this tab.</p>`,
+    body: `<h1 class="err">Not connected</h1><p>${escapeHtml(outcome.message)}</p>${provider}<p class="small">Nothing was stored or changed. You can close this tab.</p>`,
   });
 }
 
@@ -49,7 +50,7 @@ export function connectPages(services: Services, app: import('fastify').FastifyI
   });
 
   app.get<{ Params: { integrationId: string } }>('/oauth/callback/:integrationId', async (req, reply) => {
-    const outcome = await completeAttempt(services, {
+    const outcome = await services.connect.completeAttempt({
       integrationId: req.params.integrationId,
       callbackUrl: new URL(req.url, services.config.publicUrl),
       cookies: parseCookies(req.headers.cookie),

@@ -1,25 +1,54 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
-import { type Principal, canUseConnection, requireManage, requireTokenRead } from '../../access/index.ts';
+import { type Principal, canUseConnection, canUseIntegration, requireManage, requireTokenRead } from '../../access/index.ts';
+import { type NewConnectionInput, OAUTH21_REFUSAL, REFUSED_GRANTS } from '../../connect/index.ts';
 import type { ConnectionRecord } from '../../store/index.ts';
-import { presentConnection } from '../present.ts';
+import { presentConnection, presentStartedSession } from '../present.ts';
 import { actorOf } from '../auth.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 
 const idParam = z.object({ id: z.string().max(100) });
+const scopes = z.array(z.string().min(1).max(500)).max(200);
+const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 4096, 'metadata must be at most 4 KB of JSON');
+const common = {
+  integration: z.string().min(1).max(100),
+  name: z.string().min(1).max(200).optional(),
+  externalId: z.string().min(1).max(200).optional(),
+  metadata: metadata.optional(),
+  params: z.record(z.string(), z.string().max(500)).optional(),
+};
+
+/** `POST /v1/connections`: a connection without a browser. Implicit and password are refused, saying why. */
+const newConnectionBody = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('client_credentials'), ...common, scopes: scopes.optional() }),
+  z.strictObject({ type: z.literal('api_key'), ...common, apiKey: z.string().min(1).max(8000) }),
+  z.strictObject({ type: z.literal('basic'), ...common, username: z.string().min(1).max(500), password: z.string().min(1).max(8000) }),
+  z.looseObject({ type: z.enum(REFUSED_GRANTS) }).superRefine((_v, ctx) => { ctx.addIssue({ code: 'custom', path: ['type'], message: OAUTH21_REFUSAL }); }),
+], { error: (iss) => iss.code === 'invalid_union' ? 'must be "client_credentials", "api_key" or "basic" (for a person\'s OAuth consent, use POST /v1/connect-sessions)' : undefined });
 
 export function connectionRoutes({ def, services }: RouteDeps): void {
-  const { store, tokens, audit } = services;
+  const { store, tokens } = services;
 
-  /** Existence is not disclosed to a key that may not use the connection. */
+  /** Existence is not disclosed to a key that may not use the connection. A status already due is applied. */
   const load = async (p: Principal, id: string): Promise<ConnectionRecord> => {
     const c = await store.connections.get(p.orgId, id);
     if (!c || !canUseConnection(p, c)) throw new KeywayError('not_found', `No connection ${id}.`);
-    return c;
+    return tokens.reviewStatus(c);
   };
 
+  def({
+    method: 'POST', url: '/v1/connections', tag: 'connections', status: 201,
+    summary: 'Create a connection without a browser: client credentials (token fetched at once), an API key, or Basic user name and password',
+    body: newConnectionBody,
+    handler: async ({ body: raw, principal }) => {
+      if (raw.type === 'implicit' || raw.type === 'password') throw new KeywayError('invalid_request', OAUTH21_REFUSAL);
+      const body = raw as NewConnectionInput; // the refused member never validates
+      if (!canUseIntegration(principal, body.integration)) throw new KeywayError('not_found', `No integration ${body.integration}.`);
+      return presentConnection(await services.connections.create(principal.orgId, actorOf(principal), principal.memberId, body));
+    },
+  });
   def({
     method: 'GET', url: '/v1/connections', tag: 'connections', summary: 'List connections (never a token)',
     query: z.strictObject({
@@ -29,10 +58,13 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
       ...pageQuery,
     }),
     handler: async ({ query, principal }) => {
+      // A status filter must see transitions that are due but not yet written.
+      if (query.status) await tokens.sweepNeedsReauth();
       const page = await store.connections.list(principal.orgId,
         { integrationId: query.integration, status: query.status, externalId: query.externalId },
         { limit: query.limit, cursor: query.cursor });
-      return { data: page.data.filter((c) => canUseConnection(principal, c)).map(presentConnection), nextCursor: page.nextCursor };
+      const visible = await Promise.all(page.data.filter((c) => canUseConnection(principal, c)).map((c) => tokens.reviewStatus(c)));
+      return { data: visible.map(presentConnection), nextCursor: page.nextCursor };
     },
   });
   def({
@@ -40,27 +72,43 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
     handler: async ({ params, principal }) => presentConnection(await load(principal, params.id)),
   });
   def({
-    method: 'DELETE', url: '/v1/connections/{id}', tag: 'connections', summary: 'Disconnect: the tokens are deleted at once', params: idParam,
-    handler: async ({ params, principal }) => {
+    method: 'DELETE', url: '/v1/connections/{id}', tag: 'connections',
+    summary: 'Disconnect: the tokens are deleted at once, then revoked at the provider where it has an endpoint (RFC 7009); a Keyway-Hint header says what is left to do',
+    params: idParam,
+    handler: async ({ params, principal, reply }) => {
       requireManage(principal);
       const c = await load(principal, params.id);
-      await store.connections.delete(principal.orgId, c.id);
-      audit.record({ orgId: c.orgId, actor: actorOf(principal), action: 'connection.delete', integrationId: c.integrationId, connectionId: c.id });
+      const out = await services.connections.disconnect(c, actorOf(principal));
+      if (out.advice) reply.header('Keyway-Hint', out.advice.replace(/[^\x20-\x7e]/g, '?')); // a header value is printable ASCII
       return undefined;
     },
   });
   def({
+    method: 'POST', url: '/v1/connections/{id}/reauthorize', tag: 'connections', status: 201,
+    summary: 'Re-authenticate: a connect session that replaces this connection\'s tokens and scopes (same account only) and keeps everything else',
+    params: idParam,
+    body: z.strictObject({ grant: z.enum(['authorization_code', 'device_code']).optional(), scopes: scopes.optional() }),
+    handler: async ({ params, body, principal }) => {
+      const c = await load(principal, params.id);
+      const started = await services.connect.createReauthSession(principal.orgId, actorOf(principal), principal.memberId, c.id, body);
+      return presentStartedSession(started.session, started.connectUrl);
+    },
+  });
+  def({
     method: 'GET', url: '/v1/connections/{id}/token', tag: 'connections',
-    summary: 'A fresh access token (refreshed first by the refresh-ahead rule)', params: idParam,
+    summary: 'A fresh access token (refreshed first by the refresh-ahead rule); never an API key or password', params: idParam,
     handler: async ({ params, principal }) => {
       requireTokenRead(principal);
       const c = await load(principal, params.id);
+      if (c.kind === 'api_key' || c.kind === 'basic') {
+        throw new KeywayError('invalid_request', `This connection holds ${c.kind === 'api_key' ? 'an API key' : 'a user name and password'}, which Keyway never hands out. Call the provider through the gateway: /v1/proxy/${c.id}/…`);
+      }
       const t = await tokens.getFreshToken(principal.orgId, c.id, actorOf(principal));
       return { accessToken: t.accessToken, tokenType: t.tokenType, expiresAt: t.expiresAt === null ? null : iso(t.expiresAt), scopes: t.scopes };
     },
   });
   def({
-    method: 'POST', url: '/v1/connections/{id}/refresh', tag: 'connections', summary: 'Refresh the token now', params: idParam,
+    method: 'POST', url: '/v1/connections/{id}/refresh', tag: 'connections', summary: 'Refresh the token now (client credentials: fetch a new one)', params: idParam,
     handler: async ({ params, principal }) => {
       const c = await load(principal, params.id);
       return presentConnection(await tokens.forceRefresh(principal.orgId, c.id, actorOf(principal)));

@@ -7,8 +7,10 @@ import type { RouteDeps } from './deps.ts';
 const integrationBody = z.strictObject({
   provider: z.string().min(1).max(100),
   name: z.string().min(1).max(200).optional(),
-  clientId: z.string().min(1).max(500),
+  clientId: z.string().min(1).max(500).optional(),
   clientSecret: z.string().min(1).max(4000).optional(),
+  privateKey: z.string().min(1).max(16_000).optional(),
+  privateKeyId: z.string().min(1).max(200).optional(),
   scopes: z.array(z.string().min(1).max(500)).max(200).optional(),
   authorizationUrl: z.string().max(2000).optional(),
   tokenUrl: z.string().max(2000).optional(),

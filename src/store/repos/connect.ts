@@ -11,6 +11,18 @@ export function connectSessionRepo(sql: SqlExecutor) {
     findByTokenHash: (hash: string) => selectOne(sql, t.connectSessions, 'token_hash = ?', [hash]),
     update: (orgId: string, id: string, patch: Partial<ConnectSessionRecord>) =>
       updateWhere(sql, t.connectSessions, patch, 'org_id = ? AND id = ?', [orgId, id]),
+    /** Pending device-flow sessions whose next poll is due, across organizations, oldest first. */
+    listDueDevicePolls: (now: number, limit: number) =>
+      selectMany(sql, t.connectSessions,
+        "WHERE grant_type = 'device_code' AND status = 'pending' AND next_poll_at <= ? ORDER BY next_poll_at, id LIMIT ?", [now, limit]),
+    /**
+     * Claims one poll of a device session: moves its next poll time on, but only if nobody else did
+     * since it was read (so two pollers, in one process or several, never poll the same code at once).
+     */
+    claimDevicePoll: async (id: string, seenNextPollAt: number, nextPollAt: number): Promise<boolean> =>
+      (await sql.run(
+        "UPDATE connect_sessions SET next_poll_at = ? WHERE id = ? AND status = 'pending' AND next_poll_at = ?",
+        [nextPollAt, id, seenNextPollAt])) === 1,
   };
 }
 

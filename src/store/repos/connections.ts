@@ -44,9 +44,31 @@ export function connectionRepo(sql: SqlExecutor) {
     update: (orgId: string, id: string, patch: Partial<ConnectionRecord>) =>
       updateWhere(sql, t.connections, patch, 'org_id = ? AND id = ?', [orgId, id]),
 
-    /** Writes tokens outside the refresh path (first connect, re-auth) and bumps the token version. */
+    /** `update`, but only while the tokens are still the ones the caller judged (no new tokens meanwhile). */
+    updateIfVersion: (orgId: string, id: string, tokenVersion: number, patch: Partial<ConnectionRecord>) =>
+      updateWhere(sql, t.connections, patch, 'org_id = ? AND id = ? AND token_version = ?', [orgId, id, tokenVersion]),
+
+    /**
+     * Writes tokens outside the refresh path (first connect, re-auth) and bumps the token version.
+     * A refresh still running on the old tokens loses its lease (the fence moves on), so it cannot
+     * overwrite these; a crash marker about the old tokens is cleared.
+     */
     replaceTokens: (orgId: string, id: string, patch: Partial<ConnectionRecord>) =>
-      updateWhere(sql, t.connections, patch, 'org_id = ? AND id = ?', [orgId, id], 'token_version = token_version + 1'),
+      updateWhere(sql, t.connections, patch, 'org_id = ? AND id = ?', [orgId, id],
+        'token_version = token_version + 1, lease_owner = NULL, lease_until = NULL, lease_fence = lease_fence + 1, refresh_inflight_at = NULL'),
+
+    /**
+     * OAuth connections that can no longer be renewed but do not show it yet, across organizations:
+     * the refresh token has expired, or the access token has with no refresh token. The background
+     * scheduler turns them needs_reauth before a call fails.
+     */
+    listDueForReauth: (now: number, limit: number) =>
+      selectMany(sql, t.connections,
+        `WHERE status <> 'needs_reauth' AND kind = 'oauth2' AND (
+           (refresh_token_enc IS NOT NULL AND refresh_expires_at IS NOT NULL AND refresh_expires_at <= ?)
+           OR (refresh_token_enc IS NULL AND expires_at IS NOT NULL AND expires_at <= ?))
+         ORDER BY id LIMIT ?`,
+        [now, now, limit]),
 
     delete: (orgId: string, id: string) => sql.run('DELETE FROM connections WHERE org_id = ? AND id = ?', [orgId, id]),
 
@@ -87,5 +109,16 @@ export function connectionRepo(sql: SqlExecutor) {
         'id = ? AND lease_owner = ? AND lease_fence = ? AND lease_until >= ?', [id, lease.owner, lease.fence, now], extra.join(', '));
       return n === 1;
     },
+
+    /**
+     * For the background scheduler, across organizations: connections whose access token expires
+     * before `expiringBefore`, or whose refresh token has not been used since `idleBefore` (providers
+     * drop unused ones), soonest first. Skips static credentials and connections a person must fix.
+     */
+    dueForRefresh: (expiringBefore: number, idleBefore: number, limit: number) =>
+      selectMany(sql, t.connections,
+        `WHERE status <> 'needs_reauth' AND kind IN ('oauth2', 'client_credentials')
+           AND ((expires_at IS NOT NULL AND expires_at <= ?) OR (refresh_token_enc IS NOT NULL AND obtained_at < ?))
+         ORDER BY expires_at LIMIT ?`, [expiringBefore, idleBefore, limit]),
   };
 }

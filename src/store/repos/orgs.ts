@@ -1,7 +1,8 @@
 import type { SqlExecutor } from '../sql/executor.ts';
 import * as t from '../sql/tables.ts';
 import type { ApiKeyRecord, DataKeyRecord, MemberRecord, OrgRecord } from '../records.ts';
-import { insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
+import { encodeCursor, requireCursor } from '../sql/executor.ts';
+import { type Page, type PageResult, insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
 
 export function orgRepo(sql: SqlExecutor) {
   return {
@@ -25,6 +26,17 @@ export function apiKeyRepo(sql: SqlExecutor) {
     findByHash: (hash: string) => selectOne(sql, t.apiKeys, 'hash = ?', [hash]),
     get: (orgId: string, id: string) => selectOne(sql, t.apiKeys, 'org_id = ? AND id = ?', [orgId, id]),
     list: (orgId: string) => selectMany(sql, t.apiKeys, 'WHERE org_id = ? ORDER BY created_at DESC, id DESC', [orgId]),
+    /** Newest first, keyset-paginated like every list. */
+    async page(orgId: string, page: Page): Promise<PageResult<ApiKeyRecord>> {
+      const c = page.cursor ? requireCursor(page.cursor, 2) : null;
+      const rows = c
+        ? await selectMany(sql, t.apiKeys, 'WHERE org_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?',
+          [orgId, Number(c[0]), Number(c[0]), String(c[1]), page.limit + 1])
+        : await selectMany(sql, t.apiKeys, 'WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ?', [orgId, page.limit + 1]);
+      const data = rows.slice(0, page.limit);
+      const last = data[data.length - 1];
+      return { data, nextCursor: rows.length > page.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    },
     revoke: (orgId: string, id: string, at: number) =>
       updateWhere(sql, t.apiKeys, { revokedAt: at }, 'org_id = ? AND id = ? AND revoked_at IS NULL', [orgId, id]),
     touch: (id: string, at: number) => updateWhere(sql, t.apiKeys, { lastUsedAt: at }, 'id = ?', [id]),

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../core/config.ts';
+import { systemClock } from '../core/clock.ts';
+import { BOOTSTRAP_KEY_FILE } from '../access/index.ts';
+import { parseArgs } from './args.ts';
+
+export const CONNECT_HELP = `  keyway connect INTEGRATION [--device] [--name NAME] [--external-id ID] [--url URL] [--data-dir DIR]
+      Connect an account through a running Keyway and wait until it is done. INTEGRATION is an
+      integration id (int_…), or a provider id or integration name when only one matches.
+      --device: the device flow (RFC 8628): prints a code and a URL to enter it at, like a CLI login.
+      Without it: prints a connect link to open in a browser.
+      The API key is KEYWAY_API_KEY, else DATA_DIR/bootstrap-admin-key; the server is --url, else
+      KEYWAY_URL, else KEYWAY_PUBLIC_URL (default http://127.0.0.1:3030).
+`;
+
+interface Io {
+  out: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Real-time wait between status checks (the server polls the provider; this only asks the server). */
+  sleep: (ms: number) => Promise<void>;
+}
+
+const defaultIo: Io = {
+  out: (s) => void process.stdout.write(s),
+  env: process.env,
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+/** A call to the running server's API; its errors come back as the server's own message. */
+function client(base: string, key: string) {
+  return async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch {
+      throw new Error(`Cannot reach Keyway at ${base}. Is \`keyway serve\` running? Give its address with --url.`);
+    }
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) {
+      const err = json['error'] as { code?: string; message?: string } | undefined;
+      throw new Error(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);
+    }
+    return json;
+  };
+}
+
+function apiKeyFrom(env: NodeJS.ProcessEnv, dataDir: string): string {
+  const fromEnv = env['KEYWAY_API_KEY']?.trim();
+  if (fromEnv) return fromEnv;
+  const file = join(resolve(dataDir), BOOTSTRAP_KEY_FILE);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new Error(`No API key: set KEYWAY_API_KEY, or run where ${file} exists (written by the server's first start).`);
+  }
+}
+
+/** An integration id as given, or the one integration whose provider id or name is the argument. */
+async function integrationId(call: ReturnType<typeof client>, arg: string): Promise<string> {
+  if (arg.startsWith('int_')) return arg;
+  const list = ((await call('GET', '/v1/integrations'))['data'] ?? []) as Array<{ id: string; provider: string; name: string }>;
+  const matches = list.filter((i) => i.provider === arg || i.name.toLowerCase() === arg.toLowerCase());
+  if (matches.length === 1 && matches[0]) return matches[0].id;
+  if (matches.length === 0) throw new Error(`No integration "${arg}". Integrations: ${list.map((i) => `${i.id} (${i.provider}, "${i.name}")`).join(', ') || 'none'}.`);
+  throw new Error(`"${arg}" matches ${matches.length} integrations; give one id: ${matches.map((i) => i.id).join(', ')}.`);
+}
+
+/**
+ * `keyway connect INTEGRATION [--device]`: starts a connect session on the running server, shows the
+ * person what to do, and waits (asking the server once a second) until the session ends.
+ */
+export async function connectCommand(argv: string[], io: Io = defaultIo): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`Usage:\n${CONNECT_HELP}`);
+    return;
+  }
+  const { positional, flags } = parseArgs(argv, { device: 'boolean', name: 'string', 'external-id': 'string', url: 'string', 'data-dir': 'string' });
+  const arg = positional[0];
+  if (!arg || positional.length > 1) throw new Error('Usage: keyway connect INTEGRATION [--device] [--name NAME] [--external-id ID] [--url URL]');
+  const config = loadConfig(io.env, { dataDir: flags['data-dir'] as string | undefined });
+  const base = ((flags['url'] as string | undefined) ?? io.env['KEYWAY_URL'] ?? config.publicUrl).replace(/\/+$/, '');
+  const call = client(base, apiKeyFrom(io.env, config.dataDir));
+  const integration = await integrationId(call, arg);
+  const device = flags['device'] === true;
+  const started = await call('POST', '/v1/connect-sessions', {
+    integration, ...(device ? { grant: 'device_code' } : {}),
+    ...(typeof flags['name'] === 'string' ? { name: flags['name'] } : {}),
+    ...(typeof flags['external-id'] === 'string' ? { externalId: flags['external-id'] } : {}),
+  });
+  if (device) {
+    io.out(`To connect, open ${String(started['verificationUri'])}\nand enter the code: ${String(started['userCode'])}\n`);
+    if (typeof started['verificationUriComplete'] === 'string') io.out(`(or open ${started['verificationUriComplete']}, which has the code in it)\n`);
+  } else {
+    io.out(`To connect, open this link in your browser:\n${String(started['connectUrl'])}\n`);
+  }
+  io.out(`Waiting for you to finish (until ${String(started['expiresAt'])})…\n`);
+  const deadline = Date.parse(String(started['expiresAt'])) + 60_000;
+  while (systemClock.now() < deadline) {
+    await io.sleep(1000);
+    const s = await call('GET', `/v1/connect-sessions/${String(started['id'])}`);
+    const status = s['status'];
+    if (status === 'pending') continue;
+    if (status === 'connected') {
+      io.out(`Connected: ${String(s['connection'])}\n`);
+      return;
+    }
+    const why = status === 'denied' ? 'access was denied at the provider' : status === 'expired' ? 'the code expired before it was used' : `it failed (${String(s['error'] ?? 'unknown error')})`;
+    throw new Error(`Not connected: ${why}. Run the command again to start over.`);
+  }
+  throw new Error('Not connected: the session expired. Run the command again to start over.');
+}

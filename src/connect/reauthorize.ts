@@ -1,0 +1,93 @@
+import { KeywayError } from '../core/errors.ts';
+import { type OAuthContext, revokeToken } from '../oauth/index.ts';
+import type { ConnectionRecord } from '../store/index.ts';
+import { TokenCrypto, statusPatch, tokenFields } from '../tokens/index.ts';
+import type { Completion } from './complete.ts';
+import { type CompleteDeps, endSession, failure } from './session-end.ts';
+import { type AccountIdentity, compareAccount, describeAccount, resolveIdentity } from './identity.ts';
+import type { ConnectOutcome } from './outcome.ts';
+
+/**
+ * Completes a re-authentication: the same connection (id, name, externalId, metadata, owner and
+ * everything referring to it) gets the new tokens and granted scopes, but only when the person
+ * signed in as the account it belongs to (issuer + subject). Otherwise nothing changes, the new
+ * tokens are revoked at the provider (they were granted for the wrong account) and the refusal is audited.
+ */
+export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Promise<ConnectOutcome> {
+  const { session, integration } = c;
+  const conn = await d.store.connections.get(session.orgId, session.reauthConnectionId ?? '');
+  if (!conn || conn.integrationId !== integration.id) {
+    await endSession(d, session, { status: 'failed', error: 'reauth_target_gone' });
+    await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token');
+    return failure('reauth_target_gone', session.id);
+  }
+  let fresh: AccountIdentity | null;
+  try {
+    fresh = await resolveIdentity(c.ctx, c.tokens, c.session.params);
+  } catch (e) {
+    if (!(e instanceof KeywayError)) throw e;
+    fresh = null;
+  }
+  const match = compareAccount(conn, fresh);
+  if (match === 'other' || match === 'unverifiable') return refuse(d, c, conn, fresh, match);
+
+  const now = d.clock.now();
+  const def = c.ctx.provider.definition;
+  const crypto = new TokenCrypto(d.vault);
+  const requested = session.scopes ?? conn.requestedScopes;
+  // A provider that sends no new refresh token on a reconnect leaves the old one valid: keep it,
+  // unless it is known to have expired (then the new access token is used until it expires).
+  const keepOld = conn.refreshExpiresAt === null || conn.refreshExpiresAt > now;
+  const previous = keepOld ? conn : { ...conn, refreshExpiresAt: null };
+  const patch: Partial<ConnectionRecord> = {
+    accessTokenEnc: await crypto.seal(conn, 'access_token', c.tokens.accessToken),
+    refreshTokenEnc: c.tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', c.tokens.refreshToken) : keepOld ? conn.refreshTokenEnc : null,
+    ...tokenFields(def, c.tokens, now, previous),
+    requestedScopes: requested,
+    // RFC 6749 §5.1: no `scope` in the response means the requested scopes were granted.
+    grantedScopes: c.tokens.scopes ?? requested,
+    refreshFailures: 0,
+    ...statusPatch(conn, 'active', null, now),
+    ...(fresh ? { accountIssuer: fresh.issuer, accountSubject: fresh.subject, accountLabel: fresh.label ?? conn.accountLabel } : {}),
+    updatedAt: now,
+  };
+  await d.store.connections.replaceTokens(conn.orgId, conn.id, patch);
+  d.onTokensChanged?.(conn.id);
+  d.onConnectionEvent?.('reauthorized', { ...conn, ...patch });
+  await endSession(d, session, { status: 'connected', connectionId: conn.id, error: null });
+  const granted = patch.grantedScopes ?? requested;
+  const missingScopes = requested.filter((s) => !granted.includes(s));
+  d.audit.record({
+    orgId: conn.orgId, actor: c.actor, action: 'connection.reauthorize', integrationId: integration.id, connectionId: conn.id,
+    detail: { session: session.id, grant: session.grant, scopes: granted, missingScopes, newRefreshToken: c.tokens.refreshToken !== null },
+  });
+  return { ok: true, sessionId: session.id, connectionId: conn.id, providerName: def.name, reauthorized: true, missingScopes };
+}
+
+async function refuse(d: CompleteDeps, c: Completion, conn: ConnectionRecord, fresh: AccountIdentity | null, match: 'other' | 'unverifiable'): Promise<ConnectOutcome> {
+  const owner = describeAccount(conn.accountLabel, conn.accountSubject);
+  const problem = match === 'other' ? 'account_mismatch' : 'account_unverifiable';
+  await endSession(d, c.session, { status: 'failed', error: problem });
+  const revoked = await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token');
+  d.audit.record({
+    orgId: conn.orgId, actor: c.actor, action: 'connection.reauth_refused', outcome: 'error', integrationId: conn.integrationId, connectionId: conn.id,
+    detail: { session: c.session.id, reason: problem, expectedAccount: owner, signedInAccount: fresh ? describeAccount(fresh.label, fresh.subject) : null, newTokensRevoked: revoked },
+  });
+  const provider = c.ctx.provider.definition.name;
+  const message = match === 'other'
+    ? `This connection belongs to the ${provider} account ${owner}, but you signed in as ${describeAccount(fresh?.label ?? null, fresh?.subject ?? null)}. Nothing was changed. Sign in to ${provider} as ${owner} and start again.`
+    : `This connection belongs to the ${provider} account ${owner}, and Keyway could not tell which account you signed in with. Nothing was changed. Start again.`;
+  return failure(problem, c.session.id, { message });
+}
+
+/** Revokes tokens Keyway will not keep; the outcome is returned for the audit entry. */
+async function revokeQuietly(ctx: OAuthContext, token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
+  if (!ctx.provider.revocationEndpoint) return false;
+  try {
+    await revokeToken(ctx, token, hint);
+    return true;
+  } catch (e) {
+    if (e instanceof KeywayError) return false;
+    throw e;
+  }
+}

@@ -1,0 +1,153 @@
+import type { Clock } from '../core/clock.ts';
+import type { ConnectionRecord, Store } from '../store/index.ts';
+import { needsRefresh, type RefreshPolicy } from './policy.ts';
+import type { Refresher } from './refresher.ts';
+
+export interface SchedulerOptions {
+  store: Store;
+  clock: Clock;
+  refresher: Refresher;
+  policy: RefreshPolicy;
+  /** Refreshes running at once in this process. */
+  concurrency?: number;
+  /** How often to look for due connections (real time). */
+  tickMs?: number;
+  /** Refresh a refresh token unused this long, so providers that drop idle ones (90 days at many) never do. */
+  idleTouchMs?: number;
+  /** At most this many refreshes per second to one provider (token bucket per provider id). */
+  perProviderPerSecond?: number;
+  /** Connections looked at per tick. */
+  batch?: number;
+  random?: () => number;
+  /** Also run each pass: turns needs_reauth what has already died (expired refresh tokens). */
+  sweep?: () => Promise<unknown>;
+  onError?: (e: unknown) => void;
+}
+
+const MIN = 60_000;
+
+/** Wait after `failures` failed refreshes in a row: 30 s doubling to 30 min, ±20% jitter. */
+export function backoffMs(failures: number, jitter: number): number {
+  const base = Math.min(30 * MIN, 30_000 * 2 ** Math.max(0, failures - 1));
+  return Math.round(base * (0.8 + 0.4 * jitter));
+}
+
+interface Bucket { tokens: number; at: number }
+
+/**
+ * Background refresh: keeps connections alive when nobody calls. Same refresh-ahead rule and the
+ * same per-connection lock as on-demand refresh (it calls the Refresher), so several processes
+ * never refresh one connection twice; bounded concurrency, a jittered tick, backoff per connection
+ * after failures, and a per-provider rate limit.
+ */
+export class RefreshScheduler {
+  readonly #o: Required<Omit<SchedulerOptions, 'onError' | 'sweep'>> & Pick<SchedulerOptions, 'onError' | 'sweep'>;
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #providerOf = new Map<string, string>();
+  readonly #backoffUntil = new Map<string, { failures: number; until: number }>();
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<number> | null = null;
+
+  constructor(o: SchedulerOptions) {
+    this.#o = {
+      concurrency: 4, tickMs: 15_000, idleTouchMs: 30 * 24 * 60 * MIN, perProviderPerSecond: 20, batch: 500,
+      random: Math.random, ...o,
+    };
+  }
+
+  /** One pass: refreshes every connection due now (or touches idle ones). Returns how many were refreshed. */
+  runOnce(): Promise<number> {
+    if (this.#running) return this.#running;
+    const run = this.#pass().finally(() => { this.#running = null; });
+    this.#running = run;
+    return run;
+  }
+
+  async #pass(): Promise<number> {
+    const { store, clock, policy } = this.#o;
+    await this.#o.sweep?.();
+    const now = clock.now();
+    // Look one tick ahead so a token whose window opens before the next pass is not missed.
+    const candidates = await store.connections.dueForRefresh(now + policy.refreshAheadMs + this.#o.tickMs, now - this.#o.idleTouchMs, this.#o.batch);
+    const work = candidates.filter((c) => this.#isDue(c, now));
+    let refreshed = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let c = work[next++]; c; c = work[next++]) {
+        if (await this.#refreshOne(c)) refreshed++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, work.length) }, worker));
+    return refreshed;
+  }
+
+  #isDue(c: ConnectionRecord, now: number): boolean {
+    const b = this.#backoffUntil.get(c.id);
+    if (b && b.failures === c.refreshFailures && now < b.until) return false;
+    // Within the next tick's window: refresh now rather than risk the token lapsing between passes.
+    // Tokens living less than two ticks are left to on-demand refresh: a pass would renew them
+    // every time, and an idle one is kept alive by the idle touch below.
+    const lifetime = c.expiresAt !== null && c.obtainedAt !== null ? c.expiresAt - c.obtainedAt : Infinity;
+    const soon = lifetime >= 2 * this.#o.tickMs && needsRefresh(c, now + this.#o.tickMs, this.#o.policy);
+    const idle = c.refreshTokenEnc !== null && (c.obtainedAt ?? 0) < now - this.#o.idleTouchMs;
+    return soon || idle;
+  }
+
+  async #refreshOne(c: ConnectionRecord): Promise<boolean> {
+    const { clock, refresher } = this.#o;
+    if (!(await this.#takeRateToken(c))) return false;
+    try {
+      // ifVersion: refresh only if nobody else has since (another process, an on-demand call).
+      const after = await refresher.refresh(c, { force: true, ifVersion: c.tokenVersion });
+      if (after.refreshFailures > 0) {
+        this.#backoffUntil.set(c.id, { failures: after.refreshFailures, until: clock.now() + backoffMs(after.refreshFailures, this.#o.random()) });
+        return false;
+      }
+      this.#backoffUntil.delete(c.id);
+      return after.tokenVersion !== c.tokenVersion;
+    } catch (e) {
+      // needs_reauth, provider down with an expired token, lease contention: record and move on.
+      const latest = await this.#o.store.connections.get(c.orgId, c.id).catch(() => null);
+      const failures = latest?.refreshFailures ?? c.refreshFailures + 1;
+      this.#backoffUntil.set(c.id, { failures, until: clock.now() + backoffMs(Math.max(1, failures), this.#o.random()) });
+      this.#o.onError?.(e);
+      return false;
+    }
+  }
+
+  async #takeRateToken(c: ConnectionRecord): Promise<boolean> {
+    let provider = this.#providerOf.get(c.integrationId);
+    if (provider === undefined) {
+      provider = (await this.#o.store.integrations.get(c.orgId, c.integrationId))?.provider ?? 'unknown';
+      this.#providerOf.set(c.integrationId, provider);
+    }
+    const rate = this.#o.perProviderPerSecond;
+    const now = this.#o.clock.now();
+    const b = this.#buckets.get(provider) ?? { tokens: rate, at: now };
+    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    this.#buckets.set(provider, b);
+    if (b.tokens < 1) return false; // left for the next pass
+    b.tokens -= 1;
+    return true;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    const loop = (): void => {
+      // Jitter the tick ±20% so processes started together do not pass in lockstep.
+      const delay = Math.round(this.#o.tickMs * (0.8 + 0.4 * this.#o.random()));
+      this.#timer = setTimeout(() => {
+        void this.runOnce().catch((e: unknown) => this.#o.onError?.(e)).finally(() => { if (this.#timer) loop(); });
+      }, delay);
+      this.#timer.unref();
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
+  }
+}

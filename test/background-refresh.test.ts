@@ -1,0 +1,160 @@
+/**
+ * Background refresh with an injected clock: connections stay alive with nobody calling, idle
+ * refresh tokens are touched before a provider drops them, an outage leads to backoff (counted at
+ * the provider) then recovery, and two processes' schedulers never refresh one connection twice.
+ * The provider is a small server on 127.0.0.1 that runs on the same injected clock.
+ */
+import assert from 'node:assert/strict';
+import { type IncomingHttpHeaders, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Refresher, RefreshScheduler, TokenCrypto } from '../src/tokens/index.ts';
+import { CookieJar } from './helpers/browserless.ts';
+import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+import { type RotatingProvider, type RotatingProviderOptions, startRotatingProvider } from './helpers/rotating-provider.ts';
+
+const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
+
+async function setUp(opts: Omit<RotatingProviderOptions, 'now'>): Promise<{ t: TestKeyway; provider: RotatingProvider; integration: string; close(): Promise<void> }> {
+  const t = await startTestKeyway();
+  const provider = await startRotatingProvider({ ...opts, now: () => t.clock.now() });
+  const made = await t.api('POST', '/v1/integrations', {
+    provider: 'custom', clientId: 'bg-client', clientSecret: 'bg-secret-31f0',
+    authorizationUrl: `${provider.url}/authorize`, tokenUrl: `${provider.url}/token`, scopes: ['me'],
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  return { t, provider, integration: made.body.id, async close() { await t.close(); await provider.close(); } };
+}
+
+async function connect(t: TestKeyway, integration: string, externalId: string): Promise<string> {
+  const s = await t.api('POST', '/v1/connect-sessions', { integration, externalId });
+  const jar = new CookieJar();
+  let res = await jar.fetch(s.body.connectUrl);
+  for (let i = 0; i < 4 && res.status === 302; i++) res = await jar.fetch(res.headers.get('location') ?? '');
+  assert.equal(res.status, 200);
+  return (await t.api('GET', `/v1/connect-sessions/${s.body.id}`)).body.connection;
+}
+
+function schedulerFor(t: TestKeyway, tickMs: number, refresher = t.kw.services.refresher): RefreshScheduler {
+  const s = t.kw.services;
+  return new RefreshScheduler({ store: s.store, clock: t.clock, refresher, policy: { refreshAheadMs: 5 * MIN, failingAfter: 3 }, tickMs, random: () => 0.5 });
+}
+
+describe('background refresh', () => {
+  test('a connection with 10-minute tokens and nobody calling stays active through a simulated month', async () => {
+    const env = await setUp({ accessTtlSeconds: 600 });
+    const { t, provider } = env;
+    try {
+      const id = await connect(t, env.integration, 'month');
+      const scheduler = schedulerFor(t, 4 * MIN);
+      const end = t.clock.now() + 30 * DAY;
+      let passes = 0;
+      while (t.clock.now() < end && passes < 20_000) {
+        t.clock.advance(4 * MIN);
+        await scheduler.runOnce();
+        passes++;
+      }
+      const conn = (await t.api('GET', `/v1/connections/${id}`)).body;
+      assert.equal(conn.status, 'active');
+      assert.ok(Date.parse(conn.accessTokenExpiresAt) > t.clock.now(), 'the token in store is still valid a month later');
+      // Refreshed about every 8 minutes: never lapsed, never refreshed needlessly often.
+      assert.ok(provider.refreshes >= (30 * DAY) / (10 * MIN) && provider.refreshes <= (30 * DAY) / (7 * MIN), `refreshes: ${provider.refreshes}`);
+      assert.equal(provider.refreshFailures, 0);
+      const served = (await t.api('GET', `/v1/connections/${id}/token`)).body.accessToken;
+      assert.ok(provider.isValid(served));
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('an idle refresh token is touched before the provider drops unused ones (90 days)', async () => {
+    const env = await setUp({ accessTtlSeconds: null, dropUnusedRefreshAfterMs: 90 * DAY });
+    const { t, provider } = env;
+    try {
+      const touched = await connect(t, env.integration, 'idle-touched');
+      const scheduler = schedulerFor(t, DAY);
+      for (let d = 0; d < 200; d++) {
+        t.clock.advance(DAY);
+        await scheduler.runOnce();
+      }
+      assert.ok(provider.refreshes >= 6 && provider.refreshes <= 8, `touched about every 30 days: ${provider.refreshes}`);
+      const forced = await t.api('POST', `/v1/connections/${touched}/refresh`);
+      assert.equal(forced.status, 200, 'the refresh token still works after 200 days');
+      assert.equal((await t.api('GET', `/v1/connections/${touched}`)).body.status, 'active');
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('a provider failing for an hour leads to backoff, not a storm, then the connection recovers with webhooks', async () => {
+    const env = await setUp({ accessTtlSeconds: 600 });
+    const { t, provider } = env;
+    const events: Array<{ headers: IncomingHttpHeaders; type: string }> = [];
+    const receiver = createServer((req, res) => {
+      let b = '';
+      req.on('data', (c: Buffer) => { b += c.toString(); });
+      req.on('end', () => { events.push({ headers: req.headers, type: JSON.parse(b).type }); res.writeHead(204).end(); });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      await t.api('POST', '/v1/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/h`, events: ['connection.refresh_failing', 'connection.recovered'] });
+      const id = await connect(t, env.integration, 'outage');
+      const scheduler = schedulerFor(t, 15_000);
+      t.clock.advance(8 * MIN);
+      provider.failing = true;
+      const before = provider.tokenRequests;
+      for (let i = 0; i < 240; i++) { // one hour of 15-second passes
+        t.clock.advance(15_000);
+        await scheduler.runOnce();
+      }
+      const during = provider.tokenRequests - before;
+      assert.ok(during >= 4 && during <= 12, `backoff: ${during} token requests in an hour of 240 passes`);
+      assert.equal((await t.api('GET', `/v1/connections/${id}`)).body.status, 'refresh_failing');
+      provider.failing = false;
+      for (let i = 0; i < 200; i++) {
+        t.clock.advance(15_000);
+        await scheduler.runOnce();
+        if ((await t.api('GET', `/v1/connections/${id}`)).body.status === 'active') break;
+      }
+      const after = (await t.api('GET', `/v1/connections/${id}`)).body;
+      assert.equal(after.status, 'active');
+      for (let i = 0; i < 100 && events.length < 2; i++) await sleep(20);
+      assert.deepEqual(events.map((e) => e.type), ['connection.refresh_failing', 'connection.recovered']);
+    } finally {
+      await new Promise<void>((r) => receiver.close(() => r()));
+      await env.close();
+    }
+  });
+
+  test('two processes\u2019 schedulers passing at once refresh each due connection exactly once', async () => {
+    const env = await setUp({ accessTtlSeconds: 600 });
+    const { t, provider } = env;
+    try {
+      const ids = [];
+      for (let i = 0; i < 30; i++) ids.push(await connect(t, env.integration, `pair-${i}`));
+      const s = t.kw.services;
+      // A second "process": its own refresher (own lease owner id) over the same database.
+      const other = new Refresher({
+        store: s.store, clock: t.clock, crypto: new TokenCrypto(s.vault), audit: s.audit,
+        policy: { refreshAheadMs: 5 * MIN, failingAfter: 3 }, processId: 'proc_other', leaseMs: 30_000, pollMs: 5,
+        oauthContext: (i, v) => s.integrations.oauthContext(i, v),
+      });
+      const a = schedulerFor(t, 15_000);
+      const b = schedulerFor(t, 15_000, other);
+      t.clock.advance(9 * MIN);
+      const before = provider.refreshes;
+      // The per-provider rate limit (20/s) spreads 30 refreshes over two seconds of passes.
+      for (let i = 0; i < 3; i++) {
+        await Promise.all([a.runOnce(), b.runOnce()]);
+        t.clock.advance(1000);
+      }
+      assert.equal(provider.refreshes - before, 30);
+      assert.equal(provider.refreshFailures, 0);
+      for (const id of ids) assert.equal((await t.api('GET', `/v1/connections/${id}`)).body.status, 'active');
+    } finally {
+      await env.close();
+    }
+  });
+});
