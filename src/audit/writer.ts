@@ -4,7 +4,7 @@ import { newId } from '../core/ids.ts';
 import type { AuditRecord, NewAuditRecord, Store } from '../store/index.ts';
 
 export type AuditAction =
-  | 'integration.create' | 'integration.delete'
+  | 'integration.create' | 'integration.update' | 'integration.delete'
   | 'connect_session.create' | 'connection.create' | 'connection.connect_failed'
   | 'connection.reauthorize' | 'connection.reauth_refused'
   | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.revoke'

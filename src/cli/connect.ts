@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { loadConfig } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
-import { BOOTSTRAP_KEY_FILE } from '../access/index.ts';
 import { parseArgs } from './args.ts';
+import { apiKeyFrom, client } from './server-client.ts';
 
 export const CONNECT_HELP = `  keyway connect INTEGRATION [--device] [--name NAME] [--external-id ID] [--url URL] [--data-dir DIR]
       Connect an account through a running Keyway and wait until it is done. INTEGRATION is an
@@ -27,41 +25,8 @@ const defaultIo: Io = {
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
-/** A call to the running server's API; its errors come back as the server's own message. */
-function client(base: string, key: string) {
-  return async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch {
-      throw new Error(`Cannot reach Keyway at ${base}. Is \`keyway serve\` running? Give its address with --url.`);
-    }
-    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!res.ok) {
-      const err = json['error'] as { code?: string; message?: string } | undefined;
-      throw new Error(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);
-    }
-    return json;
-  };
-}
-
-function apiKeyFrom(env: NodeJS.ProcessEnv, dataDir: string): string {
-  const fromEnv = env['KEYWAY_API_KEY']?.trim();
-  if (fromEnv) return fromEnv;
-  const file = join(resolve(dataDir), BOOTSTRAP_KEY_FILE);
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new Error(`No API key: set KEYWAY_API_KEY, or run where ${file} exists (written by the server's first start).`);
-  }
-}
-
 /** An integration id as given, or the one integration whose provider id or name is the argument. */
-async function integrationId(call: ReturnType<typeof client>, arg: string): Promise<string> {
+export async function integrationId(call: ReturnType<typeof client>, arg: string): Promise<string> {
   if (arg.startsWith('int_')) return arg;
   const list = ((await call('GET', '/v1/integrations'))['data'] ?? []) as Array<{ id: string; provider: string; name: string }>;
   const matches = list.filter((i) => i.provider === arg || i.name.toLowerCase() === arg.toLowerCase());

@@ -14,7 +14,18 @@ export type NewConnectionInput = ConnectionChoices & { integration: string } & (
   | { type: 'client_credentials'; scopes?: string[] | undefined }
   | { type: 'api_key'; apiKey: string }
   | { type: 'basic'; username: string; password: string }
+  | ImportedTokens
 );
+
+/** Tokens issued elsewhere (a hosted platform, a homegrown table), moved into Keyway. */
+export interface ImportedTokens {
+  type: 'oauth2';
+  accessToken?: string | undefined;
+  refreshToken: string;
+  /** When the access token expires (ISO-8601); unknown means "refresh before first use". */
+  expiresAt?: string | undefined;
+  scopes?: string[] | undefined;
+}
 
 /**
  * Makes a connection from a credential rather than a person's consent: a client-credentials token
@@ -30,7 +41,9 @@ export async function createCredentialConnection(d: CompleteDeps, orgId: string,
   const base = { id: newId('connection', d.random), orgId, integration, def, ownerMemberId: memberId, choices, account: null, now };
   const crypto = new TokenCrypto(d.vault);
   let conn: ConnectionRecord;
-  if (input.type === 'client_credentials') {
+  if (input.type === 'oauth2') {
+    conn = await importedConnection(crypto, base, input, integration.scopes, now);
+  } else if (input.type === 'client_credentials') {
     requireGrant(def, 'client_credentials');
     const scopes = input.scopes ?? integration.scopes;
     const ctx = await d.integrations.oauthContext(integration, { params });
@@ -51,7 +64,7 @@ export async function createCredentialConnection(d: CompleteDeps, orgId: string,
   }
   await d.store.connections.insert(conn);
   d.onConnectionEvent?.('created', conn);
-  d.audit.record({ orgId, actor, action: 'connection.create', integrationId: integration.id, connectionId: conn.id, detail: { type: conn.kind, scopes: conn.grantedScopes } });
+  d.audit.record({ orgId, actor, action: 'connection.create', integrationId: integration.id, connectionId: conn.id, detail: { type: conn.kind, scopes: conn.grantedScopes, ...(input.type === 'oauth2' ? { imported: true } : {}) } });
   return conn;
 }
 
@@ -66,4 +79,26 @@ function staticCredential(input: { type: 'api_key'; apiKey: string } | { type: '
     throw new KeywayError('invalid_request', 'body field "username": a Basic user name cannot contain ":" (RFC 7617 §2).');
   }
   return `${input.username}:${input.password}`;
+}
+
+/**
+ * An imported token set. Nothing is checked with the provider here: the first refresh proves the
+ * refresh token (a bad one turns the connection needs_reauth with the provider's reason). Without an
+ * access token, or without its expiry, the connection is due for refresh at once.
+ */
+async function importedConnection(crypto: TokenCrypto, base: Omit<Parameters<typeof blankConnection>[0], 'kind' | 'requestedScopes'>,
+  input: ImportedTokens, defaultScopes: string[], now: number): Promise<ConnectionRecord> {
+  let expiresAt: number | null = now;
+  if (input.accessToken !== undefined && input.expiresAt !== undefined) {
+    expiresAt = Date.parse(input.expiresAt);
+    if (Number.isNaN(expiresAt)) throw new KeywayError('invalid_request', 'body field "expiresAt" must be an ISO-8601 time such as 2026-12-01T10:00:00Z.');
+  }
+  const scopes = input.scopes ?? defaultScopes;
+  const conn = blankConnection({ ...base, kind: 'oauth2', requestedScopes: scopes });
+  conn.accessTokenEnc = input.accessToken !== undefined ? await crypto.seal(conn, 'access_token', input.accessToken) : null;
+  conn.refreshTokenEnc = await crypto.seal(conn, 'refresh_token', input.refreshToken);
+  conn.tokenType = 'bearer';
+  conn.expiresAt = input.accessToken !== undefined ? expiresAt : now;
+  conn.obtainedAt = input.accessToken !== undefined && expiresAt !== null && expiresAt > now ? now : null;
+  return conn;
 }

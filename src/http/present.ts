@@ -30,15 +30,24 @@ export function presentIntegration(r: IntegrationRecord, redirectUri: string, p:
   };
 }
 
-export function presentConnection(c: ConnectionRecord) {
+/**
+ * A connection as the API shows it. With the integration's current scopes, scopes added to the
+ * integration since the person consented are named too (re-authenticate to get them).
+ */
+export function presentConnection(c: ConnectionRecord, integrationScopes?: string[]) {
   const missing = c.requestedScopes.filter((s) => !c.grantedScopes.includes(s));
+  const added = (integrationScopes ?? []).filter((s) => !c.requestedScopes.includes(s) && !c.grantedScopes.includes(s));
+  const notes = [
+    ...(missing.length > 0 ? [`The person approved fewer scopes than requested; missing: ${missing.join(', ')}. Re-authenticate to ask again.`] : []),
+    ...(added.length > 0 ? [`The integration now asks for ${added.join(', ')}; re-authenticate to get the new scopes.`] : []),
+  ];
   return {
     id: c.id, name: c.name, integration: c.integrationId, type: c.kind, externalId: c.externalId, metadata: c.metadata,
     params: c.params, providerValues: c.providerValues,
     account: c.accountSubject === null ? null : { issuer: c.accountIssuer, subject: c.accountSubject, label: c.accountLabel },
     status: c.status, statusReason: c.statusReason, statusSince: iso(c.statusSince),
-    requestedScopes: c.requestedScopes, grantedScopes: c.grantedScopes, missingScopes: missing,
-    scopeNote: missing.length > 0 ? `The person approved fewer scopes than requested; missing: ${missing.join(', ')}. Re-authenticate to ask again.` : null,
+    requestedScopes: c.requestedScopes, grantedScopes: c.grantedScopes, missingScopes: missing, newIntegrationScopes: added,
+    scopeNote: notes.length > 0 ? notes.join(' ') : null,
     hasRefreshToken: c.refreshTokenEnc !== null,
     accessTokenExpiresAt: c.expiresAt === null ? null : iso(c.expiresAt),
     refreshTokenExpiresAt: c.refreshExpiresAt === null ? null : iso(c.refreshExpiresAt),

@@ -43,6 +43,14 @@ export interface IntegrationServiceDeps {
 const URL_FIELDS = ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'deviceAuthorizationUrl', 'parUrl', 'apiBaseUrl'] as const;
 
 /** Integrations: a provider plus the organization's own OAuth app. */
+/** What `PATCH /v1/integrations/{id}` may change. */
+export interface IntegrationPatch {
+  name?: string | undefined;
+  scopes?: string[] | undefined;
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+}
+
 export class IntegrationService {
   readonly #d: IntegrationServiceDeps;
   readonly #secrets = new Map<string, { updatedAt: number; secret: string | null; privateKey: ClientPrivateKey | null }>();
@@ -113,10 +121,32 @@ export class IntegrationService {
     return this.#d.store.integrations.list(orgId);
   }
 
+  /**
+   * Renames, changes scopes, or rotates the client id / secret. A new secret is used from the next
+   * provider call on (cached secrets are keyed by updatedAt) and no connection needs reconnecting;
+   * new scopes apply to new consents, existing connections keep theirs until re-authenticated.
+   */
+  async update(orgId: string, actor: Actor, id: string, patch: IntegrationPatch): Promise<IntegrationRecord> {
+    const rec = await this.get(orgId, id);
+    const changes: Partial<IntegrationRecord> = { updatedAt: Math.max(this.#d.clock.now(), rec.updatedAt + 1) };
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.scopes !== undefined) changes.scopes = patch.scopes;
+    if (patch.clientId !== undefined) changes.clientId = patch.clientId;
+    if (patch.clientSecret !== undefined) {
+      changes.clientSecretEnc = await this.#d.vault.encrypt({ orgId, recordId: id, field: 'client_secret' }, patch.clientSecret);
+    }
+    const fields = Object.keys(patch).filter((k) => patch[k as keyof IntegrationPatch] !== undefined);
+    if (fields.length === 0) throw new KeywayError('invalid_request', 'Nothing to change: give "name", "scopes", "clientId" or "clientSecret".');
+    await this.#d.store.integrations.update(orgId, id, changes);
+    this.#secrets.delete(id);
+    this.#d.audit.record({ orgId, actor, action: 'integration.update', integrationId: id, detail: { changed: fields } });
+    return { ...rec, ...changes };
+  }
+
   async delete(orgId: string, actor: Actor, id: string): Promise<void> {
     await this.get(orgId, id);
     const n = await this.#d.store.integrations.delete(orgId, id);
-    if (n === -1) throw new KeywayError('conflict', 'This integration still has connections; delete them first.');
+    if (n === -1) throw new KeywayError('conflict', 'This integration still has connections; disconnect them first, or delete it with ?force=true to disconnect every one of them (each revoked at the provider).');
     this.#secrets.delete(id);
     this.#d.audit.record({ orgId, actor, action: 'integration.delete', integrationId: id });
   }

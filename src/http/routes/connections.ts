@@ -25,8 +25,13 @@ const newConnectionBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('client_credentials'), ...common, scopes: scopes.optional() }),
   z.strictObject({ type: z.literal('api_key'), ...common, apiKey: z.string().min(1).max(8000) }),
   z.strictObject({ type: z.literal('basic'), ...common, username: z.string().min(1).max(500), password: z.string().min(1).max(8000) }),
+  z.strictObject({
+    type: z.literal('oauth2'), ...common, scopes: scopes.optional(),
+    accessToken: z.string().min(1).max(16_000).optional(), refreshToken: z.string().min(1).max(16_000),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+  }),
   z.looseObject({ type: z.enum(REFUSED_GRANTS) }).superRefine((_v, ctx) => { ctx.addIssue({ code: 'custom', path: ['type'], message: OAUTH21_REFUSAL }); }),
-], { error: (iss) => iss.code === 'invalid_union' ? 'must be "client_credentials", "api_key" or "basic" (for a person\'s OAuth consent, use POST /v1/connect-sessions)' : undefined });
+], { error: (iss) => iss.code === 'invalid_union' ? 'must be "client_credentials", "api_key", "basic" or "oauth2" (tokens issued elsewhere, to import; for a person\'s OAuth consent, use POST /v1/connect-sessions)' : undefined });
 
 export function connectionRoutes({ def, services }: RouteDeps): void {
   const { store, tokens } = services;
@@ -64,12 +69,16 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
         { integrationId: query.integration, status: query.status, externalId: query.externalId },
         { limit: query.limit, cursor: query.cursor });
       const visible = await Promise.all(page.data.filter((c) => canUseConnection(principal, c)).map((c) => tokens.reviewStatus(c)));
-      return { data: visible.map(presentConnection), nextCursor: page.nextCursor };
+      const scopesOf = new Map((await services.integrations.list(principal.orgId)).map((i) => [i.id, i.scopes]));
+      return { data: visible.map((c) => presentConnection(c, scopesOf.get(c.integrationId))), nextCursor: page.nextCursor };
     },
   });
   def({
     method: 'GET', url: '/v1/connections/{id}', tag: 'connections', summary: 'One connection (never a token)', params: idParam,
-    handler: async ({ params, principal }) => presentConnection(await load(principal, params.id)),
+    handler: async ({ params, principal }) => {
+      const c = await load(principal, params.id);
+      return presentConnection(c, (await services.integrations.get(principal.orgId, c.integrationId)).scopes);
+    },
   });
   def({
     method: 'DELETE', url: '/v1/connections/{id}', tag: 'connections',

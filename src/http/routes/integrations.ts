@@ -42,10 +42,29 @@ export function integrationRoutes({ def, services }: RouteDeps): void {
     handler: async ({ params, principal }) => show(await integrations.get(principal.orgId, params.id)),
   });
   def({
-    method: 'DELETE', url: '/v1/integrations/{id}', tag: 'integrations', summary: 'Delete an integration (refused while it has connections)', params: idParam,
-    handler: async ({ params, principal }) => {
+    method: 'PATCH', url: '/v1/integrations/{id}', tag: 'integrations', params: idParam,
+    summary: 'Rename, change scopes, or rotate the client secret (used at once; no connection needs reconnecting)',
+    body: z.strictObject({
+      name: z.string().min(1).max(200).optional(),
+      scopes: z.array(z.string().min(1).max(500)).max(200).optional(),
+      clientId: z.string().min(1).max(500).optional(),
+      clientSecret: z.string().min(1).max(4000).optional(),
+    }),
+    handler: async ({ params, body, principal }) => {
       requireManage(principal);
-      await integrations.delete(principal.orgId, actorOf(principal), params.id);
+      return show(await integrations.update(principal.orgId, actorOf(principal), params.id, body));
+    },
+  });
+  def({
+    method: 'DELETE', url: '/v1/integrations/{id}', tag: 'integrations', params: idParam,
+    summary: 'Delete an integration; refused while it has connections unless ?force=true, which disconnects each (revoked at the provider)',
+    query: z.strictObject({ force: z.enum(['true', 'false']).optional() }),
+    handler: async ({ params, query, principal }) => {
+      requireManage(principal);
+      const actor = actorOf(principal);
+      await integrations.get(principal.orgId, params.id);
+      if (query.force === 'true') await services.connections.disconnectAll(principal.orgId, params.id, actor);
+      await integrations.delete(principal.orgId, actor, params.id);
       return undefined;
     },
   });

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../core/config.ts';
+import { parseArgs } from './args.ts';
+import { apiKeyFrom, client } from './server-client.ts';
+
+export const IMPORT_HELP = `  keyway import FILE.jsonl [--url URL] [--data-dir DIR]
+      Import tokens issued elsewhere through a running Keyway: one JSON object per line,
+      {"integration", "refreshToken", "accessToken"?, "expiresAt"?, "scopes"?, "externalId"?, "name"?, "metadata"?}.
+      Each line becomes a connection (type "oauth2"); the first refresh proves its tokens. Lines that
+      fail are reported by number with the reason; the others are imported. Exit code 1 if any failed.
+`;
+
+export interface ImportReport {
+  imported: number;
+  failures: Array<{ line: number; message: string }>;
+}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo: Io = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s), env: process.env };
+
+/** Lines in flight at once: enough to be quick, few enough not to crowd the server. */
+const PARALLEL = 8;
+
+/**
+ * `keyway import FILE.jsonl`: each non-empty line is POSTed to /v1/connections as {type: "oauth2", …}.
+ * A line that is not JSON, is not an object, or that the server refuses is reported with its number;
+ * nothing stops the rest. Secrets in a line never appear in the report (the server's messages hold none).
+ */
+export async function importCommand(argv: string[], io: Io = defaultIo): Promise<ImportReport> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`Usage:\n${IMPORT_HELP}`);
+    return { imported: 0, failures: [] };
+  }
+  const { positional, flags } = parseArgs(argv, { url: 'string', 'data-dir': 'string' });
+  const file = positional[0];
+  if (!file || positional.length > 1) throw new Error('Usage: keyway import FILE.jsonl [--url URL]');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`Cannot read ${file}. Give the path of a JSON Lines file (one connection per line).`);
+  }
+  const config = loadConfig(io.env, { dataDir: flags['data-dir'] as string | undefined });
+  const base = ((flags['url'] as string | undefined) ?? io.env['KEYWAY_URL'] ?? config.publicUrl).replace(/\/+$/, '');
+  const call = client(base, apiKeyFrom(io.env, config.dataDir));
+
+  const lines = text.split('\n').map((raw, i) => ({ n: i + 1, raw: raw.trim() })).filter((l) => l.raw !== '');
+  const report: ImportReport = { imported: 0, failures: [] };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let l = lines[next++]; l; l = lines[next++]) {
+      let row: unknown;
+      try {
+        row = JSON.parse(l.raw);
+      } catch {
+        report.failures.push({ line: l.n, message: 'not valid JSON' });
+        continue;
+      }
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        report.failures.push({ line: l.n, message: 'not a JSON object' });
+        continue;
+      }
+      try {
+        await call('POST', '/v1/connections', { ...row, type: 'oauth2' });
+        report.imported++;
+      } catch (e) {
+        report.failures.push({ line: l.n, message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, lines.length) }, worker));
+  report.failures.sort((a, b) => a.line - b.line);
+  for (const f of report.failures) io.err(`line ${f.line}: ${f.message}\n`);
+  io.out(`Imported ${report.imported} of ${lines.length} lines${report.failures.length ? `; ${report.failures.length} failed (listed above)` : ''}.\n`);
+  return report;
+}
