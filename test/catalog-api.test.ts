@@ -37,12 +37,12 @@ describe('GET /v1/providers and /v1/providers/{id}', () => {
     assert.deepEqual(await ids('?search=micro'), ['microsoft']);
     assert.deepEqual(await ids('?search=SLACK'), ['slack', 'slack-user']);
     assert.deepEqual(await ids('?search=jira'), ['atlassian']);
-    assert.deepEqual(await ids('?search=e-commerce'), ['shopify']);
+    assert.deepEqual(await ids('?search=e-commerce'), ['shopify', 'woocommerce']);
     assert.deepEqual(await ids('?search=no-such-provider'), []);
   });
 
   test('category filters to that exact category, and combines with search', async () => {
-    assert.deepEqual(await ids('?category=accounting'), ['quickbooks', 'xero', 'zoho']);
+    assert.deepEqual(await ids('?category=accounting'), ['freshbooks', 'quickbooks', 'sage', 'xero', 'zoho']);
     assert.deepEqual(await ids('?category=crm&search=sales'), ['salesforce']);
     assert.deepEqual(await ids('?category=account'), []);
     const bad = await t.api('GET', '/v1/providers?colour=blue');

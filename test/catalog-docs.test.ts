@@ -39,3 +39,23 @@ test('each provider\'s section shows its grants, scopes, quirks, setup steps and
   assert.match(section('Xero'), /stays valid for 30 minutes/);
   assert.match(section('Slack (user token)'), /sent as `user_scope`/);
 });
+
+test('every provider has a section with its setup steps, and the redirect URI to register or the credential to send', () => {
+  const md = committed();
+  const defs = loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR);
+  assert.match(md, new RegExp(`Every provider Keyway knows \\(${defs.length}\\)`));
+  for (const def of defs) {
+    const start = md.indexOf(`\n## ${def.name}\n`);
+    assert.ok(start >= 0, `${def.id}: no section`);
+    const end = md.indexOf('\n## ', start + 1);
+    const section = md.slice(start, end === -1 ? undefined : end);
+    assert.ok(section.includes(`\`${def.id}\``), `${def.id}: id`);
+    assert.match(section, /\*\*Setup at the provider:\*\* \S/, `${def.id}: setup steps`);
+    if (def.credential === 'oauth2') {
+      assert.match(section, /\*\*Redirect URI to register:\*\* the integration's own `redirectUri`, `\{publicUrl\}\/oauth\/callback\/\{integrationId\}`/, `${def.id}: redirect URI`);
+    } else {
+      assert.ok(section.includes(`"type": "${def.credential}"`), `${def.id}: the connection body`);
+    }
+    for (const name of Object.keys(def.connectionParams)) assert.ok(section.includes(`\`${name}\``), `${def.id}: param ${name}`);
+  }
+});

@@ -66,7 +66,7 @@ function section(def: ProviderDefinition): string {
   if (endpoints.length > 0) out.push('- **Endpoints:**', ...endpoints);
   const params = Object.entries(def.connectionParams);
   if (params.length > 0) {
-    out.push('- **Connection params** (`params` in `POST /v1/connect-sessions`):');
+    out.push(`- **Connection params** (\`params\` in \`${def.credential === 'oauth2' ? 'POST /v1/connect-sessions' : 'POST /v1/connections'}\`):`);
     for (const [name, p] of params) {
       const extra = [p.example ? `e.g. ${code(p.example)}` : null, p.default ? `default ${code(p.default)}` : 'required', `pattern ${code(p.pattern)}`].filter(Boolean).join('; ');
       out.push(`  - ${code(name)}: ${p.label} (${extra})${p.help ? `. ${oneLine(p.help)}` : ''}`);
@@ -75,7 +75,8 @@ function section(def: ProviderDefinition): string {
   if (def.credential === 'oauth2') out.push(...oauthLines(def));
   if (def.api.baseUrls.length > 0) {
     const inj = def.api.inject;
-    const where = inj.in === 'header' ? `header ${code(`${inj.name}: ${inj.prefix}<token>`)}` : `query parameter ${code(inj.name)}`;
+    const where = def.credential === 'basic' ? `header ${code(`${inj.in === 'header' ? inj.name : 'Authorization'}: Basic base64(<username>:<password>)`)}`
+      : inj.in === 'header' ? `header ${code(`${inj.name}: ${inj.prefix}<${def.credential === 'api_key' ? 'API key' : 'token'}>`)}` : `query parameter ${code(inj.name)}`;
     out.push(`- **API:** ${def.api.baseUrls.map(code).join(', ')}; credential in ${where}`);
     const headers = Object.entries(def.api.headers);
     if (headers.length > 0) out.push(`  - every call also sends ${headers.map(([k, v]) => code(`${k}: ${v}`)).join(', ')}`);
@@ -92,7 +93,19 @@ function section(def: ProviderDefinition): string {
     for (const n of notes) out.push(`  - ${oneLine(n)}`);
   }
   if (def.setup) out.push('', `**Setup at the provider:** ${oneLine(def.setup)}`);
+  const connect = connectLine(def);
+  if (connect) out.push('', connect);
   return out.join('\n');
+}
+
+/** What to register at the provider (the redirect URI) or send to Keyway (a static credential). */
+function connectLine(def: ProviderDefinition): string | null {
+  const params = Object.keys(def.connectionParams);
+  const withParams = params.length > 0 ? `, with ${code('params')} ${params.map(code).join(', ')}` : '';
+  if (def.credential === 'api_key') return `**Connect:** ${code('POST /v1/connections')} ${code('{"integration": …, "type": "api_key", "apiKey": …}')}${withParams}.`;
+  if (def.credential === 'basic') return `**Connect:** ${code('POST /v1/connections')} ${code('{"integration": …, "type": "basic", "username": …, "password": …}')}${withParams}.`;
+  if (!def.grants.includes('authorization_code')) return null;
+  return `**Redirect URI to register:** the integration's own ${code('redirectUri')}, ${code('{publicUrl}/oauth/callback/{integrationId}')}, returned by ${code('POST /v1/integrations')} and shown in the dashboard; then connect with ${code('POST /v1/connect-sessions')}${withParams}.`;
 }
 
 /** The whole page: an index table, then one section per provider, sorted by name. */
@@ -103,7 +116,7 @@ export function renderProvidersMarkdown(definitions: readonly ProviderDefinition
     '',
     `<!-- Generated from src/catalog/providers/*.yaml and src/catalog/quirks/. Do not edit: change the catalog and run \`${DOCS_COMMAND}\`. -->`,
     '',
-    'Every provider Keyway knows, as its catalog entry describes it. Use the id as `provider` in `POST /v1/integrations`; `GET /v1/providers` returns the same data.',
+    `Every provider Keyway knows (${defs.length}), as its catalog entry describes it. Use the id as \`provider\` in \`POST /v1/integrations\`; \`GET /v1/providers\` returns the same data.`,
     '',
     '| Provider | id | Categories | Grants | Refresh |',
     '|---|---|---|---|---|',
