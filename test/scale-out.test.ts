@@ -63,7 +63,7 @@ describe('many Keyway processes on one PostgreSQL', { skip: skip ?? false, timeo
   before(async () => { pgs = await startTestPostgres(); });
   after(async () => { await pgs?.close(); });
 
-  test('4 processes, 30 rounds of expiry with 400 concurrent token calls: exactly one refresh per round, every token valid, the connection stays active', async () => {
+  test('4 processes, 30 rounds of expiry with 400 concurrent token and proxy calls: exactly one refresh per round, every token valid, the connection stays active', async () => {
     const provider = await startRotatingProvider({ accessTtlSeconds: 2 });
     // Refresh-ahead of 0.1 s (the rule's min(…, 15%) keeps it that small): a round under heavy load
     // may take over a second, and must not reach the next token's refresh window.
@@ -73,10 +73,13 @@ describe('many Keyway processes on one PostgreSQL', { skip: skip ?? false, timeo
       for (let round = 0; round < 30; round++) {
         await waitUntilExpired(c, conn);
         const before = provider.refreshes;
-        // Each token is checked with the provider the moment it arrives (it lives 2 s).
-        const results = await Promise.all(Array.from({ length: 400 }, (_, i) =>
-          call(c.procs[i % 4]?.url ?? '', c.key, 'GET', `/v1/connections/${conn}/token`)
-            .then((r) => ({ ...r, validOnArrival: r.status === 200 && provider.isValid(r.body.accessToken) }))));
+        // Half read the token (checked with the provider the moment it arrives: it lives 2 s), half
+        // call the provider's API through the gateway (the provider answers 401 to a stale token).
+        const results = await Promise.all(Array.from({ length: 400 }, (_, i) => i % 2 === 0
+          ? call(c.procs[i % 4]?.url ?? '', c.key, 'GET', `/v1/connections/${conn}/token`)
+            .then((r) => ({ ...r, validOnArrival: r.status === 200 && provider.isValid(r.body.accessToken) }))
+          : call(c.procs[(i + 1) % 4]?.url ?? '', c.key, 'GET', `/v1/proxy/${conn}/me`)
+            .then((r) => ({ ...r, validOnArrival: r.status === 200 && r.body.id === 'user-1' }))));
         for (const r of results) {
           assert.equal(r.status, 200, `round ${round}: ${JSON.stringify(r.body)}`);
           assert.ok(r.validOnArrival, `round ${round}: a call got a token the provider does not accept`);
@@ -84,6 +87,7 @@ describe('many Keyway processes on one PostgreSQL', { skip: skip ?? false, timeo
         assert.equal(provider.refreshes - before, 1, `round ${round}: refreshes at the provider`);
       }
       assert.equal(provider.refreshFailures, 0, 'no refresh token was ever used twice');
+      assert.equal(provider.apiRejected, 0, 'the gateway never sent a stale token');
       const final = await call(c.procs[1]?.url ?? '', c.key, 'GET', `/v1/connections/${conn}`);
       assert.equal(final.body.status, 'active');
     } finally {
@@ -200,6 +204,48 @@ describe('many Keyway processes on one PostgreSQL', { skip: skip ?? false, timeo
       assert.equal(again.body.accessToken, token, 'the stored token survived the restart');
     } finally {
       await t.close();
+      await provider.close();
+    }
+  });
+
+  test('caches across processes: a revoked key, a deleted connection and a refresh in one process are seen by the others within a second', async () => {
+    const provider = await startRotatingProvider({ accessTtlSeconds: 3600 });
+    const c = await startCluster(pgs, 2, provider);
+    const [a, b] = c.procs as [KeywayProcess, KeywayProcess];
+    try {
+      const conn = await connectVia(a.url, c.key, c.integration);
+      const other = await connectVia(a.url, c.key, c.integration);
+      const made = await call(a.url, c.key, 'POST', '/v1/api-keys', { name: 'worker', scope: { tokenRead: true } });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const key = made.body.key as string;
+      // Warm B's caches: the key, both connections' tokens, and a proxied call.
+      const first = await call(b.url, key, 'GET', `/v1/connections/${conn}/token`);
+      assert.equal(first.status, 200);
+      assert.equal((await call(b.url, key, 'GET', `/v1/connections/${other}/token`)).status, 200);
+      assert.equal((await call(b.url, key, 'GET', `/v1/proxy/${conn}/me`)).status, 200);
+
+      // A refresh in A: B serves the new token, long before the cached one's own expiry (1 h).
+      const refreshed = await call(a.url, c.key, 'POST', `/v1/connections/${conn}/refresh`);
+      assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+      const newToken = (await call(a.url, c.key, 'GET', `/v1/connections/${conn}/token`)).body.accessToken;
+      assert.notEqual(newToken, first.body.accessToken);
+      await sleep(1100);
+      assert.equal((await call(b.url, key, 'GET', `/v1/connections/${conn}/token`)).body.accessToken, newToken);
+
+      // A disconnect in A: B refuses the connection.
+      assert.equal((await call(a.url, c.key, 'DELETE', `/v1/connections/${other}`)).status, 204);
+      await sleep(1100);
+      assert.equal((await call(b.url, key, 'GET', `/v1/connections/${other}/token`)).status, 404);
+      assert.equal((await call(b.url, key, 'GET', `/v1/proxy/${other}/me`)).status, 404);
+
+      // A key revoked in A: B refuses it.
+      assert.equal((await call(a.url, c.key, 'DELETE', `/v1/api-keys/${made.body.id}`)).status, 204);
+      await sleep(1100);
+      const refused = await call(b.url, key, 'GET', `/v1/connections/${conn}/token`);
+      assert.equal(refused.status, 401);
+      assert.equal((await call(b.url, key, 'GET', `/v1/proxy/${conn}/me`)).status, 401);
+    } finally {
+      await Promise.all(c.procs.map((p) => p.kill()));
       await provider.close();
     }
   });
