@@ -29,6 +29,8 @@ export interface RefreshRequest {
   force: boolean;
   /** Refresh only if the stored token version is still this one (a 401 on a token already replaced). */
   ifVersion?: number;
+  /** Do not wait for another process's refresh: return the connection as stored (background refresh). */
+  noWait?: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export class Refresher {
         return this.#refreshHoldingLease(current, lease);
       }
       // Someone else (another process) holds the lease: wait for its result.
-      if (!this.#stillNeeded(initial, current, req)) return current;
+      if (!this.#stillNeeded(initial, current, req) || req.noWait) return current;
       if (polls >= maxPolls) {
         throw new KeywayError('refresh_in_progress', 'Another Keyway process is still refreshing this connection; retry in a few seconds.', { retryAfter: 2 });
       }

@@ -14,7 +14,7 @@ export interface SchedulerOptions {
   tickMs?: number;
   /** Refresh a refresh token unused this long, so providers that drop idle ones (90 days at many) never do. */
   idleTouchMs?: number;
-  /** At most this many refreshes per second to one provider (token bucket per provider id). */
+  /** At most this many refreshes per second to one provider from this process (a token bucket). */
   perProviderPerSecond?: number;
   /** Connections looked at per tick. */
   batch?: number;
@@ -34,6 +34,14 @@ export function backoffMs(failures: number, jitter: number): number {
 
 interface Bucket { tokens: number; at: number }
 
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
 /**
  * Background refresh: keeps connections alive when nobody calls. Same refresh-ahead rule and the
  * same per-connection lock as on-demand refresh (it calls the Refresher), so several processes
@@ -50,7 +58,7 @@ export class RefreshScheduler {
 
   constructor(o: SchedulerOptions) {
     this.#o = {
-      concurrency: 4, tickMs: 15_000, idleTouchMs: 30 * 24 * 60 * MIN, perProviderPerSecond: 20, batch: 500,
+      concurrency: 8, tickMs: 15_000, idleTouchMs: 30 * 24 * 60 * MIN, perProviderPerSecond: 50, batch: 500,
       random: Math.random, ...o,
     };
   }
@@ -64,12 +72,25 @@ export class RefreshScheduler {
   }
 
   async #pass(): Promise<number> {
-    const { store, clock, policy } = this.#o;
     await this.#o.sweep?.();
+    let refreshed = 0;
+    // A full batch means more may be due: keep going (bounded) instead of waiting a whole tick.
+    for (let round = 0; round < 50; round++) {
+      const { done, full } = await this.#batch();
+      refreshed += done;
+      if (!full) break;
+    }
+    return refreshed;
+  }
+
+  async #batch(): Promise<{ done: number; full: boolean }> {
+    const { store, clock, policy } = this.#o;
     const now = clock.now();
     // Look one tick ahead so a token whose window opens before the next pass is not missed.
     const candidates = await store.connections.dueForRefresh(now + policy.refreshAheadMs + this.#o.tickMs, now - this.#o.idleTouchMs, this.#o.batch);
-    const work = candidates.filter((c) => this.#isDue(c, now));
+    // Shuffled, so processes passing together start on different connections; the lease and the
+    // version check make a connection another process is refreshing a quick skip.
+    const work = shuffle(candidates.filter((c) => this.#isDue(c, now)), this.#o.random);
     let refreshed = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -78,7 +99,7 @@ export class RefreshScheduler {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, work.length) }, worker));
-    return refreshed;
+    return { done: refreshed, full: candidates.length === this.#o.batch && refreshed > 0 };
   }
 
   #isDue(c: ConnectionRecord, now: number): boolean {
@@ -98,7 +119,7 @@ export class RefreshScheduler {
     if (!(await this.#takeRateToken(c))) return false;
     try {
       // ifVersion: refresh only if nobody else has since (another process, an on-demand call).
-      const after = await refresher.refresh(c, { force: true, ifVersion: c.tokenVersion });
+      const after = await refresher.refresh(c, { force: true, ifVersion: c.tokenVersion, noWait: true });
       if (after.refreshFailures > 0) {
         this.#backoffUntil.set(c.id, { failures: after.refreshFailures, until: clock.now() + backoffMs(after.refreshFailures, this.#o.random()) });
         return false;
@@ -115,20 +136,26 @@ export class RefreshScheduler {
     }
   }
 
+  /**
+   * Paces calls to one provider (built-in provider id, or the integration for custom ones) to
+   * `perProviderPerSecond` in this process: a token bucket in real time that makes a caller wait
+   * for its turn rather than skip (the injected clock is for token lifetimes, not for pacing).
+   */
   async #takeRateToken(c: ConnectionRecord): Promise<boolean> {
-    let provider = this.#providerOf.get(c.integrationId);
-    if (provider === undefined) {
-      provider = (await this.#o.store.integrations.get(c.orgId, c.integrationId))?.provider ?? 'unknown';
-      this.#providerOf.set(c.integrationId, provider);
+    let key = this.#providerOf.get(c.integrationId);
+    if (key === undefined) {
+      const provider = (await this.#o.store.integrations.get(c.orgId, c.integrationId))?.provider ?? 'unknown';
+      key = provider === 'custom' ? `custom:${c.integrationId}` : provider;
+      this.#providerOf.set(c.integrationId, key);
     }
     const rate = this.#o.perProviderPerSecond;
-    const now = this.#o.clock.now();
-    const b = this.#buckets.get(provider) ?? { tokens: rate, at: now };
+    const now = performance.now();
+    const b = this.#buckets.get(key) ?? { tokens: rate, at: now };
     b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
-    this.#buckets.set(provider, b);
-    if (b.tokens < 1) return false; // left for the next pass
-    b.tokens -= 1;
+    this.#buckets.set(key, b);
+    b.tokens -= 1; // reserve a turn; a negative balance is a queue
+    if (b.tokens < 0) await new Promise((r) => setTimeout(r, (-b.tokens / rate) * 1000));
     return true;
   }
 
