@@ -58,7 +58,7 @@ export class RefreshScheduler {
 
   constructor(o: SchedulerOptions) {
     this.#o = {
-      concurrency: 8, tickMs: 15_000, idleTouchMs: 30 * 24 * 60 * MIN, perProviderPerSecond: 50, batch: 500,
+      concurrency: 8, tickMs: 15_000, idleTouchMs: 30 * 24 * 60 * MIN, perProviderPerSecond: 50, batch: 1000,
       random: Math.random, ...o,
     };
   }
