@@ -95,7 +95,7 @@ describe('REST API conventions and validation', () => {
     assert.match(run.page.text, /Connected!/);
     const refused = await t.api('DELETE', `/v1/integrations/${integration.id}`);
     assert.equal(refused.status, 409);
-    assert.match(refused.body.error.message, /delete them first/);
+    assert.match(refused.body.error.message, /disconnect them first, or delete it with \?force=true/);
     const conn = (await t.api('GET', `/v1/connections?integration=${integration.id}`)).body.data[0];
     assert.equal((await t.api('DELETE', `/v1/connections/${conn.id}`)).status, 204);
     assert.equal((await t.api('DELETE', `/v1/integrations/${integration.id}`)).status, 204);

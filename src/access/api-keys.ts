@@ -1,34 +1,50 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
-import type { ApiKeyRecord, ApiKeyScope, Store } from '../store/index.ts';
+import type { ApiKeyRecord, ApiKeyScope, Role, Store } from '../store/index.ts';
 
 export const FULL_SCOPE: ApiKeyScope = { integrations: [], connections: [], tokenRead: true, manage: true };
 
-/** Who is calling: an API key of a member of one organization. */
+/**
+ * Who is calling: a member of one organization, through one of their API keys or a signed-in
+ * session. What it may do is the key's scope within the member's role.
+ */
 export interface Principal {
   orgId: string;
   memberId: string;
-  keyId: string;
+  /** The API key calling; null for a signed-in session. */
+  keyId: string | null;
   scope: ApiKeyScope;
+  /**
+   * The member's current role. Set on every API route (src/http/auth.ts); absent only on the
+   * gateway's hot path, which decides use alone (sharing needs no role to decide use).
+   */
+  role?: Role;
+  /** Set when a person signed in calls with the session cookie: the session's id (never its secret). */
+  sessionId?: string;
 }
 
+export function isAdminRole(role: Role | undefined): boolean {
+  return role === 'owner' || role === 'admin';
+}
+
+/** SHA-256 of the key, hex: what is stored and looked up (one-shot `hash`, on every API call). */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** Creates a key; the plain key is returned once and only its hash is stored. */
 export async function createApiKey(
   deps: { store: Store; random: Random; clock: Clock },
-  input: { orgId: string; memberId: string; name: string; scope?: ApiKeyScope },
+  input: { orgId: string; memberId: string; name: string; scope?: ApiKeyScope; rateLimitPerMinute?: number | null },
 ): Promise<{ record: ApiKeyRecord; key: string }> {
   const key = `kw_${randomToken(deps.random, 32)}`;
   const record: ApiKeyRecord = {
     id: newId('apiKey', deps.random), orgId: input.orgId, memberId: input.memberId, name: input.name,
     hash: hashKey(key), prefix: key.slice(0, 10), scope: input.scope ?? FULL_SCOPE,
-    createdAt: deps.clock.now(), lastUsedAt: null, revokedAt: null, rateLimitPerMinute: null,
+    createdAt: deps.clock.now(), lastUsedAt: null, revokedAt: null, rateLimitPerMinute: input.rateLimitPerMinute ?? null,
   };
   await deps.store.apiKeys.insert(record);
   return { record, key };
@@ -47,7 +63,16 @@ export async function authenticateApiKey(store: Store, authorization: string | u
   return { orgId: rec.orgId, memberId: rec.memberId, keyId: rec.id, scope: rec.scope };
 }
 
+/** Organization administration (integrations, webhooks, audit, members, invites): owners and admins, with a key that may manage. */
 export function requireManage(p: Principal): void {
+  requireKeyManage(p);
+  if (p.role !== undefined && !isAdminRole(p.role)) {
+    throw new KeywayError('forbidden', 'Only owners and admins of the organization may do this; your role is member.');
+  }
+}
+
+/** The key may manage what its member may (their own keys and connections); a use-only key may not. */
+export function requireKeyManage(p: Principal): void {
   if (!p.scope.manage) throw new KeywayError('forbidden', 'This API key may only use connections; ask an admin for a key that may manage integrations.');
 }
 
@@ -59,6 +84,24 @@ export function canUseIntegration(p: Principal, integrationId: string): boolean 
   return p.scope.integrations.length === 0 || p.scope.integrations.includes(integrationId);
 }
 
-export function canUseConnection(p: Principal, c: { id: string; integrationId: string }): boolean {
+/** The key's own scope allows this connection (before sharing is considered: see sharing.ts). */
+export function withinKeyScope(p: Principal, c: { id: string; integrationId: string }): boolean {
   return canUseIntegration(p, c.integrationId) && (p.scope.connections.length === 0 || p.scope.connections.includes(c.id));
+}
+
+/**
+ * A key may only hand out what it has: a new key's scope must lie within its creator's (no wider
+ * integration or connection lists, no token reading or managing the creator lacks).
+ */
+export function requireScopeWithin(p: Principal, wanted: ApiKeyScope): void {
+  const have = p.scope;
+  const within = (mine: string[], theirs: string[]) => mine.length === 0 || (theirs.length > 0 && theirs.every((x) => mine.includes(x)));
+  const problems: string[] = [];
+  if (!within(have.integrations, wanted.integrations)) problems.push('integrations outside its own');
+  if (!within(have.connections, wanted.connections)) problems.push('connections outside its own');
+  if (wanted.tokenRead && !have.tokenRead) problems.push('reading tokens');
+  if (wanted.manage && !have.manage) problems.push('managing');
+  if (problems.length > 0) {
+    throw new KeywayError('forbidden', `This API key cannot create a key with more access than its own (${problems.join(', ')}).`);
+  }
 }

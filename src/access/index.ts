@@ -1,2 +1,11 @@
 export * from './api-keys.ts';
 export * from './bootstrap.ts';
+export { ApiKeyGate, type ApiKeyGateOptions } from './key-gate.ts';
+export { RateLimiter, type RateDecision } from './rate-limit.ts';
+export { type AccessVia, type ConnectionAccess, type Shareable, type SharingInput, canUseConnection, connectionAccess, requireConnectionManage, sharingColumns } from './sharing.ts';
+export { KeyOwners, LAST_OWNER, MemberDirectory, ROLES, assertMayChangeRole, assertMayGrant, assertMayRemove, normalizeEmail, withRole } from './members.ts';
+export { DEFAULT_SESSION_POLICY, SESSION_SCOPE, type SessionPolicy, SessionService, sessionPrincipal } from './sessions.ts';
+export { LOGIN_LINK_PATH, LOGIN_LINK_TTL_MS, createLoginLink, previewLoginLink, redeemLoginLink } from './login-links.ts';
+export { type Acceptor, INVITE_PATH, INVITE_TTL_MS, acceptInvite, createInvite, openInvite } from './invites.ts';
+export { OidcSignIn, SIGN_IN_CALLBACK_PATH, SIGN_IN_COOKIE_PREFIX, type SsoIdentity, memberForIdentity, safeReturnTo } from './sign-in.ts';
+export { createOrganization } from './orgs.ts';

@@ -8,11 +8,16 @@ export type AuditAction =
   | 'connect_session.create' | 'connection.create' | 'connection.connect_failed'
   | 'connection.reauthorize' | 'connection.reauth_refused'
   | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.revoke'
-  | 'proxy.call';
+  | 'proxy.call' | 'mcp.tool_call'
+  | 'connection.share' | 'connection.rename' | 'connection.transfer'
+  | 'org.create' | 'member.invite' | 'member.invite_revoke' | 'member.join' | 'member.role_change' | 'member.remove'
+  | 'member.sign_in' | 'member.sign_out' | 'login_link.create';
 
 export interface Actor {
   type: AuditRecord['actorType'];
   id: string | null;
+  /** The member an API key acts for; kept in the entry's detail as `member`. */
+  memberId?: string | null;
 }
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: null };
@@ -35,6 +40,8 @@ export interface AuditWriterOptions {
   onError: (e: unknown) => void;
   flushIntervalMs?: number;
   maxBatch?: number;
+  /** The member behind an API-key actor that did not say (the gateway's entries). */
+  memberOfKey?: (keyId: string) => string | null;
 }
 
 /**
@@ -55,13 +62,21 @@ export class AuditWriter {
     this.#queue.push({
       id: newId('audit', this.#opts.random), orgId: e.orgId, at: this.#opts.clock.now(),
       actorType: e.actor.type, actorId: e.actor.id, action: e.action, outcome: e.outcome ?? 'ok',
-      integrationId: e.integrationId ?? null, connectionId: e.connectionId ?? null, detail: e.detail ?? {},
+      integrationId: e.integrationId ?? null, connectionId: e.connectionId ?? null, detail: this.#detail(e),
     });
     if (this.#queue.length >= (this.#opts.maxBatch ?? 500)) void this.flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#opts.flushIntervalMs ?? 50);
       this.#timer.unref();
     }
+  }
+
+  /** Entries made through an API key carry the member it belongs to (who acted). */
+  #detail(e: AuditEvent): Record<string, unknown> {
+    const detail = e.detail ?? {};
+    if (e.actor.type !== 'api_key' || e.actor.id === null) return detail;
+    const member = e.actor.memberId ?? this.#opts.memberOfKey?.(e.actor.id) ?? null;
+    return member === null ? detail : { ...detail, member };
   }
 
   flush(): Promise<void> {

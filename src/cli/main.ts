@@ -1,8 +1,9 @@
 import { resolve, join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { loadConfig } from '../core/config.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
-import { openSqliteStore } from '../store/index.ts';
+import { type Store, openStoreFor } from '../store/index.ts';
+import { newId } from '../core/ids.ts';
 import { bootstrap, createApiKey } from '../access/index.ts';
 import { startKeyway } from '../http/server.ts';
 import { parseArgs } from './args.ts';
@@ -16,6 +17,24 @@ Usage:
       --dev: development mode: http allowed to loopback, sandbox provider mounted at /sandbox.
   keyway keys create --name NAME [--data-dir DIR]
       Create an API key for the admin member and print it once (only its hash is stored).
+  keyway keys list [--data-dir DIR]
+      List the API keys: id, name, first characters, created, last used, revoked.
+  keyway keys revoke ID [--data-dir DIR]
+      Revoke an API key. Running servers on the same data refuse it within a second.
+  keyway connect INTEGRATION [--device]   (see \`keyway connect --help\`)
+      Connect an account through a running Keyway; --device prints a code and URL, like a CLI login.
+  keyway import FILE.jsonl [--url URL]
+      Import tokens issued elsewhere through a running Keyway, one JSON object per line; failures by line.
+  keyway org create NAME --owner-email E [--owner-name N]
+      Create an organization and print its id and a one-time sign-in link for its first owner.
+  keyway login-link [--email E] [--org ORG]
+      Print a one-time sign-in link (15 minutes) for a member; no password is ever stored.
+  keyway migrate [--data-dir DIR]
+      Apply pending database migrations (SQLite in DATA_DIR, or KEYWAY_DATABASE_URL) and exit.
+  keyway doctor [--data-dir DIR]
+      Check the database and schema, the master key, clock skew and each provider's token endpoint.
+  keyway docs providers
+      Print docs/providers.md, generated from the provider catalog.
   keyway --help
       This text.
 
@@ -26,6 +45,17 @@ Environment:
   KEYWAY_ALLOW_PRIVATE_HOSTS hosts allowed to resolve to private addresses (in-house Keycloak…)
   KEYWAY_REFRESH_AHEAD_SECONDS refresh tokens this long before expiry (default 300)
   KEYWAY_LOG_LEVEL           pino level (default info)
+  KEYWAY_DATABASE_URL        postgres://… to share one PostgreSQL between Keyway processes (needs KEYWAY_MASTER_KEY)
+  KEYWAY_BACKGROUND_REFRESH  refresh connections before they expire and touch idle ones (default 1)
+  KEYWAY_REFRESH_CONCURRENCY background refreshes at once per process (default 8)
+  KEYWAY_REFRESH_PROVIDER_RATE background refreshes per second to one provider, per process (default 50)
+  KEYWAY_AUDIT_RETENTION_DAYS audit entries older than this are pruned (default 365)
+  KEYWAY_PROVIDER_TIMEOUT_MS each provider call's timeout (default 15000)
+  KEYWAY_REFRESH_LEASE_MS    refresh lock lease; a crashed holder is taken over after it (default 30000)
+  KEYWAY_OIDC_ISSUER         single sign-on for people: the OpenID Connect provider's issuer
+  KEYWAY_OIDC_CLIENT_ID      … its client id (redirect URI: {KEYWAY_PUBLIC_URL}/auth/callback)
+  KEYWAY_OIDC_CLIENT_SECRET  … its client secret (omit for a public client)
+  KEYWAY_RATE_LIMIT_PER_MINUTE requests per minute per API key unless the key sets its own (default 6000; 0: none)
 `;
 
 async function serve(argv: string[]): Promise<void> {
@@ -46,14 +76,16 @@ async function serve(argv: string[]): Promise<void> {
 
 async function keys(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  if (sub !== 'create') throw new Error('Usage: keyway keys create --name NAME');
+  if (sub === 'list') return keysList(rest);
+  if (sub === 'revoke') return keysRevoke(rest);
+  if (sub !== 'create') throw new Error('Usage: keyway keys create --name NAME | keyway keys list | keyway keys revoke ID');
   const { flags } = parseArgs(rest, { name: 'string', 'data-dir': 'string' });
   const name = flags['name'];
   if (typeof name !== 'string' || name.trim() === '') throw new Error('keyway keys create needs --name NAME.');
   const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = openSqliteStore(join(dataDir, 'keyway.db'));
+  const store = openStoreFor(config.databaseUrl, dataDir);
   try {
     await store.migrate(systemClock.now());
     const deps = { store, random: cryptoRandom, clock: systemClock };
@@ -66,6 +98,83 @@ async function keys(argv: string[]): Promise<void> {
   }
 }
 
+/** Opens the data folder's store (which must exist) for a command that reads or changes it. */
+async function withStore<T>(dataDirFlag: string | undefined, fn: (store: Store) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env, { dataDir: dataDirFlag });
+  const file = join(resolve(config.dataDir), 'keyway.db');
+  if (!config.databaseUrl && !existsSync(file)) throw new Error(`No Keyway data in ${resolve(config.dataDir)}. Pass --data-dir, or start \`keyway serve\` once.`);
+  const store = openStoreFor(config.databaseUrl, resolve(config.dataDir));
+  try {
+    await store.migrate(systemClock.now());
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function keysList(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv, { 'data-dir': 'string' });
+  await withStore(flags['data-dir'] as string | undefined, async (store) => {
+    const rows: string[][] = [['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED']];
+    const day = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().slice(0, 19).replace('T', ' '));
+    for (const org of await store.orgs.list()) {
+      for (const k of await store.apiKeys.list(org.id)) {
+        rows.push([k.id, k.name, `${k.prefix}…`, day(k.createdAt), day(k.lastUsedAt), day(k.revokedAt)]);
+      }
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  });
+}
+
+async function keysRevoke(argv: string[]): Promise<void> {
+  const { positional, flags } = parseArgs(argv, { 'data-dir': 'string' });
+  const id = positional[0];
+  if (!id || positional.length > 1) throw new Error('Usage: keyway keys revoke ID [--data-dir DIR] (ids are listed by `keyway keys list`).');
+  await withStore(flags['data-dir'] as string | undefined, async (store) => {
+    for (const org of await store.orgs.list()) {
+      const k = await store.apiKeys.get(org.id, id);
+      if (!k) continue;
+      if (k.revokedAt !== null) {
+        process.stdout.write(`API key ${k.id} ("${k.name}") was already revoked.\n`);
+        return;
+      }
+      const now = systemClock.now();
+      await store.apiKeys.revoke(org.id, k.id, now);
+      await store.audit.append([{
+        id: newId('audit', cryptoRandom), orgId: org.id, at: now, actorType: 'system', actorId: null, action: 'api_key.revoke',
+        outcome: 'ok', integrationId: null, connectionId: null, detail: { key: k.id, via: 'cli' },
+      }]);
+      process.stdout.write(`Revoked API key ${k.id} ("${k.name}"). Running Keyway servers refuse it within a second.\n`);
+      return;
+    }
+    throw new Error(`No API key ${id}. \`keyway keys list\` shows them.`);
+  });
+}
+
+async function migrateCommand(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv, { 'data-dir': 'string' });
+  const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store = openStoreFor(config.databaseUrl, dataDir);
+  try {
+    const applied = await store.migrate(systemClock.now());
+    process.stdout.write(applied.length > 0 ? `Applied migrations ${applied.join(', ')} (${store.kind}).\n` : `The ${store.kind} database is up to date.\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function doctorCommand(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv, { 'data-dir': 'string' });
+  const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
+  const { doctor, formatChecks } = await import('./doctor.ts');
+  const checks = await doctor(config, process.env);
+  process.stdout.write(formatChecks(checks));
+  if (checks.some((c) => !c.ok)) process.exitCode = 1;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -74,6 +183,21 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (cmd === 'serve') return serve(rest);
   if (cmd === 'keys') return keys(rest);
+  if (cmd === 'connect') return (await import('./connect.ts')).connectCommand(rest);
+  if (cmd === 'import') {
+    const report = await (await import('./import.ts')).importCommand(rest);
+    if (report.failures.length > 0) process.exitCode = 1;
+    return;
+  }
+  if (cmd === 'org') return (await import('./orgs.ts')).orgCommand(rest);
+  if (cmd === 'login-link') return (await import('./login-link.ts')).loginLinkCommand(rest);
+  if (cmd === 'migrate') return migrateCommand(rest);
+  if (cmd === 'doctor') return doctorCommand(rest);
+  if (cmd === 'docs' && rest[0] === 'providers') { // keyway docs providers > docs/providers.md
+    const { BUILTIN_PROVIDERS_DIR, loadDefinitionsFromDir, renderProvidersMarkdown } = await import('../catalog/index.ts');
+    process.stdout.write(renderProvidersMarkdown(loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR)));
+    return;
+  }
   throw new Error(`Unknown command "${cmd}". Run \`keyway --help\`.`);
 }
 

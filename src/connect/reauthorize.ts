@@ -1,6 +1,6 @@
 import { KeywayError } from '../core/errors.ts';
 import { type OAuthContext, revokeToken } from '../oauth/index.ts';
-import type { ConnectionRecord } from '../store/index.ts';
+import type { ConnectionRecord, ConnectSessionRecord } from '../store/index.ts';
 import { TokenCrypto, statusPatch, tokenFields } from '../tokens/index.ts';
 import type { Completion } from './complete.ts';
 import { type CompleteDeps, endSession, failure } from './session-end.ts';
@@ -12,6 +12,10 @@ import type { ConnectOutcome } from './outcome.ts';
  * everything referring to it) gets the new tokens and granted scopes, but only when the person
  * signed in as the account it belongs to (issuer + subject). Otherwise nothing changes, the new
  * tokens are revoked at the provider (they were granted for the wrong account) and the refusal is audited.
+ *
+ * Started by someone other than the owner (an admin, or a member the connection is shared with to
+ * manage), it is a transfer instead: their account's tokens replace the old ones whatever account
+ * they are, they become the owner, and the previous owner's tokens are revoked at the provider.
  */
 export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Promise<ConnectOutcome> {
   const { session, integration } = c;
@@ -28,7 +32,8 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
     if (!(e instanceof KeywayError)) throw e;
     fresh = null;
   }
-  const match = compareAccount(conn, fresh);
+  const transfer = isTransfer(session, conn);
+  const match = transfer ? 'first' : compareAccount(conn, fresh);
   if (match === 'other' || match === 'unverifiable') return refuse(d, c, conn, fresh, match);
 
   const now = d.clock.now();
@@ -37,7 +42,8 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
   const requested = session.scopes ?? conn.requestedScopes;
   // A provider that sends no new refresh token on a reconnect leaves the old one valid: keep it,
   // unless it is known to have expired (then the new access token is used until it expires).
-  const keepOld = conn.refreshExpiresAt === null || conn.refreshExpiresAt > now;
+  // A transfer never keeps the previous owner's refresh token: it acts as them.
+  const keepOld = !transfer && (conn.refreshExpiresAt === null || conn.refreshExpiresAt > now);
   const previous = keepOld ? conn : { ...conn, refreshExpiresAt: null };
   const patch: Partial<ConnectionRecord> = {
     accessTokenEnc: await crypto.seal(conn, 'access_token', c.tokens.accessToken),
@@ -49,8 +55,11 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
     refreshFailures: 0,
     ...statusPatch(conn, 'active', null, now),
     ...(fresh ? { accountIssuer: fresh.issuer, accountSubject: fresh.subject, accountLabel: fresh.label ?? conn.accountLabel } : {}),
+    ...(transfer ? { ownerMemberId: session.createdByMemberId, accountIssuer: fresh?.issuer ?? null, accountSubject: fresh?.subject ?? null, accountLabel: fresh?.label ?? null } : {}),
     updatedAt: now,
   };
+  // Revoked only when the tokens are known to be another account's: the same account's grant may hold the new ones too.
+  const previousToken = transfer && compareAccount(conn, fresh) === 'other' ? await heldRefreshToken(crypto, conn) : null;
   await d.store.connections.replaceTokens(conn.orgId, conn.id, patch);
   d.onTokensChanged?.(conn.id);
   d.onConnectionEvent?.('reauthorized', { ...conn, ...patch });
@@ -61,6 +70,13 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
     orgId: conn.orgId, actor: c.actor, action: 'connection.reauthorize', integrationId: integration.id, connectionId: conn.id,
     detail: { session: session.id, grant: session.grant, scopes: granted, missingScopes, newRefreshToken: c.tokens.refreshToken !== null },
   });
+  if (transfer) {
+    const revoked = previousToken ? await revokeQuietly(c.ctx, previousToken, 'refresh_token') : false;
+    d.audit.record({
+      orgId: conn.orgId, actor: c.actor, action: 'connection.transfer', integrationId: integration.id, connectionId: conn.id,
+      detail: { session: session.id, fromMember: conn.ownerMemberId, toMember: session.createdByMemberId, previousTokensRevoked: revoked },
+    });
+  }
   return { ok: true, sessionId: session.id, connectionId: conn.id, providerName: def.name, reauthorized: true, missingScopes };
 }
 
@@ -88,6 +104,22 @@ async function revokeQuietly(ctx: OAuthContext, token: string, hint: 'refresh_to
     return true;
   } catch (e) {
     if (e instanceof KeywayError) return false;
+    throw e;
+  }
+}
+
+/** A re-authentication started by someone other than the connection's owner transfers it to them. */
+function isTransfer(session: ConnectSessionRecord, conn: ConnectionRecord): boolean {
+  return session.createdByMemberId !== null && session.createdByMemberId !== conn.ownerMemberId;
+}
+
+/** The previous owner's refresh token, to revoke after a transfer; null when there is none to revoke. */
+async function heldRefreshToken(crypto: TokenCrypto, conn: ConnectionRecord): Promise<string | null> {
+  if (!conn.refreshTokenEnc) return null;
+  try {
+    return await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc);
+  } catch (e) {
+    if (e instanceof KeywayError) return null; // undecryptable: nothing Keyway can revoke; the audit says not revoked
     throw e;
   }
 }

@@ -21,6 +21,42 @@ export interface Config {
    * longer than the provider timeout, so a holder never outlives its lease mid-call.
    */
   refreshLeaseMs: number;
+  /** Requests per minute an API key may make unless the key sets its own; 0 means no limit. */
+  rateLimitPerMinute: number;
+  /** Refresh connections in the background before they expire, and touch idle ones (default on). */
+  backgroundRefresh: boolean;
+  /** Audit entries older than this many days are pruned in the background (default 365). */
+  auditRetentionDays: number;
+  /** Background refreshes running at once in this process (default 8). */
+  refreshConcurrency: number;
+  /** Background refreshes per second to one provider from this process (default 50). */
+  refreshProviderRate: number;
+  /** Single sign-on for people (KEYWAY_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET); null when not configured. */
+  oidc: OidcSignInConfig | null;
+}
+
+/** The OpenID Connect identity provider people sign in with. Its redirect URI is `{publicUrl}/auth/callback`. */
+export interface OidcSignInConfig {
+  issuer: string;
+  clientId: string;
+  /** Null for a public client (PKCE only). */
+  clientSecret: string | null;
+}
+
+function oidcConfig(env: NodeJS.ProcessEnv): OidcSignInConfig | null {
+  const issuer = env['KEYWAY_OIDC_ISSUER']?.trim() || undefined;
+  const clientId = env['KEYWAY_OIDC_CLIENT_ID']?.trim() || undefined;
+  const clientSecret = env['KEYWAY_OIDC_CLIENT_SECRET'] || null;
+  if (!issuer && !clientId) return null;
+  if (!issuer || !clientId) {
+    throw new KeywayError('invalid_request', 'Single sign-on needs both KEYWAY_OIDC_ISSUER and KEYWAY_OIDC_CLIENT_ID (and KEYWAY_OIDC_CLIENT_SECRET for a confidential client); set both or neither.');
+  }
+  try {
+    new URL(issuer);
+  } catch {
+    throw new KeywayError('invalid_request', `KEYWAY_OIDC_ISSUER must be the identity provider's issuer URL, such as https://login.example.com, got "${issuer}".`);
+  }
+  return { issuer, clientId, clientSecret }; // exactly as the provider names itself (Auth0's ends in /)
 }
 
 export interface ConfigFlags {
@@ -41,11 +77,11 @@ function port(v: string, from: string): number {
   return n;
 }
 
-function positiveMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new KeywayError('invalid_request', `${name} must be a whole number of milliseconds above 0, got "${v}".`);
+  if (!Number.isInteger(n) || n <= 0) throw new KeywayError('invalid_request', `${name} must be a whole number above 0, got "${v}".`);
   return n;
 }
 
@@ -70,8 +106,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 0) {
     throw new KeywayError('invalid_request', `KEYWAY_RATE_LIMIT_PER_MINUTE must be a whole number of requests per minute (0 for no limit), got "${rate}".`);
   }
-  const providerTimeoutMs = positiveMs(env, 'KEYWAY_PROVIDER_TIMEOUT_MS', 15_000);
-  const refreshLeaseMs = positiveMs(env, 'KEYWAY_REFRESH_LEASE_MS', Math.max(30_000, providerTimeoutMs * 2));
+  const providerTimeoutMs = positiveInt(env, 'KEYWAY_PROVIDER_TIMEOUT_MS', 15_000);
+  const refreshLeaseMs = positiveInt(env, 'KEYWAY_REFRESH_LEASE_MS', Math.max(30_000, providerTimeoutMs * 2));
   if (refreshLeaseMs <= providerTimeoutMs) {
     throw new KeywayError('invalid_request', `KEYWAY_REFRESH_LEASE_MS (${refreshLeaseMs}) must be longer than KEYWAY_PROVIDER_TIMEOUT_MS (${providerTimeoutMs}), or a slow provider call could outlive the refresh lock.`);
   }
@@ -84,5 +120,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     sandbox: truthy(env['KEYWAY_SANDBOX']) ?? dev,
     logLevel: env['KEYWAY_LOG_LEVEL'] ?? 'info',
     providerTimeoutMs, refreshLeaseMs,
+    backgroundRefresh: truthy(env['KEYWAY_BACKGROUND_REFRESH']) ?? true,
+    auditRetentionDays: positiveInt(env, 'KEYWAY_AUDIT_RETENTION_DAYS', 365),
+    refreshConcurrency: positiveInt(env, 'KEYWAY_REFRESH_CONCURRENCY', 8),
+    refreshProviderRate: positiveInt(env, 'KEYWAY_REFRESH_PROVIDER_RATE', 50),
+    rateLimitPerMinute,
+    oidc: oidcConfig(env),
   };
 }

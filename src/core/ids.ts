@@ -17,6 +17,10 @@ export const ID_PREFIXES = {
   webhook: 'wh',
   webhookDelivery: 'whd',
   event: 'evt',
+  session: 'ses',
+  invite: 'inv',
+  loginLink: 'lnk',
+  signInAttempt: 'sia',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

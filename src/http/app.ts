@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sendError } from './error-mapping.ts';
 import { type OpenApiRegistry, type RouteSpec, defineRoute } from './route.ts';
-import { apiKeyAuthenticator } from './auth.ts';
+import { requestAuthenticator } from './auth.ts';
 import type { Services } from './services.ts';
 import type { RouteDeps } from './routes/deps.ts';
 import { providerRoutes } from './routes/providers.ts';
@@ -10,7 +10,18 @@ import { connectSessionRoutes } from './routes/connect-sessions.ts';
 import { connectionRoutes } from './routes/connections.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { metaRoutes } from './routes/meta.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { gatewayListener, isGatewayUrl, proxyRoutes } from './routes/proxy.ts';
+import { createServer } from 'node:http';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 import { connectPages } from './pages/connect-pages.ts';
+import { connectionSharingRoutes } from './routes/connection-sharing.ts';
+import { memberRoutes } from './routes/members.ts';
+import { inviteRoutes } from './routes/invites.ts';
+import { orgRoutes } from './routes/orgs.ts';
+import { meRoutes, signInRoutes } from './routes/sign-in.ts';
+import { linkPages } from './routes/link-pages.ts';
 
 /** Extra request handlers mounted before the routes (the sandbox authorization server). */
 export type Mount = (app: FastifyInstance) => void;
@@ -20,11 +31,21 @@ export type Mount = (app: FastifyInstance) => void;
  * string (callbacks carry `code` and `state`), a header value or a body.
  */
 export function createApp(services: Services, mounts: Mount[] = []): FastifyInstance {
+  // The gateway's hot path: /v1/proxy/… goes straight to its raw listener, ahead of the router.
+  const gateway = gatewayListener(services);
   const app: FastifyInstance = Fastify({
     loggerInstance: services.logger as unknown as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => (isGatewayUrl(req.url) ? gateway(req, res) : handler(req, res)));
+      // Fastify's defaults for a server it creates itself (keep-alive 72 s, no request timeout).
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
   });
   app.setErrorHandler((err, req, reply) => {
     const status = (err as { statusCode?: number }).statusCode;
@@ -35,7 +56,7 @@ export function createApp(services: Services, mounts: Mount[] = []): FastifyInst
   for (const m of mounts) m(app);
 
   const registry: OpenApiRegistry = { operations: [] };
-  const authenticate = apiKeyAuthenticator(services.store);
+  const authenticate = requestAuthenticator(services);
   const deps: RouteDeps = {
     app, services,
     def: <B, Q, P>(spec: RouteSpec<B, Q, P>) => defineRoute(app, registry, authenticate, spec),
@@ -44,8 +65,24 @@ export function createApp(services: Services, mounts: Mount[] = []): FastifyInst
   integrationRoutes(deps);
   connectSessionRoutes(deps);
   connectionRoutes(deps);
+  connectionSharingRoutes(deps);
+  orgRoutes(deps);
+  memberRoutes(deps);
+  inviteRoutes(deps);
+  meRoutes(deps);
   auditRoutes(deps);
+  apiKeyRoutes(deps);
+  webhookRoutes(deps);
+  proxyRoutes(deps, registry, gateway);
+  mcpRoutes(deps, registry);
   metaRoutes(deps, registry);
   connectPages(services, app);
+  // Sign-in pages post plain HTML forms: their own scope reads form bodies, nothing else does.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 },
+      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
+    signInRoutes(services, scope);
+    linkPages(services, scope);
+  });
   return app;
 }

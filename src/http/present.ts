@@ -1,6 +1,7 @@
 import { iso } from '../core/clock.ts';
 import { type ProviderDefinition, type ResolvedProvider, providerNotes } from '../catalog/index.ts';
-import type { AuditRecord, ConnectionRecord, ConnectSessionRecord, IntegrationRecord } from '../store/index.ts';
+import type { AuditRecord, ConnectionRecord, ConnectSessionRecord, IntegrationRecord, MemberRecord } from '../store/index.ts';
+import type { ConnectionAccess } from '../access/index.ts';
 
 /** Records as the API shows them: camelCase, ISO times, never a secret. */
 export function presentProvider(d: ProviderDefinition) {
@@ -85,5 +86,29 @@ export function presentAudit(a: AuditRecord) {
   return {
     id: a.id, at: iso(a.at), actor: { type: a.actorType, id: a.actorId }, action: a.action, outcome: a.outcome,
     integration: a.integrationId, connection: a.connectionId, detail: a.detail,
+  };
+}
+
+/**
+ * Who a connection is shared with, who authorized it, and what the caller may do with it and why.
+ * A connection whose owner left stays usable but says so: its tokens still act as that person.
+ */
+export function presentSharing(c: ConnectionRecord, access: ConnectionAccess, owner: MemberRecord | null) {
+  const former = owner === null || (owner.removedAt ?? null) !== null;
+  return {
+    sharing: c.sharing ?? 'personal', shareLevel: c.shareLevel ?? null,
+    owner: owner === null ? null : { id: owner.id, name: owner.name, email: owner.email, formerMember: former },
+    authorizedByFormerMember: former,
+    ownerNote: former
+      ? `Authorized by a former member${owner ? ` (${owner.email})` : ''}: its tokens still act as that person at the provider. An admin should re-authenticate it as a current member (POST /v1/connections/${c.id}/reauthorize; whoever completes it becomes the owner) or disconnect it.`
+      : null,
+    access: { via: access.via, canReadToken: access.canReadToken, canManage: access.canManage, canChangeSharing: access.canChangeSharing },
+  };
+}
+
+export function presentMember(m: MemberRecord) {
+  return {
+    id: m.id, email: m.email, name: m.name, role: m.role, singleSignOn: (m.oidcSubject ?? null) !== null,
+    createdAt: iso(m.createdAt), removedAt: (m.removedAt ?? null) === null ? null : iso(m.removedAt as number),
   };
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Clock, type Config, KeywayError, type Random, cryptoRandom, systemClock } from '../core/index.ts';
 import { type Store, openStoreFor } from '../store/index.ts';
 import { createVault, loadMasterKeys } from '../vault/index.ts';
-import { BUILTIN_PROVIDERS_DIR, Catalog, loadDefinitionsFromDir } from '../catalog/index.ts';
+import { BUILTIN_PROVIDERS_DIR, Catalog, type ProviderDefinition, loadDefinitionsFromDir } from '../catalog/index.ts';
 import { type LookupFn, createOutbound } from '../outbound/index.ts';
 import { bootstrap } from '../access/index.ts';
 import type { Sandbox } from '../sandbox/index.ts';
@@ -26,6 +26,10 @@ export interface StartOptions {
   lookup?: LookupFn;
   providerTimeoutMs?: number;
   leaseMs?: number;
+  /** Device-flow poller tick in real milliseconds; 0 turns the background loop off (tests poll by hand). */
+  devicePollTickMs?: number;
+  /** Provider definitions added to the built-in catalog (tests, embedding). */
+  extraDefinitions?: ProviderDefinition[];
 }
 
 export interface Keyway {
@@ -58,12 +62,14 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
   const vault = createVault({ masterKeys, dataKeys: store.dataKeys, random, clock });
   const definitions = loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR);
   if (config.sandbox) definitions.push(sandboxDefinition(config.publicUrl));
+  definitions.push(...(opts.extraDefinitions ?? []));
   const catalog = new Catalog(definitions);
   const outbound = createOutbound({ dev: config.dev, allowPrivateHosts: config.allowPrivateHosts, ...(opts.lookup ? { lookup: opts.lookup } : {}) });
   const services = createServices({
     config, clock, random, store, vault, catalog, outbound, logger, processId: `proc_${randomUUID()}`,
     ...(opts.providerTimeoutMs ? { providerTimeoutMs: opts.providerTimeoutMs } : {}),
     ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+    ...(opts.devicePollTickMs !== undefined ? { devicePollTickMs: opts.devicePollTickMs } : {}),
   });
   const boot = await bootstrap({ store, random, clock }, dataDir);
   const mounts: Mount[] = [];
@@ -78,6 +84,10 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
     logger.warn('DEVELOPMENT MODE (KEYWAY_DEV=1): outbound calls may use plain http to loopback addresses. Never run production like this.');
   }
   const app = createApp(services, mounts);
+  services.webhooks.start();
+  services.retention.start();
+  if (config.backgroundRefresh) services.scheduler.start();
+  services.devicePoller.start();
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -87,6 +97,10 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
     app, url, services, sandbox, orgId: boot.org.id, bootstrapKeyFile: boot.keyFile,
     async close() {
       await app.close();
+      await services.webhooks.stop();
+      await services.scheduler.stop();
+      await services.retention.stop();
+      await services.devicePoller.stop();
       await services.audit.flush();
       await store.close();
     },

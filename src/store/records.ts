@@ -17,6 +17,11 @@ export interface MemberRecord {
   name: string;
   role: Role;
   createdAt: number;
+  /** Set when the member was removed (the row stays, so what they did and authorized still names them). */
+  removedAt?: number | null;
+  /** The OpenID Connect identity (iss + sub) the member signs in with, recorded at the first SSO sign-in. */
+  oidcIssuer?: string | null;
+  oidcSubject?: string | null;
 }
 
 /** What an API key may reach. Empty lists mean "all" of that kind. */
@@ -62,6 +67,11 @@ export interface IntegrationRecord {
   updatedAt: number;
 }
 
+/** Who may use a connection besides its owner: nobody (`personal`), or the organization (`shared`). */
+export type ConnectionSharing = 'personal' | 'shared';
+/** What sharing allows: `use` (proxy calls only, never the raw token) or `manage` (also re-authenticate, rename, disconnect). */
+export type ShareLevel = 'use' | 'manage';
+
 export type ConnectionStatus = 'active' | 'refresh_failing' | 'needs_reauth';
 /** How the connection holds its credential: user OAuth, machine OAuth, or a static secret. */
 export type ConnectionKind = 'oauth2' | 'client_credentials' | 'api_key' | 'basic';
@@ -102,6 +112,10 @@ export interface ConnectionRecord {
   accountSubject: string | null;
   /** A human name for the account (email, login) to tell people which account this is. */
   accountLabel: string | null;
+  /** Absent on a record not yet stored means `personal`; the store always returns it. */
+  sharing?: ConnectionSharing;
+  /** Set when shared; null when personal. */
+  shareLevel?: ShareLevel | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -214,4 +228,68 @@ export interface WebhookDeliveryRecord {
   lastError: string | null;
   createdAt: number;
   deliveredAt: number | null;
+}
+
+/** How a person signed in: single sign-on, a one-time link from the CLI, or an invite link. */
+export type SignInMethod = 'oidc' | 'login_link' | 'invite';
+
+/**
+ * A signed-in browser. The cookie holds a random secret; only its SHA-256 (`hash`) is stored. It
+ * ends when idle too long (`lastSeenAt`), at `expiresAt` whatever happens, at sign-out, or when the
+ * member is removed.
+ */
+export interface SessionRecord {
+  id: string;
+  orgId: string;
+  memberId: string;
+  hash: string;
+  method: SignInMethod;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+/** A one-time sign-in link (`keyway login-link`): single-use, short-lived, stored as a hash. */
+export interface LoginLinkRecord {
+  id: string;
+  orgId: string;
+  memberId: string;
+  tokenHash: string;
+  expiresAt: number;
+  usedAt: number | null;
+  createdAt: number;
+}
+
+/** An invitation to join an organization with a role: single-use, expiring, the link stored as a hash. */
+export interface InviteRecord {
+  id: string;
+  orgId: string;
+  email: string;
+  role: Role;
+  tokenHash: string;
+  invitedByMemberId: string;
+  expiresAt: number;
+  acceptedAt: number | null;
+  acceptedMemberId: string | null;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+/**
+ * One single-sign-on attempt, between the redirect to the identity provider and its callback.
+ * `state` and the browser binding are stored as hashes; the PKCE verifier is derived from the
+ * browser's binding secret and never stored. Belongs to no organization unless one was asked for
+ * (an invite, or `?org=`).
+ */
+export interface SignInAttemptRecord {
+  id: string;
+  orgId: string | null;
+  stateHash: string;
+  browserHash: string;
+  nonce: string;
+  inviteId: string | null;
+  returnTo: string | null;
+  expiresAt: number;
+  usedAt: number | null;
+  createdAt: number;
 }

@@ -1,5 +1,9 @@
 import type { SqlExecutor } from './sql/executor.ts';
-import { apiKeyRepo, dataKeyRepo, memberRepo, orgRepo } from './repos/orgs.ts';
+import { apiKeyRepo, dataKeyRepo, orgRepo } from './repos/orgs.ts';
+import { memberRepo } from './repos/members.ts';
+import { sessionRepo } from './repos/sessions.ts';
+import { inviteRepo } from './repos/invites.ts';
+import { loginLinkRepo, signInAttemptRepo } from './repos/sign-in.ts';
 import { integrationRepo } from './repos/integrations.ts';
 import { connectionRepo } from './repos/connections.ts';
 import { connectAttemptRepo, connectSessionRepo } from './repos/connect.ts';
@@ -22,6 +26,10 @@ export interface Store {
   readonly connectAttempts: ReturnType<typeof connectAttemptRepo>;
   readonly audit: ReturnType<typeof auditRepo>;
   readonly webhooks: ReturnType<typeof webhookRepo>;
+  readonly sessions: ReturnType<typeof sessionRepo>;
+  readonly invites: ReturnType<typeof inviteRepo>;
+  readonly loginLinks: ReturnType<typeof loginLinkRepo>;
+  readonly signInAttempts: ReturnType<typeof signInAttemptRepo>;
   migrate(now: number): Promise<number[]>;
   /** Migration ids applied to this database (read-only; `keyway doctor`). */
   appliedMigrations(): Promise<number[]>;
@@ -43,6 +51,10 @@ export function createSqlStore(sql: SqlExecutor): Store {
     connectAttempts: connectAttemptRepo(sql),
     audit: auditRepo(sql),
     webhooks: webhookRepo(sql),
+    sessions: sessionRepo(sql),
+    invites: inviteRepo(sql),
+    loginLinks: loginLinkRepo(sql),
+    signInAttempts: signInAttemptRepo(sql),
     migrate: (now) => migrate(sql, now),
     appliedMigrations: () => appliedMigrations(sql),
     exclusive: (name, fn) => sql.exclusive(LOCK_IDS[name], fn),

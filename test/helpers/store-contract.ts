@@ -13,6 +13,7 @@ import {
   connectSession, connection, ids, integration, seed, withoutSeq,
 } from './store-fixtures.ts';
 import { concurrencyContract } from './store-contract-concurrency.ts';
+import { teamsContract } from './store-contract-teams.ts';
 
 const LEASE_MS = 30_000;
 
@@ -53,7 +54,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await s().members.insert({ id: 'mem_a2', orgId: ORG_A, email: 'c@example.test', name: 'Cy', role: 'member', createdAt: T0 + 5 });
         assert.deepEqual(ids(await s().members.list(ORG_A)), [MEMBER_A, 'mem_a2']);
         assert.deepEqual(await s().members.get(ORG_A, 'mem_a2'),
-          { id: 'mem_a2', orgId: ORG_A, email: 'c@example.test', name: 'Cy', role: 'member', createdAt: T0 + 5 });
+          { id: 'mem_a2', orgId: ORG_A, email: 'c@example.test', name: 'Cy', role: 'member', createdAt: T0 + 5, removedAt: null, oidcIssuer: null, oidcSubject: null });
         assert.equal(await s().members.get(ORG_B, 'mem_a2'), null, 'a member is not visible from another organization');
       });
 
@@ -411,5 +412,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     concurrencyContract(s);
+    teamsContract(s);
   });
 }

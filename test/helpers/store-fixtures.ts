@@ -52,6 +52,7 @@ export function connection(id: string, over: Partial<ConnectionRecord> = {}): Co
     requestedScopes: ['repo'], grantedScopes: ['repo'], accessTokenEnc: 'enc:at:0', refreshTokenEnc: 'enc:rt:0',
     tokenType: 'Bearer', expiresAt: T0 + 3_600_000, obtainedAt: T0, lastRefreshedAt: null, refreshFailures: 0,
     tokenVersion: 1, accountIssuer: 'https://issuer.example.test', accountSubject: 'sub-1',
+    sharing: 'personal', shareLevel: null,
     createdAt: T0, updatedAt: T0, ...over,
   };
 }

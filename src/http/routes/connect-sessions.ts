@@ -38,6 +38,11 @@ export function connectSessionRoutes({ def, services }: RouteDeps): void {
   def({
     method: 'GET', url: '/v1/connect-sessions/{id}', tag: 'connect', summary: 'How a connect session stands: pending, connected, denied, expired or failed',
     params: z.object({ id: z.string().max(100) }),
-    handler: async ({ params, principal }) => presentSession(await services.connect.getSession(principal.orgId, params.id)),
+    handler: async ({ params, principal }) => {
+      const s = await services.connect.getSession(principal.orgId, params.id);
+      // Another member's session is not disclosed (it names their connection).
+      if (s.createdByMemberId !== principal.memberId) throw new KeywayError('not_found', `No connect session ${params.id}.`);
+      return presentSession(s);
+    },
   });
 }

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
-import { type Principal, canUseConnection, canUseIntegration, requireManage, requireTokenRead } from '../../access/index.ts';
+import { type Principal, canUseIntegration, connectionAccess, requireConnectionManage, requireTokenRead } from '../../access/index.ts';
 import { type NewConnectionInput, OAUTH21_REFUSAL, REFUSED_GRANTS } from '../../connect/index.ts';
 import type { ConnectionRecord } from '../../store/index.ts';
 import { presentConnection, presentStartedSession } from '../present.ts';
+import { loadVisible, ownerOf, presentVisible } from './connection-sharing.ts';
 import { actorOf } from '../auth.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
@@ -36,12 +37,8 @@ const newConnectionBody = z.discriminatedUnion('type', [
 export function connectionRoutes({ def, services }: RouteDeps): void {
   const { store, tokens } = services;
 
-  /** Existence is not disclosed to a key that may not use the connection. A status already due is applied. */
-  const load = async (p: Principal, id: string): Promise<ConnectionRecord> => {
-    const c = await store.connections.get(p.orgId, id);
-    if (!c || !canUseConnection(p, c)) throw new KeywayError('not_found', `No connection ${id}.`);
-    return tokens.reviewStatus(c);
-  };
+  /** Existence is not disclosed to a caller who may not use the connection (see loadVisible). */
+  const load = async (p: Principal, id: string): Promise<ConnectionRecord> => (await loadVisible(services, p, id)).c;
 
   def({
     method: 'POST', url: '/v1/connections', tag: 'connections', status: 201,
@@ -51,11 +48,14 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
       if (raw.type === 'implicit' || raw.type === 'password') throw new KeywayError('invalid_request', OAUTH21_REFUSAL);
       const body = raw as NewConnectionInput; // the refused member never validates
       if (!canUseIntegration(principal, body.integration)) throw new KeywayError('not_found', `No integration ${body.integration}.`);
-      return presentConnection(await services.connections.create(principal.orgId, actorOf(principal), principal.memberId, body));
+      const c = await services.connections.create(principal.orgId, actorOf(principal), principal.memberId, body);
+      const access = connectionAccess(principal, c);
+      return access ? presentVisible({ c, access }, await ownerOf(services, c)) : presentConnection(c);
     },
   });
   def({
-    method: 'GET', url: '/v1/connections', tag: 'connections', summary: 'List connections (never a token)',
+    method: 'GET', url: '/v1/connections', tag: 'connections',
+    summary: 'List the connections the caller may use (never a token), each with "access": via owner, admin, shared:use or shared:manage, and what that allows',
     query: z.strictObject({
       integration: z.string().max(100).optional(),
       status: z.enum(['active', 'refresh_failing', 'needs_reauth']).optional(),
@@ -68,16 +68,23 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
       const page = await store.connections.list(principal.orgId,
         { integrationId: query.integration, status: query.status, externalId: query.externalId },
         { limit: query.limit, cursor: query.cursor });
-      const visible = await Promise.all(page.data.filter((c) => canUseConnection(principal, c)).map((c) => tokens.reviewStatus(c)));
+      const visible = await Promise.all(page.data.flatMap((c) => {
+        const access = connectionAccess(principal, c);
+        return access ? [tokens.reviewStatus(c).then((r) => ({ c: r, access }))] : [];
+      }));
       const scopesOf = new Map((await services.integrations.list(principal.orgId)).map((i) => [i.id, i.scopes]));
-      return { data: visible.map((c) => presentConnection(c, scopesOf.get(c.integrationId))), nextCursor: page.nextCursor };
+      const members = new Map((await store.members.listAll(principal.orgId)).map((m) => [m.id, m]));
+      return {
+        data: visible.map((v) => presentVisible(v, members.get(v.c.ownerMemberId ?? '') ?? null, scopesOf.get(v.c.integrationId))),
+        nextCursor: page.nextCursor,
+      };
     },
   });
   def({
     method: 'GET', url: '/v1/connections/{id}', tag: 'connections', summary: 'One connection (never a token)', params: idParam,
     handler: async ({ params, principal }) => {
-      const c = await load(principal, params.id);
-      return presentConnection(c, (await services.integrations.get(principal.orgId, c.integrationId)).scopes);
+      const v = await loadVisible(services, principal, params.id);
+      return presentVisible(v, await ownerOf(services, v.c), (await services.integrations.get(principal.orgId, v.c.integrationId)).scopes);
     },
   });
   def({
@@ -85,8 +92,8 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
     summary: 'Disconnect: the tokens are deleted at once, then revoked at the provider where it has an endpoint (RFC 7009); a Keyway-Hint header says what is left to do',
     params: idParam,
     handler: async ({ params, principal, reply }) => {
-      requireManage(principal);
-      const c = await load(principal, params.id);
+      const { c, access } = await loadVisible(services, principal, params.id);
+      requireConnectionManage(access);
       const out = await services.connections.disconnect(c, actorOf(principal));
       if (out.advice) reply.header('Keyway-Hint', out.advice.replace(/[^\x20-\x7e]/g, '?')); // a header value is printable ASCII
       return undefined;
@@ -94,13 +101,14 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
   });
   def({
     method: 'POST', url: '/v1/connections/{id}/reauthorize', tag: 'connections', status: 201,
-    summary: 'Re-authenticate: a connect session that replaces this connection\'s tokens and scopes (same account only) and keeps everything else',
+    summary: 'Re-authenticate: a connect session that replaces this connection\'s tokens and scopes and keeps everything else. By its owner: the same account only. By anyone else who may manage it: a transfer — their account\'s tokens replace the old ones (revoked) and they become the owner',
     params: idParam,
     body: z.strictObject({ grant: z.enum(['authorization_code', 'device_code']).optional(), scopes: scopes.optional() }),
     handler: async ({ params, body, principal }) => {
-      const c = await load(principal, params.id);
+      const { c, access } = await loadVisible(services, principal, params.id);
+      requireConnectionManage(access);
       const started = await services.connect.createReauthSession(principal.orgId, actorOf(principal), principal.memberId, c.id, body);
-      return presentStartedSession(started.session, started.connectUrl);
+      return { ...presentStartedSession(started.session, started.connectUrl), transfersOwnership: c.ownerMemberId !== principal.memberId };
     },
   });
   def({
@@ -108,7 +116,10 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
     summary: 'A fresh access token (refreshed first by the refresh-ahead rule); never an API key or password', params: idParam,
     handler: async ({ params, principal }) => {
       requireTokenRead(principal);
-      const c = await load(principal, params.id);
+      const { c, access } = await loadVisible(services, principal, params.id);
+      if (!access.canReadToken) {
+        throw new KeywayError('forbidden', 'Only the connection\'s owner reads its raw token; it is shared with you to call through the gateway: /v1/proxy/{connection}/….');
+      }
       if (c.kind === 'api_key' || c.kind === 'basic') {
         throw new KeywayError('invalid_request', `This connection holds ${c.kind === 'api_key' ? 'an API key' : 'a user name and password'}, which Keyway never hands out. Call the provider through the gateway: /v1/proxy/${c.id}/…`);
       }

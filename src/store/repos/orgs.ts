@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../sql/executor.ts';
 import * as t from '../sql/tables.ts';
-import type { ApiKeyRecord, DataKeyRecord, MemberRecord, OrgRecord } from '../records.ts';
+import type { ApiKeyRecord, DataKeyRecord, OrgRecord } from '../records.ts';
 import { encodeCursor, requireCursor } from '../sql/executor.ts';
 import { type Page, type PageResult, insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
 
@@ -9,14 +9,6 @@ export function orgRepo(sql: SqlExecutor) {
     insert: (r: OrgRecord) => insertRecord(sql, t.orgs, r),
     get: (id: string) => selectOne(sql, t.orgs, 'id = ?', [id]),
     list: () => selectMany(sql, t.orgs, 'ORDER BY created_at, id', []),
-  };
-}
-
-export function memberRepo(sql: SqlExecutor) {
-  return {
-    insert: (r: MemberRecord) => insertRecord(sql, t.members, r),
-    get: (orgId: string, id: string) => selectOne(sql, t.members, 'org_id = ? AND id = ?', [orgId, id]),
-    list: (orgId: string) => selectMany(sql, t.members, 'WHERE org_id = ? ORDER BY created_at, id', [orgId]),
   };
 }
 

@@ -107,4 +107,36 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_a
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(org_id, endpoint_id, created_at, id)
 `,
   },
+  {
+    id: 4,
+    name: 'teams: removed members, sign-in identities, sharing, sessions, login links, invites',
+    sql: () => `
+ALTER TABLE members ADD COLUMN removed_at BIGINT;
+ALTER TABLE members ADD COLUMN oidc_issuer TEXT;
+ALTER TABLE members ADD COLUMN oidc_subject TEXT;
+CREATE INDEX members_identity ON members(oidc_issuer, oidc_subject);
+CREATE INDEX members_email ON members(email);
+ALTER TABLE connections ADD COLUMN sharing TEXT NOT NULL DEFAULT 'personal';
+ALTER TABLE connections ADD COLUMN share_level TEXT;
+CREATE INDEX connections_owner ON connections(org_id, owner_member_id);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), member_id TEXT NOT NULL REFERENCES members(id),
+  hash TEXT NOT NULL UNIQUE, method TEXT NOT NULL, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL);
+CREATE INDEX sessions_member ON sessions(org_id, member_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+CREATE TABLE login_links (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), member_id TEXT NOT NULL REFERENCES members(id),
+  token_hash TEXT NOT NULL UNIQUE, expires_at BIGINT NOT NULL, used_at BIGINT, created_at BIGINT NOT NULL);
+CREATE TABLE invites (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), email TEXT NOT NULL, role TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE, invited_by_member_id TEXT NOT NULL, expires_at BIGINT NOT NULL,
+  accepted_at BIGINT, accepted_member_id TEXT, revoked_at BIGINT, created_at BIGINT NOT NULL);
+CREATE INDEX invites_org ON invites(org_id, created_at);
+CREATE TABLE sign_in_attempts (
+  id TEXT PRIMARY KEY, org_id TEXT, state_hash TEXT NOT NULL UNIQUE, browser_hash TEXT NOT NULL, nonce TEXT NOT NULL,
+  invite_id TEXT, return_to TEXT, expires_at BIGINT NOT NULL, used_at BIGINT, created_at BIGINT NOT NULL);
+CREATE INDEX sign_in_attempts_expires ON sign_in_attempts(expires_at)
+`,
+  },
 ];

@@ -1,7 +1,8 @@
 import { defineTable } from './table.ts';
 import type {
   ApiKeyRecord, AuditRecord, ConnectAttemptRecord, ConnectionRecord, ConnectSessionRecord,
-  DataKeyRecord, IntegrationRecord, MemberRecord, OrgRecord, WebhookDeliveryRecord, WebhookEndpointRecord,
+  DataKeyRecord, IntegrationRecord, InviteRecord, LoginLinkRecord, MemberRecord, OrgRecord, SessionRecord,
+  SignInAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord,
 } from '../records.ts';
 
 export const orgs = defineTable<OrgRecord>('orgs', {
@@ -10,7 +11,8 @@ export const orgs = defineTable<OrgRecord>('orgs', {
 
 export const members = defineTable<MemberRecord>('members', {
   id: ['id', 'text'], orgId: ['org_id', 'text'], email: ['email', 'text'], name: ['name', 'text'],
-  role: ['role', 'text'], createdAt: ['created_at', 'int'],
+  role: ['role', 'text'], createdAt: ['created_at', 'int'], removedAt: ['removed_at', 'int'],
+  oidcIssuer: ['oidc_issuer', 'text'], oidcSubject: ['oidc_subject', 'text'],
 });
 
 export const apiKeys = defineTable<ApiKeyRecord>('api_keys', {
@@ -44,6 +46,7 @@ export const connections = defineTable<ConnectionRecord>('connections', {
   expiresAt: ['expires_at', 'int'], obtainedAt: ['obtained_at', 'int'], lastRefreshedAt: ['last_refreshed_at', 'int'],
   refreshFailures: ['refresh_failures', 'int'], tokenVersion: ['token_version', 'int'],
   accountIssuer: ['account_issuer', 'text'], accountSubject: ['account_subject', 'text'],
+  sharing: ['sharing', 'text'], shareLevel: ['share_level', 'text'],
   createdAt: ['created_at', 'int'], updatedAt: ['updated_at', 'int'],
 });
 
@@ -85,4 +88,27 @@ export const webhookDeliveries = defineTable<WebhookDeliveryRecord>('webhook_del
   eventType: ['event_type', 'text'], payload: ['payload', 'text'], status: ['status', 'text'], attempts: ['attempts', 'int'],
   nextAttemptAt: ['next_attempt_at', 'int'], lastStatusCode: ['last_status_code', 'int'], lastError: ['last_error', 'text'],
   createdAt: ['created_at', 'int'], deliveredAt: ['delivered_at', 'int'],
+});
+
+export const sessions = defineTable<SessionRecord>('sessions', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], memberId: ['member_id', 'text'], hash: ['hash', 'text'],
+  method: ['method', 'text'], createdAt: ['created_at', 'int'], lastSeenAt: ['last_seen_at', 'int'], expiresAt: ['expires_at', 'int'],
+});
+
+export const loginLinks = defineTable<LoginLinkRecord>('login_links', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], memberId: ['member_id', 'text'], tokenHash: ['token_hash', 'text'],
+  expiresAt: ['expires_at', 'int'], usedAt: ['used_at', 'int'], createdAt: ['created_at', 'int'],
+});
+
+export const invites = defineTable<InviteRecord>('invites', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], email: ['email', 'text'], role: ['role', 'text'],
+  tokenHash: ['token_hash', 'text'], invitedByMemberId: ['invited_by_member_id', 'text'], expiresAt: ['expires_at', 'int'],
+  acceptedAt: ['accepted_at', 'int'], acceptedMemberId: ['accepted_member_id', 'text'], revokedAt: ['revoked_at', 'int'],
+  createdAt: ['created_at', 'int'],
+});
+
+export const signInAttempts = defineTable<SignInAttemptRecord>('sign_in_attempts', {
+  id: ['id', 'text'], orgId: ['org_id', 'text'], stateHash: ['state_hash', 'text'], browserHash: ['browser_hash', 'text'],
+  nonce: ['nonce', 'text'], inviteId: ['invite_id', 'text'], returnTo: ['return_to', 'text'],
+  expiresAt: ['expires_at', 'int'], usedAt: ['used_at', 'int'], createdAt: ['created_at', 'int'],
 });

@@ -1,0 +1,108 @@
+import type { Clock } from '../core/clock.ts';
+import { KeywayError } from '../core/errors.ts';
+import type { ApiKeyRecord, Store } from '../store/index.ts';
+import { type Principal, hashKey } from './api-keys.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+export interface ApiKeyGateOptions {
+  store: Store;
+  /** Wall-clock time: the rate limit and `lastUsedAt`. */
+  clock: Clock;
+  /** Requests per minute for keys without their own limit; 0 means none. */
+  defaultRateLimitPerMinute: number;
+  /**
+   * How long a checked key is trusted before its row is read again. A key revoked anywhere (the
+   * API of another process, the CLI writing the database) is refused at most this long after.
+   * Default 500 ms: "within one second" with room to spare.
+   */
+  revalidateMs?: number;
+  /** Elapsed-time source for `revalidateMs` (real time even when tests stop the clock). */
+  monotonic?: () => number;
+  /** How often `lastUsedAt` is written for a key in use. Default 60 s. */
+  touchEveryMs?: number;
+  onError: (e: unknown) => void;
+}
+
+interface Checked {
+  principal: Principal;
+  record: ApiKeyRecord;
+  checkedAt: number;
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const MAX_ENTRIES = 10_000;
+
+/**
+ * API-key authentication on the hot path: a checked key is kept in memory (by its hash) and its row
+ * is read again after `revalidateMs`, so a call costs one SHA-256 and a map lookup, and a
+ * revocation — from this process, another one, or the CLI — still takes effect within a second.
+ * Then the key's rate limit is applied.
+ */
+export class ApiKeyGate {
+  readonly #o: ApiKeyGateOptions;
+  readonly #revalidateMs: number;
+  readonly #monotonic: () => number;
+  readonly #byHash = new Map<string, Checked>();
+  readonly #limiter = new RateLimiter();
+
+  constructor(options: ApiKeyGateOptions) {
+    this.#o = options;
+    this.#revalidateMs = options.revalidateMs ?? 500;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+  }
+
+  /** Resolves `Authorization: Bearer kw_…` to its principal, or throws unauthorized / rate_limited. */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    const m = authorization === undefined ? null : BEARER.exec(authorization);
+    if (!m || !m[1]) {
+      throw new KeywayError('unauthorized', 'Send an API key as "Authorization: Bearer kw_…". Create one with `npx keyway keys create --name NAME`.');
+    }
+    const hash = hashKey(m[1]);
+    const tick = this.#monotonic();
+    let entry = this.#byHash.get(hash);
+    if (!entry || tick - entry.checkedAt >= this.#revalidateMs) entry = await this.#check(hash, tick);
+    const { record } = entry;
+    const limit = record.rateLimitPerMinute ?? this.#o.defaultRateLimitPerMinute;
+    if (limit === 0) return entry.principal;
+    const decision = this.#limiter.take(record.id, limit, this.#o.clock.now());
+    if (!decision.allowed) {
+      throw new KeywayError('rate_limited', `This API key made more than ${limit} requests in a minute; retry after ${decision.retryAfterSeconds} s.`, { retryAfter: decision.retryAfterSeconds });
+    }
+    return entry.principal;
+  }
+
+  /** Drops a key at once (revoked or changed in this process). */
+  forget(keyId: string): void {
+    for (const [hash, e] of this.#byHash) {
+      if (e.record.id === keyId) this.#byHash.delete(hash);
+    }
+    this.#limiter.forget(keyId);
+  }
+
+  async #check(hash: string, tick: number): Promise<Checked> {
+    const rec = await this.#o.store.apiKeys.findByHash(hash);
+    if (!rec || rec.revokedAt !== null) {
+      this.#byHash.delete(hash);
+      throw new KeywayError('unauthorized', 'This API key is unknown or revoked. Create a new one with `npx keyway keys create --name NAME`.');
+    }
+    const entry: Checked = {
+      principal: { orgId: rec.orgId, memberId: rec.memberId, keyId: rec.id, scope: rec.scope },
+      record: rec, checkedAt: tick,
+    };
+    this.#byHash.delete(hash); // re-inserted last: the map's order is the order of last check
+    if (this.#byHash.size >= MAX_ENTRIES) {
+      const oldest = this.#byHash.keys().next();
+      if (oldest.done !== true) this.#byHash.delete(oldest.value);
+    }
+    this.#byHash.set(hash, entry);
+    this.#touch(rec);
+    return entry;
+  }
+
+  /** `lastUsedAt`, written at most once a minute per key, off the request path. */
+  #touch(rec: ApiKeyRecord): void {
+    const now = this.#o.clock.now();
+    if (rec.lastUsedAt !== null && now - rec.lastUsedAt < (this.#o.touchEveryMs ?? 60_000)) return;
+    this.#o.store.apiKeys.touch(rec.id, now).catch(this.#o.onError);
+  }
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { KeywayError } from '../../core/errors.ts';
+import { iso } from '../../core/clock.ts';
+import { FULL_SCOPE, type Principal, createApiKey, isAdminRole, requireKeyManage, requireScopeWithin } from '../../access/index.ts';
+import type { ApiKeyRecord, ApiKeyScope } from '../../store/index.ts';
+import { actorOf } from '../auth.ts';
+import { pageQuery } from '../route.ts';
+import type { RouteDeps } from './deps.ts';
+
+const ids = z.array(z.string().min(1).max(100)).max(500);
+
+const createBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  /** Omitted parts: all integrations, all connections, no token reading, no managing. */
+  scope: z.strictObject({
+    integrations: ids.optional(),
+    connections: ids.optional(),
+    tokenRead: z.boolean().optional(),
+    manage: z.boolean().optional(),
+  }).optional(),
+  /** Requests per minute; 0 means no limit; omitted means the server's default. */
+  rateLimitPerMinute: z.number().int().min(0).max(1_000_000).optional(),
+});
+
+const idParam = z.object({ id: z.string().max(100) });
+
+/** A key as the API shows it: never its hash, only the first characters to recognise it. */
+function presentApiKey(k: ApiKeyRecord) {
+  return {
+    id: k.id, name: k.name, prefix: k.prefix, member: k.memberId, scope: k.scope,
+    rateLimitPerMinute: k.rateLimitPerMinute,
+    createdAt: iso(k.createdAt), lastUsedAt: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
+    revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
+  };
+}
+
+/** Owners and admins see every key of the organization; a member sees their own only (others' are not found). */
+const maySee = (p: Principal, k: ApiKeyRecord): boolean => k.memberId === p.memberId || isAdminRole(p.role);
+
+export function apiKeyRoutes({ def, services }: RouteDeps): void {
+  const { store, audit, keys } = services;
+
+  def({
+    method: 'POST', url: '/v1/api-keys', tag: 'api-keys', status: 201, body: createBody,
+    summary: 'Create an API key for the calling member; the key is in this answer only, never shown again',
+    handler: async ({ body, principal }) => {
+      requireKeyManage(principal);
+      const scope: ApiKeyScope = {
+        integrations: body.scope?.integrations ?? [], connections: body.scope?.connections ?? [],
+        tokenRead: body.scope?.tokenRead ?? false, manage: body.scope?.manage ?? false,
+      };
+      // A signed-in person may give their own keys anything their role allows, token reading included.
+      requireScopeWithin(principal.sessionId ? { ...principal, scope: FULL_SCOPE } : principal, scope);
+      const { record, key } = await createApiKey(services, {
+        orgId: principal.orgId, memberId: principal.memberId, name: body.name, scope, rateLimitPerMinute: body.rateLimitPerMinute ?? null,
+      });
+      audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.create', detail: { key: record.id, scope } });
+      return { ...presentApiKey(record), key };
+    },
+  });
+  def({
+    method: 'GET', url: '/v1/api-keys', tag: 'api-keys', summary: 'List API keys (never a key or its hash)',
+    query: z.strictObject({ ...pageQuery }),
+    handler: async ({ query, principal }) => {
+      requireKeyManage(principal);
+      const page = await store.apiKeys.page(principal.orgId, { limit: query.limit, cursor: query.cursor });
+      return { data: page.data.filter((k) => maySee(principal, k)).map(presentApiKey), nextCursor: page.nextCursor };
+    },
+  });
+  def({
+    method: 'GET', url: '/v1/api-keys/{id}', tag: 'api-keys', summary: 'One API key (never the key or its hash)', params: idParam,
+    handler: async ({ params, principal }) => {
+      requireKeyManage(principal);
+      const k = await store.apiKeys.get(principal.orgId, params.id);
+      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      return presentApiKey(k);
+    },
+  });
+  def({
+    method: 'DELETE', url: '/v1/api-keys/{id}', tag: 'api-keys', params: idParam,
+    summary: 'Revoke an API key: refused from then on by every Keyway process (within a second)',
+    handler: async ({ params, principal }) => {
+      requireKeyManage(principal);
+      const k = await store.apiKeys.get(principal.orgId, params.id);
+      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      if (k.revokedAt === null) {
+        await store.apiKeys.revoke(principal.orgId, k.id, services.clock.now());
+        audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.revoke', detail: { key: k.id } });
+      }
+      keys.forget(k.id);
+      return undefined;
+    },
+  });
+}

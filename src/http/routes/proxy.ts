@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { PROXY_PREFIX } from '../../proxy/index.ts';
+import { toErrorResponse } from '../error-mapping.ts';
+import { gatewayPrincipal } from '../auth.ts';
+import type { OpenApiRegistry } from '../route.ts';
+import type { Services } from '../services.ts';
+import type { RouteDeps } from './deps.ts';
+
+/** Methods the gateway forwards (not CONNECT or TRACE). */
+const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+export type RawListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function isGatewayUrl(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith(PROXY_PREFIX);
+}
+
+/**
+ * `/v1/proxy/{connection}/{path}` on the raw request and response: the API key checked (and its
+ * rate limit), then the proxy service forwards the call, streaming both bodies. The server hands
+ * gateway URLs here before Fastify's router (see `createApp`), so the hot path carries no
+ * per-request framework work; errors are answered exactly as `sendError` would.
+ */
+export function gatewayListener(services: Services): RawListener {
+  return (req, res) => {
+    gatewayPrincipal(services, req.headers.authorization)
+      .then((principal) => services.proxy.handle(req, res, principal))
+      .catch((e: unknown) => {
+        const r = toErrorResponse(e);
+        if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: (req.url ?? '').split('?')[0] }, 'proxy call failed');
+        writeError(res, r);
+      });
+  };
+}
+
+/**
+ * The same gateway as Fastify routes, for requests that reach the router anyway (`app.inject()`):
+ * the reply is taken over (`reply.hijack()`) in the first hook, before any body parsing, so the
+ * body still streams.
+ */
+export function proxyRoutes({ app, services }: RouteDeps, registry: OpenApiRegistry, gateway: RawListener = gatewayListener(services)): void {
+  const forward = (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    reply.hijack();
+    gateway(req.raw, reply.raw);
+    done();
+  };
+  for (const url of ['/v1/proxy/:connection', '/v1/proxy/:connection/*']) {
+    app.route({
+      method: METHODS, url, onRequest: forward,
+      handler: async () => undefined, // never reached: the reply is hijacked in onRequest
+    });
+  }
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    registry.operations.push({
+      method, url: '/v1/proxy/{connection}/{path}', tag: 'proxy', auth: true, status: 200,
+      summary: 'Call the provider\'s API through a connection: forwarded to its API base URL + path with the credential injected; the provider\'s response comes back as it is, with advice in Keyway-Hint',
+    });
+  }
+}
+
+/** A Keyway error on the raw response, as `sendError` writes it — unless the answer has begun. */
+function writeError(res: ServerResponse, r: ReturnType<typeof toErrorResponse>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'keyway-error': r.code };
+  if (r.retryAfter !== undefined) headers['retry-after'] = String(r.retryAfter);
+  res.writeHead(r.status, headers);
+  res.end(JSON.stringify(r.body));
+}

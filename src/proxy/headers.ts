@@ -1,0 +1,75 @@
+/**
+ * Which headers cross the gateway. Hop-by-hop headers belong to one connection and never cross
+ * (RFC 9110 §7.6.1), nor any header the `Connection` header names. Towards the provider, `Host`
+ * (undici sets the provider's), the caller's `Authorization` (their Keyway API key), every
+ * `Keyway-*` header and the header Keyway injects the credential into are dropped as well.
+ *
+ * @see RFC 9110 §7.6.1 https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** undici refuses `expect` (it sends no 100-continue over HTTP/1.1) and `http2-settings` is hop-by-hop. */
+const REQUEST_DROP: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'authorization', 'expect', 'http2-settings']);
+const RESPONSE_DROP: ReadonlySet<string> = new Set(HOP_BY_HOP);
+
+/**
+ * Extra names a `Connection` header lists besides `close` and `keep-alive` (which are dropped
+ * anyway), lower case; null in the usual case of none.
+ */
+function listedByConnection(value: string): Set<string> | null {
+  if (value.length <= 10 && /^\s*(keep-alive|close)\s*$/i.test(value)) return null;
+  let out: Set<string> | null = null;
+  for (const part of value.split(',')) {
+    const n = part.trim().toLowerCase();
+    if (n !== '' && n !== 'close' && n !== 'keep-alive') (out ??= new Set()).add(n);
+  }
+  return out;
+}
+
+/** One pass over a flat header list; a second only when `Connection` names other headers. */
+function filterHeaders(raw: ReadonlyArray<string | Buffer>, drop: (lower: string) => boolean): string[] {
+  const out: string[] = [];
+  let listed: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    const name = typeof n === 'string' ? n : n.toString('latin1');
+    const lower = name.toLowerCase();
+    const v = raw[i + 1]!;
+    const value = typeof v === 'string' ? v : v.toString('latin1');
+    if (lower === 'connection') {
+      const more = listedByConnection(value);
+      if (more) listed = listed ? new Set([...listed, ...more]) : more;
+      continue;
+    }
+    if (drop(lower)) continue;
+    out.push(name, value);
+  }
+  if (listed === null) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!listed.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
+}
+
+/**
+ * The caller's headers as sent to the provider: a flat `[name, value, …]` list (Node's
+ * `rawHeaders`, names as the caller wrote them, repeated headers kept). `alsoDrop` is the lower-case
+ * name of the header the credential goes into, so a caller cannot send their own.
+ */
+export function requestHeaders(raw: readonly string[], alsoDrop: string | null): string[] {
+  return filterHeaders(raw, (lower) => REQUEST_DROP.has(lower) || lower.startsWith('keyway-') || lower === alsoDrop);
+}
+
+const dropResponse = (lower: string): boolean => RESPONSE_DROP.has(lower);
+
+/** The provider's response headers as sent to the caller, hop-by-hop ones removed. */
+export function responseHeaders(raw: ReadonlyArray<string | Buffer>): string[] {
+  return filterHeaders(raw, dropResponse);
+}
+
+/** First value of a header in a flat list, by lower-case name. */
+export function headerValue(flat: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i]!.toLowerCase() === lowerName) return flat[i + 1];
+  }
+  return undefined;
+}

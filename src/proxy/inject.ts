@@ -1,0 +1,60 @@
+import type { ProviderDefinition } from '../catalog/index.ts';
+import type { ConnectionKind } from '../store/index.ts';
+
+export type Injection = ProviderDefinition['api']['inject'];
+
+/** Where the credential goes on one proxied call. */
+export interface Credential {
+  /** `[name, value]` to add to the request headers, or null. */
+  header: [string, string] | null;
+  /** `name=value`, already encoded, to add to the query string, or null. */
+  query: string | null;
+  /** Lower-case header name the caller may not send themselves (it carries the credential). */
+  reserved: string | null;
+}
+
+/**
+ * The credential as the provider definition says (`api.inject`): in a header with a prefix
+ * (`Authorization: Bearer …`, `X-Api-Key: …`) or as a query parameter.
+ *
+ * - `oauth2`, `client_credentials`: the access token.
+ * - `api_key`: the stored key (kept where OAuth connections keep their access token).
+ * - `basic`: the stored `username:password`, sent as `Basic base64(username:password)` (RFC 7617)
+ *   in the definition's header (default `Authorization`); the definition's prefix is not used.
+ *
+ * @see RFC 6750 §2.1 (Bearer header) https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ * @see RFC 7617 §2 (Basic) https://www.rfc-editor.org/rfc/rfc7617#section-2
+ */
+export function credentialFor(kind: ConnectionKind, inject: Injection, secret: string): Credential {
+  if (kind === 'basic') {
+    const name = inject.in === 'header' ? inject.name : 'Authorization';
+    return { header: [name, `Basic ${Buffer.from(secret, 'utf8').toString('base64')}`], query: null, reserved: name.toLowerCase() };
+  }
+  if (inject.in === 'query') {
+    return { header: null, query: `${encodeURIComponent(inject.name)}=${encodeURIComponent(secret)}`, reserved: null };
+  }
+  return { header: [inject.name, `${inject.prefix}${secret}`], query: null, reserved: inject.name.toLowerCase() };
+}
+
+/**
+ * The query string sent upstream: the caller's, as received, with the credential parameter added
+ * (and a caller's own parameter of that name removed, so only Keyway's is sent).
+ */
+export function upstreamQuery(callerQuery: string | null, inject: Injection, credential: Credential): string {
+  if (credential.query === null) return callerQuery === null ? '' : `?${callerQuery}`;
+  const name = encodeURIComponent(inject.name);
+  const kept = callerQuery === null || callerQuery === '' ? [] : callerQuery.split('&').filter((p) => {
+    const key = p.split('=', 1)[0]!;
+    return key !== name && safeDecode(key) !== inject.name;
+  });
+  kept.push(credential.query);
+  return `?${kept.join('&')}`;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s; // not valid percent-encoding: compared as sent
+  }
+}

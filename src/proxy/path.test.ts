@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
+
+test('the proxy URL splits into connection, raw path and raw query, nothing decoded', () => {
+  assert.deepEqual(parseProxyUrl('/v1/proxy/conn_1/projects/a%2Fb/issues?state=open&x=%20'), { connectionId: 'conn_1', path: '/projects/a%2Fb/issues', query: 'state=open&x=%20' });
+  assert.deepEqual(parseProxyUrl('/v1/proxy/conn_1'), { connectionId: 'conn_1', path: '', query: null });
+  assert.deepEqual(parseProxyUrl('/v1/proxy/conn_1?q=1'), { connectionId: 'conn_1', path: '', query: 'q=1' });
+  assert.throws(() => parseProxyUrl('/v1/proxy//x'), /connection id/);
+});
+
+test('dot segments that climb above the base are refused, in every spelling', () => {
+  for (const p of ['/..', '/../x', '/a/../../x', '/%2e%2e/x', '/%2E%2e%2fx', '/.%2e/x', '/a/b/../../../x', '/..\\x', '/%5c..%5cx', '/..;/x', '/a/..;x/../x']) {
+    assert.throws(() => checkForwardPath(p), /Refused to forward this path/, p);
+  }
+});
+
+test('a scheme, an authority or credentials at the start of the path are refused', () => {
+  for (const p of ['//evil.example', '/%2f%2fevil.example', '/\\\\evil.example', '/https://evil.example/x', '/HTTP:%2F%2Fx', '/file:/etc/passwd', '/data:text/html,x', '/javascript:alert(1)', '/user:pass@evil.example', '/u:p%40evil.example/x']) {
+    assert.throws(() => checkForwardPath(p), /Refused to forward this path/, p);
+  }
+});
+
+test('ordinary API paths pass, including colons, @ and encoded slashes inside segments', () => {
+  for (const p of ['', '/', '/a/../b', '/a/./b', '/projects/group%2Fsub/issues', '/v1/projects:search', '/users/alice@example.com', '/values/Sheet1!A1:B2', '/files/..hidden', '/a//b', '/%2e%2e.txt']) {
+    assert.doesNotThrow(() => checkForwardPath(p), p);
+  }
+});
+
+test('the audit keeps the path and the query parameter names, never their values', () => {
+  assert.deepEqual(auditPath('/items', 'api_key=secret&page=2'), { path: '/items', query: ['api_key', 'page'] });
+  assert.deepEqual(auditPath('', null), { path: '/', query: [] });
+});

@@ -1,0 +1,81 @@
+import { KeywayError } from '../core/errors.ts';
+
+/**
+ * The gateway's URL: `/v1/proxy/{connection}/{path}?{query}`. The path and query are forwarded as
+ * received — percent-encoded characters untouched (GitLab needs `%2F` inside a segment) — below the
+ * provider's API base URL. Only what would leave that base is refused; see `checkForwardPath`.
+ */
+export const PROXY_PREFIX = '/v1/proxy/';
+
+export interface ProxyUrl {
+  connectionId: string;
+  /** Raw path after the connection id: '' or starting with '/'. */
+  path: string;
+  /** Raw query string without '?', or null when there was none. */
+  query: string | null;
+}
+
+/** Splits the raw request URL (as received, never decoded). */
+export function parseProxyUrl(rawUrl: string): ProxyUrl {
+  if (!rawUrl.startsWith(PROXY_PREFIX)) throw new KeywayError('not_found', 'Proxy URLs are /v1/proxy/{connection}/{path}.');
+  const q = rawUrl.indexOf('?');
+  const pathPart = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  const slash = pathPart.indexOf('/', PROXY_PREFIX.length);
+  const connectionId = slash === -1 ? pathPart.slice(PROXY_PREFIX.length) : pathPart.slice(PROXY_PREFIX.length, slash);
+  if (connectionId === '') {
+    throw new KeywayError('invalid_request', 'Put the connection id after /v1/proxy/: /v1/proxy/{connection}/{path}.');
+  }
+  return { connectionId, path: slash === -1 ? '' : pathPart.slice(slash), query: q === -1 ? null : rawUrl.slice(q + 1) };
+}
+
+/** A path without any of these has no dot segment, scheme, userinfo or encoded separator. */
+const MAY_ESCAPE = /[%.\\:@]/;
+/** The characters that give a path structure, decoded once; everything else stays as sent. */
+const STRUCTURAL = /%(2e|2f|5c|3a|40)/gi;
+/** Schemes refused at the start of a path even without `//` (`data:`, `javascript:`, …). */
+const KNOWN_SCHEMES = /^(https?|wss?|ftp|file|data|javascript|vbscript|gopher|mailto|ldaps?|dict|jar|blob):/i;
+const SCHEME_WITH_SLASH = /^[a-z][a-z0-9+.-]*:\//i;
+/** `user:password@` — credentials in a URL. (A plain `name@example.com` segment is a common API path.) */
+const USERINFO = /^[^/@]*:[^/@]*@/;
+/** `..` also in the `..;param` form some servers (Tomcat, Spring) treat as `..`. */
+const DOT_DOT = /^\.\.(;.*)?$/;
+
+function refuse(what: string): never {
+  throw new KeywayError('invalid_request',
+    `Refused to forward this path: ${what}. The path after /v1/proxy/{connection} is sent below the provider's API base URL and may not leave it; send a path relative to that base.`,
+    { details: { reason: 'path_escape' } });
+}
+
+/**
+ * Refuses a forwarded path that, decoded, would leave the base URL's path through dot segments, or
+ * carries a scheme, an authority (`//host`) or userinfo (`user:password@`). Backslashes count as
+ * slashes, as some servers treat them. Nothing else is judged: the provider decides what the rest means.
+ *
+ * @see RFC 3986 §5.2.4 (remove dot segments) https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4
+ * @see RFC 3986 §3.2 (authority, userinfo) https://www.rfc-editor.org/rfc/rfc3986#section-3.2
+ */
+export function checkForwardPath(rawPath: string): void {
+  // Most API paths hold none of the characters that can give a path structure: nothing to judge.
+  if (!MAY_ESCAPE.test(rawPath) && !rawPath.startsWith('//')) return;
+  const decoded = rawPath.replace(STRUCTURAL, (m) => String.fromCharCode(parseInt(m.slice(1), 16))).replace(/\\/g, '/');
+  if (decoded.startsWith('//')) refuse('it starts with "//", which names another host (an authority)');
+  const rest = decoded.slice(1);
+  if (SCHEME_WITH_SLASH.test(rest) || KNOWN_SCHEMES.test(rest)) refuse('it starts with a URL scheme');
+  const first = rest.split('/', 1)[0] ?? '';
+  if (USERINFO.test(first)) refuse('it carries a user name and password ("user:password@")');
+  let depth = 0;
+  for (const segment of rest.split('/')) {
+    if (DOT_DOT.test(segment)) {
+      depth -= 1;
+      if (depth < 0) refuse('its ".." segments climb above the API base URL');
+    } else if (segment !== '' && segment !== '.' && !segment.startsWith('.;')) {
+      depth += 1;
+    }
+  }
+}
+
+/** The path as the audit log keeps it: no query values, only the parameter names. */
+export function auditPath(path: string, query: string | null): { path: string; query: string[] } {
+  const names = query === null || query === '' ? [] : query.split('&').slice(0, 20).map((p) => p.split('=', 1)[0]!.slice(0, 100));
+  return { path: (path === '' ? '/' : path).slice(0, 512), query: names };
+}

@@ -1,0 +1,198 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SandboxServer } from '../src/sandbox/index.ts';
+import { type TestKeyway, addIntegration, connectInBrowser, startProvider, startTestKeyway } from './helpers/keyway.ts';
+import { CLI, type SpawnedKeyway, type Upstream, spawnKeyway, startUpstream } from './helpers/upstream.ts';
+
+const run = promisify(execFile);
+
+describe('API keys: create, list, scope, revoke, rate limit', () => {
+  let t: TestKeyway;
+  let provider: SandboxServer;
+  let upstream: Upstream;
+  let integration: string;
+  let conn: string;
+  let other: string;
+
+  before(async () => {
+    provider = await startProvider();
+    upstream = await startUpstream();
+    t = await startTestKeyway();
+    integration = (await addIntegration(t, provider, { apiBaseUrl: upstream.url })).id;
+    for (const username of ['ann', 'ben']) {
+      const r = await connectInBrowser(t, provider, integration, { username, session: { externalId: username } });
+      assert.match(r.page.text, /Connected!/);
+    }
+    conn = (await t.api('GET', '/v1/connections?externalId=ann')).body.data[0].id;
+    other = (await t.api('GET', '/v1/connections?externalId=ben')).body.data[0].id;
+  });
+  after(async () => {
+    await t.close();
+    await provider.close();
+    await upstream.close();
+  });
+
+  const proxy = (key: string, id = conn) => fetch(`${t.kw.url}/v1/proxy/${id}/ping`, { headers: { authorization: `Bearer ${key}` } });
+
+  test('a new key is shown once; the list shows its first characters, never the key or its hash', async () => {
+    const created = await t.api('POST', '/v1/api-keys', { name: 'reporting app' });
+    assert.equal(created.status, 201);
+    const { key, id } = created.body;
+    assert.match(key, /^kw_[A-Za-z0-9_-]{43}$/);
+    assert.match(id, /^key_/);
+    assert.equal(created.body.prefix, key.slice(0, 10));
+    assert.deepEqual(created.body.scope, { integrations: [], connections: [], tokenRead: false, manage: false });
+
+    const list = await t.api('GET', '/v1/api-keys');
+    assert.equal(list.status, 200);
+    assert.ok('nextCursor' in list.body);
+    const listed = list.body.data.find((k: { id: string }) => k.id === id);
+    assert.equal(listed.name, 'reporting app');
+    assert.equal(listed.prefix, key.slice(0, 10));
+    assert.equal(listed.revokedAt, null);
+    const text = JSON.stringify(list.body);
+    assert.ok(!text.includes(key));
+    assert.ok(!/"hash"/.test(text));
+    assert.ok(!/[0-9a-f]{64}/.test(text), 'no SHA-256 hex in the list');
+    assert.equal((await t.api('GET', `/v1/api-keys/${id}`)).body.key, undefined);
+    assert.ok(!t.logs.text().includes(key), 'the new key is not logged');
+  });
+
+  test('the list is paginated with limit and cursor', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await t.api('POST', '/v1/api-keys', { name: `page ${i}` })).status, 201);
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const res = await t.api('GET', `/v1/api-keys?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.status, 200);
+      assert.ok(res.body.data.length <= 2);
+      for (const k of res.body.data) seen.add(k.id);
+      cursor = res.body.nextCursor;
+      if (cursor === null) break;
+    }
+    assert.equal(cursor, null);
+    const all = await t.api('GET', '/v1/api-keys?limit=200');
+    assert.equal(seen.size, all.body.data.length);
+  });
+
+  test('a key limited to the proxy may call through connections but not read raw tokens or manage', async () => {
+    const { key } = (await t.api('POST', '/v1/api-keys', { name: 'assistant' })).body;
+    assert.equal((await proxy(key)).status, 200);
+    const token = await t.api('GET', `/v1/connections/${conn}/token`, undefined, key);
+    assert.equal(token.status, 403);
+    assert.equal(token.headers.get('keyway-error'), 'forbidden');
+    assert.match(token.body.error.message, /proxy/);
+    assert.equal((await t.api('POST', '/v1/api-keys', { name: 'escalation' }, key)).status, 403);
+    assert.equal((await t.api('GET', '/v1/api-keys', undefined, key)).status, 403);
+  });
+
+  test('a key scoped to one connection cannot reach another, and cannot create a wider key', async () => {
+    const created = await t.api('POST', '/v1/api-keys', { name: 'one connection', scope: { connections: [conn], tokenRead: true, manage: true } });
+    assert.equal(created.status, 201);
+    const { key } = created.body;
+    assert.equal((await proxy(key, conn)).status, 200);
+    const elsewhere = await proxy(key, other);
+    assert.equal(elsewhere.status, 404);
+    assert.equal(elsewhere.headers.get('keyway-error'), 'not_found');
+    assert.equal((await t.api('GET', `/v1/connections/${other}/token`, undefined, key)).status, 404);
+    const wider = await t.api('POST', '/v1/api-keys', { name: 'wider', scope: { connections: [conn, other] } }, key);
+    assert.equal(wider.status, 403);
+    assert.match(wider.body.error.message, /more access than its own/);
+    assert.equal((await t.api('POST', '/v1/api-keys', { name: 'same', scope: { connections: [conn] } }, key)).status, 201);
+  });
+
+  test('a revoked key is refused at once, by the API and the proxy', async () => {
+    const { key, id } = (await t.api('POST', '/v1/api-keys', { name: 'short-lived' })).body;
+    assert.equal((await proxy(key)).status, 200);
+    assert.equal((await t.api('DELETE', `/v1/api-keys/${id}`)).status, 204);
+    const refused = await proxy(key);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('keyway-error'), 'unauthorized');
+    assert.equal((await t.api('GET', '/v1/providers', undefined, key)).status, 401);
+    assert.notEqual((await t.api('GET', `/v1/api-keys/${id}`)).body.revokedAt, null);
+    assert.equal((await t.api('DELETE', '/v1/api-keys/key_missing')).status, 404);
+    const audit = await t.api('GET', '/v1/audit?action=api_key.revoke');
+    assert.ok(audit.body.data.some((e: { detail: { key: string } }) => e.detail.key === id));
+  });
+
+  test('a key over its rate limit gets 429 with Retry-After and Keyway-Error, and is served again after the wait', async () => {
+    const { key } = (await t.api('POST', '/v1/api-keys', { name: 'limited', rateLimitPerMinute: 3 })).body;
+    for (let i = 0; i < 3; i++) assert.equal((await proxy(key)).status, 200);
+    const before = upstream.seen.length;
+    const limited = await proxy(key);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('keyway-error'), 'rate_limited');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, String(retryAfter));
+    assert.equal((await limited.json() as { error: { code: string } }).error.code, 'rate_limited');
+    assert.equal((await t.api('GET', '/v1/providers', undefined, key)).status, 429, 'the limit covers the whole API');
+    assert.equal(upstream.seen.length, before, 'a limited call is not forwarded');
+    t.clock.advance(retryAfter * 1000);
+    assert.equal((await proxy(key)).status, 200);
+  });
+
+  test('invalid key requests are refused naming the field', async () => {
+    const res = await t.api('POST', '/v1/api-keys', { name: 'x', scope: { admin: true } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid_request');
+    assert.equal((await t.api('POST', '/v1/api-keys', { name: '' })).status, 400);
+    assert.equal((await t.api('POST', '/v1/api-keys', { name: 'x', rateLimitPerMinute: -1 })).status, 400);
+  });
+});
+
+describe('API keys: the server-wide rate limit', () => {
+  let t: TestKeyway;
+  before(async () => { t = await startTestKeyway({ env: { KEYWAY_RATE_LIMIT_PER_MINUTE: '4' } }); });
+  after(async () => { await t.close(); });
+
+  test('KEYWAY_RATE_LIMIT_PER_MINUTE applies to keys without their own limit', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await t.api('GET', '/v1/providers')).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
+  });
+});
+
+describe('API keys: the CLI and a running server', { timeout: 90_000 }, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyway-keys-'));
+  let kw: SpawnedKeyway;
+  before(async () => { kw = await spawnKeyway(dataDir); });
+  after(async () => {
+    await kw?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('`keys list` shows every key by id, name and first characters, never the key', async () => {
+    const created = await run(process.execPath, [CLI, 'keys', 'create', '--name', 'cli listed', '--data-dir', dataDir]);
+    const key = created.stdout.trim();
+    const { stdout } = await run(process.execPath, [CLI, 'keys', 'list', '--data-dir', dataDir]);
+    assert.match(stdout, /^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED/);
+    assert.match(stdout, /cli listed/);
+    assert.match(stdout, /bootstrap admin/);
+    assert.ok(stdout.includes(`${key.slice(0, 10)}…`));
+    assert.ok(!stdout.includes(key));
+    assert.ok(!stdout.includes(readFileSync(join(dataDir, 'bootstrap-admin-key'), 'utf8').trim()));
+  });
+
+  test('`keys revoke` while the server runs: the server refuses the key within a second', async () => {
+    const created = await kw.api('POST', '/v1/api-keys', { name: 'revoked from the CLI' });
+    assert.equal(created.status, 201);
+    const { key, id } = created.body;
+    // The key is in use (and so in the server's cache) when the CLI revokes it.
+    for (let i = 0; i < 3; i++) assert.equal((await kw.api('GET', '/v1/providers', undefined, key)).status, 200);
+    const { stdout } = await run(process.execPath, [CLI, 'keys', 'revoke', id, '--data-dir', dataDir]);
+    assert.match(stdout, new RegExp(`Revoked API key ${id}`));
+    await sleep(1000);
+    const res = await kw.api('GET', '/v1/providers', undefined, key);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('keyway-error'), 'unauthorized');
+    const again = await run(process.execPath, [CLI, 'keys', 'revoke', id, '--data-dir', dataDir]);
+    assert.match(again.stdout, /already revoked/);
+    await assert.rejects(run(process.execPath, [CLI, 'keys', 'revoke', 'key_nope', '--data-dir', dataDir]), (e: { stderr: string }) => /No API key key_nope/.test(e.stderr));
+  });
+});
