@@ -1,0 +1,76 @@
+/** One load run: autocannon against a target, with the target process's CPU time measured around it. */
+import autocannon from 'autocannon';
+import type { Proc } from './procs.ts';
+
+export interface Target {
+  name: string;
+  /** The process serving the target (whose CPU is measured). */
+  proc: Proc;
+  origin: string;
+  /** Paths requested in turn (one connection after the other for the Keyway targets). */
+  paths: string[];
+  headers?: Record<string, string>;
+}
+
+export interface Sample {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  cpuMicrosPerReq: number;
+  requests: number;
+  failures: number;
+}
+
+export interface LoadOptions {
+  connections: number;
+  durationS: number;
+}
+
+export async function drive(t: Target, opts: LoadOptions): Promise<Sample> {
+  let next = 0;
+  const paths = t.paths;
+  const cpuBefore = t.proc.cpuMicros();
+  const result = await autocannon({
+    url: `${t.origin}${paths[0]}`,
+    connections: opts.connections,
+    duration: opts.durationS,
+    headers: t.headers ?? {},
+    ...(paths.length > 1 ? {
+      requests: [{
+        setupRequest: (req: autocannon.Request) => {
+          req.path = paths[next]!;
+          next = next + 1 === paths.length ? 0 : next + 1;
+          return req;
+        },
+      }],
+    } : {}),
+  });
+  const cpu = t.proc.cpuMicros() - cpuBefore;
+  const ok = result.requests.total;
+  const failures = result.non2xx + result.errors + result.timeouts;
+  return {
+    reqPerSec: ok / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuMicrosPerReq: ok > 0 ? cpu / ok : NaN,
+    requests: ok,
+    failures,
+  };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function medianSample(samples: Sample[]): Sample {
+  return {
+    reqPerSec: median(samples.map((s) => s.reqPerSec)),
+    p50: median(samples.map((s) => s.p50)),
+    p99: median(samples.map((s) => s.p99)),
+    cpuMicrosPerReq: median(samples.map((s) => s.cpuMicrosPerReq)),
+    requests: samples.reduce((a, s) => a + s.requests, 0),
+    failures: samples.reduce((a, s) => a + s.failures, 0),
+  };
+}

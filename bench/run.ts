@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: the gateway's cost, against what Node itself can do, all on 127.0.0.1.
+ *
+ *   upstream       node:http answering a 1 KB JSON document (the "provider")
+ *   pass-through   node:http + undici dispatch() to the upstream, one header added, streamed
+ *   hello-world    node:http answering a short JSON document
+ *   Keyway         `keyway serve` with N stored connections (default 1,000,000), 1,000 of them hot
+ *
+ * Each target is driven by autocannon with the same load (50 connections, 10 s), three rounds with
+ * the targets alternating, and the medians are reported with the target process's CPU time per
+ * request. Keyway is measured twice: with only the hot connections stored, then with all of them.
+ *
+ *   node bench/run.ts [--connections N] [--hot N] [--duration S] [--rounds N] [--concurrency N] [--log-level L]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Proc, startProc } from './procs.ts';
+import { type Sample, type Target, drive, medianSample } from './load.ts';
+import { seedConnections } from './seed.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '1000000' },
+    hot: { type: 'string', default: '1000' },
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '50' },
+    'log-level': { type: 'string', default: 'warn' },
+  },
+});
+const num = (name: string, v: string | undefined, min: number, max: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}`);
+  return n;
+};
+const TOTAL = num('connections', flags.connections, 1, 5_000_000);
+const HOT = Math.min(TOTAL, num('hot', flags.hot, 1, 100_000));
+const DURATION = num('duration', flags.duration, 1, 120);
+const ROUNDS = num('rounds', flags.rounds, 1, 9);
+const CONCURRENCY = num('concurrency', flags.concurrency, 1, 1000);
+const LOG_LEVEL = flags['log-level'] ?? 'warn';
+
+const root = join(import.meta.dirname, '..');
+const server = (file: string) => join(root, 'bench', 'servers', file);
+const CLI = join(root, 'src', 'cli', 'main.ts');
+const procs: Proc[] = [];
+
+async function start(name: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  const p = await startProc(name, args, ready, env);
+  procs.push(p);
+  return p;
+}
+
+async function startKeyway(dataDir: string): Promise<Proc> {
+  return start('keyway', [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--dev'],
+    /listening on http:\/\/127\.0\.0\.1:(\d+)/, { KEYWAY_SANDBOX: '0', KEYWAY_LOG_LEVEL: LOG_LEVEL, KEYWAY_DEV: '1' });
+}
+
+async function stopProc(p: Proc): Promise<void> {
+  await p.stop();
+  procs.splice(procs.indexOf(p), 1);
+}
+
+async function api(origin: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${origin}${path}`, {
+    method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null,
+  });
+  const json = await res.json() as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Runs every target `ROUNDS` times, alternating, after a short warm-up of each; medians per target. */
+async function measure(targets: Target[]): Promise<Map<string, Sample>> {
+  for (const t of targets) {
+    const check = await fetch(`${t.origin}${t.paths[0]}`, { headers: t.headers ?? {} });
+    if (check.status !== 200) throw new Error(`${t.name} answered ${check.status}: ${await check.text()}`);
+    await check.arrayBuffer();
+    await drive(t, { connections: CONCURRENCY, durationS: Math.min(3, DURATION) });
+  }
+  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const t of order) {
+      const s = await drive(t, { connections: CONCURRENCY, durationS: DURATION });
+      samples.get(t.name)!.push(s);
+      process.stderr.write(`  round ${round + 1} ${t.name.padEnd(22)} ${s.reqPerSec.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms  ${s.cpuMicrosPerReq.toFixed(1)} µs CPU/req${s.failures ? `  FAILURES ${s.failures}` : ''}\n`);
+    }
+  }
+  return new Map([...samples].map(([k, v]) => [k, medianSample(v)]));
+}
+
+function table(results: Map<string, Sample>): string {
+  const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'failures']];
+  for (const [name, s] of results) {
+    rows.push([name, s.reqPerSec.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.cpuMicrosPerReq.toFixed(1), String(s.failures)]);
+  }
+  return rows.map((r, i) => `| ${r.join(' | ')} |${i === 0 ? `\n|${r.map(() => '---').join('|')}|` : ''}`).join('\n');
+}
+
+const ratio = (a: Sample | undefined, b: Sample | undefined) => (a && b ? a.reqPerSec / b.reqPerSec : NaN);
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyway-bench-'));
+  const started = performance.now();
+  try {
+    const upstream = await start('upstream', [server('upstream.ts'), '0'], /listening (\d+)/);
+    const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
+    const passthrough = await start('pass-through', [server('passthrough.ts'), '0', upstreamOrigin], /listening (\d+)/);
+    const hello = await start('hello-world', [server('hello.ts'), '0'], /listening (\d+)/);
+
+    // First start: the organization, the admin key, the master key; then the integration and a bench key.
+    let keyway = await startKeyway(dataDir);
+    let kwOrigin = `http://127.0.0.1:${keyway.port}`;
+    const admin = readFileSync(join(dataDir, 'bootstrap-admin-key'), 'utf8').trim();
+    const integration = await api(kwOrigin, admin, 'POST', '/v1/integrations', {
+      provider: 'custom', name: 'Bench API', clientId: 'bench', clientSecret: 'bench-secret',
+      authorizationUrl: 'http://127.0.0.1:9/authorize', tokenUrl: 'http://127.0.0.1:9/token', apiBaseUrl: `${upstreamOrigin}/v1`,
+    });
+    const key = String((await api(kwOrigin, admin, 'POST', '/v1/api-keys', { name: 'bench', scope: { tokenRead: true }, rateLimitPerMinute: 0 }))['key']);
+    await stopProc(keyway);
+
+    const auth = { authorization: `Bearer ${key}` };
+    const direct: Target = { name: 'direct upstream', proc: upstream, origin: upstreamOrigin, paths: ['/v1/items'], headers: auth };
+    const bare: Target = { name: 'bare pass-through', proc: passthrough, origin: `http://127.0.0.1:${passthrough.port}`, paths: ['/v1/items'], headers: auth };
+    const helloT: Target = { name: 'hello-world', proc: hello, origin: `http://127.0.0.1:${hello.port}`, paths: ['/'] };
+    const keywayTargets = (kw: Proc, hot: string[]): Target[] => [
+      { name: 'Keyway proxy', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/proxy/${id}/items`), headers: auth },
+      { name: 'Keyway /token', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/connections/${id}/token`), headers: auth },
+    ];
+    const integrationId = String(integration['id']);
+
+    process.stderr.write(`Seeding ${HOT.toLocaleString('en')} hot connections…\n`);
+    const { hot } = await seedConnections(dataDir, integrationId, { from: 0, to: HOT, hot: HOT });
+    const phases: Array<{ stored: number; results: Map<string, Sample>; memory: { rss: number; peak: number } }> = [];
+    if (TOTAL > HOT) {
+      keyway = await startKeyway(dataDir);
+      process.stderr.write(`Store of ${HOT.toLocaleString('en')} connections:\n`);
+      const [proxyT, tokenT] = keywayTargets(keyway, hot);
+      phases.push({ stored: HOT, results: await measure([bare, proxyT!, helloT, tokenT!]), memory: keyway.memory() });
+      await stopProc(keyway);
+      process.stderr.write(`Seeding up to ${TOTAL.toLocaleString('en')} connections…\n`);
+      const seeded = await seedConnections(dataDir, integrationId, { from: HOT, to: TOTAL, hot: HOT });
+      process.stderr.write(`  ${((TOTAL - HOT) / (seeded.ms / 1000)).toFixed(0)} rows/s\n`);
+    }
+    keyway = await startKeyway(dataDir);
+    kwOrigin = `http://127.0.0.1:${keyway.port}`;
+    process.stderr.write(`Store of ${TOTAL.toLocaleString('en')} connections:\n`);
+    const [proxyT, tokenT] = keywayTargets(keyway, hot);
+    phases.push({ stored: TOTAL, results: await measure([direct, bare, proxyT!, helloT, tokenT!]), memory: keyway.memory() });
+
+    report(phases);
+    process.stdout.write(`\nCommand: node bench/run.ts --connections ${TOTAL} --hot ${HOT} --duration ${DURATION} --rounds ${ROUNDS} --concurrency ${CONCURRENCY} --log-level ${LOG_LEVEL}` +
+      `  (${((performance.now() - started) / 60_000).toFixed(1)} min)\n`);
+  } finally {
+    for (const p of [...procs].reverse()) await p.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function report(phases: Array<{ stored: number; results: Map<string, Sample>; memory: { rss: number; peak: number } }>): void {
+  const MB = 1024 * 1024;
+  const out: string[] = [];
+  for (const ph of phases) {
+    const r = ph.results;
+    out.push(`\n### Keyway storing ${ph.stored.toLocaleString('en')} connections (${HOT.toLocaleString('en')} hot); medians of ${ROUNDS} rounds of ${DURATION} s, ${CONCURRENCY} connections\n`);
+    out.push(table(r));
+    const proxy = r.get('Keyway proxy');
+    const bare = r.get('bare pass-through');
+    out.push('');
+    if (r.has('direct upstream')) out.push(`- bare pass-through / direct upstream: ${ratio(bare, r.get('direct upstream')).toFixed(2)}×`);
+    out.push(`- Keyway proxy / bare pass-through: ${ratio(proxy, bare).toFixed(2)}× (goal ≥ 0.90×); p99 ${proxy && bare ? `${(proxy.p99 - bare.p99) >= 0 ? '+' : ''}${(proxy.p99 - bare.p99).toFixed(2)} ms` : '?'} (goal ≤ +1 ms)`);
+    out.push(`- Keyway /token / hello-world: ${ratio(r.get('Keyway /token'), r.get('hello-world')).toFixed(2)}× (goal ≥ 0.85×)`);
+    out.push(`- Keyway RSS after the runs: ${(ph.memory.rss / MB).toFixed(0)} MB (peak ${(ph.memory.peak / MB).toFixed(0)} MB; goal < 300 MB)`);
+  }
+  if (phases.length === 2) {
+    const [small, large] = phases as [typeof phases[0], typeof phases[0]];
+    const cpu = (p: typeof small, n: string) => p.results.get(n)?.cpuMicrosPerReq ?? NaN;
+    out.push(`\n### ${small.stored.toLocaleString('en')} vs ${large.stored.toLocaleString('en')} stored connections (goal: within 10%)\n`);
+    for (const n of ['Keyway proxy', 'Keyway /token']) {
+      out.push(`- ${n}: req/s ${ratio(large.results.get(n), small.results.get(n)).toFixed(2)}×, CPU µs/req ${cpu(small, n).toFixed(1)} → ${cpu(large, n).toFixed(1)}`);
+    }
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+const stopAll = () => { for (const p of procs) p.child.kill('SIGTERM'); };
+process.once('SIGINT', () => { stopAll(); process.exit(130); });
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  stopAll();
+  process.exitCode = 1;
+});
