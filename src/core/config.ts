@@ -77,6 +77,12 @@ function port(v: string, from: string): number {
   return n;
 }
 
+function seconds(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new KeywayError('invalid_request', `${name} must be a number of seconds (0 or more), got "${v}".`);
+  return n;
+}
+
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
@@ -116,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     dataDir: flags.dataDir ?? env['KEYWAY_DATA_DIR'] ?? './.keyway',
     databaseUrl: env['KEYWAY_DATABASE_URL'] ?? null,
     allowPrivateHosts: (env['KEYWAY_ALLOW_PRIVATE_HOSTS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    refreshAheadMs: aheadSec ? Number(aheadSec) * 1000 : 5 * 60_000,
+    refreshAheadMs: aheadSec ? seconds(aheadSec, 'KEYWAY_REFRESH_AHEAD_SECONDS') * 1000 : 5 * 60_000,
     sandbox: truthy(env['KEYWAY_SANDBOX']) ?? dev,
     logLevel: env['KEYWAY_LOG_LEVEL'] ?? 'info',
     providerTimeoutMs, refreshLeaseMs,

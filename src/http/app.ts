@@ -22,6 +22,7 @@ import { inviteRoutes } from './routes/invites.ts';
 import { orgRoutes } from './routes/orgs.ts';
 import { meRoutes, signInRoutes } from './routes/sign-in.ts';
 import { linkPages } from './routes/link-pages.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 
 /** Extra request handlers mounted before the routes (the sandbox authorization server). */
 export type Mount = (app: FastifyInstance) => void;
@@ -77,6 +78,7 @@ export function createApp(services: Services, mounts: Mount[] = []): FastifyInst
   mcpRoutes(deps, registry);
   metaRoutes(deps, registry);
   connectPages(services, app);
+  dashboardRoutes(services, app);
   // Sign-in pages post plain HTML forms: their own scope reads form bodies, nothing else does.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 },

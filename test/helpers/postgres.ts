@@ -1,6 +1,6 @@
 /**
- * A real PostgreSQL server for tests. Uses KEYWAY_TEST_DATABASE_URL when set (CI starts one cluster
- * for the whole run: scripts/pg-test-cluster.sh); otherwise starts a throwaway cluster from Debian's
+ * A real PostgreSQL server for tests. Uses KEYWAY_TEST_DATABASE_URL when set (a server you run
+ * yourself; each test gets its own database on it); otherwise starts a throwaway cluster from Debian's
  * `postgresql` binaries on a free loopback port, as a non-root user. Each test gets its own database.
  */
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -9,6 +9,24 @@ function send(reply: FastifyReply, status: number, page: ReturnType<typeof rende
     .header('Referrer-Policy', 'no-referrer').type('text/html; charset=utf-8').send(page.html);
 }
 
+/**
+ * Plain guidance for the provider error codes people meet (RFC 6749 §4.1.2.1 and §5.2, OIDC Core
+ * §3.1.2.6), shown under the outcome's message. See docs/troubleshooting.md.
+ */
+const ADMIN_APPROVAL = 'Your organization only lets apps an administrator approved reach your account. Ask your IT admin to approve this app (Microsoft Entra ID: "Grant admin consent"; Google Workspace: mark the app as trusted in the Admin console), then start again from Connect.';
+export const PROVIDER_ERROR_ADVICE: Readonly<Record<string, string>> = {
+  access_denied: 'You (or a policy at the provider) declined access. If that was a mistake, press Connect again and choose Allow. If you never saw a consent screen, your organization may require an administrator to approve the app first: ask your IT admin.',
+  invalid_grant: 'The sign-in code was already used or had expired — this happens after going Back, reloading the page, or waiting too long. Start again from Connect in the dashboard or app, and do not use the Back button.',
+  invalid_scope: 'The provider refused one of the permissions (scopes) Keyway asked for: it is misspelled, not enabled for this OAuth app, or not available to your kind of account. An admin should fix the integration\'s scopes (or enable them in the provider\'s app settings), then connect again.',
+  admin_policy_enforced: ADMIN_APPROVAL,
+  consent_required: ADMIN_APPROVAL,
+  interaction_required: 'The provider needs you to do something on its site first (sign in again, accept terms, or get an administrator\'s approval). Start again from Connect; if it repeats, ask your IT admin to approve the app.',
+  unauthorized_client: 'The provider does not allow this OAuth app to connect this way. An admin should check the app\'s settings at the provider (allowed grant types, app published or in testing with you as a test user).',
+  redirect_uri_mismatch: 'The provider does not know Keyway\'s redirect URI for this integration. An admin should copy it from the dashboard (Integrations) and register it, exactly, in the provider\'s app settings.',
+  server_error: 'The provider had a problem on its side. Wait a few minutes and start again from Connect.',
+  temporarily_unavailable: 'The provider is busy or down for maintenance. Wait a few minutes and start again from Connect.',
+};
+
 /** The end of a connect attempt: tells the person, and the opener (Keyway's own origin only). */
 export function outcomePage(outcome: ConnectOutcome, publicOrigin: string): ReturnType<typeof renderPage> {
   const message = {
@@ -26,9 +44,10 @@ export function outcomePage(outcome: ConnectOutcome, publicOrigin: string): Retu
     return renderPage({ title, script, body: `<h1 class="ok">${title}!</h1><p>${text}</p>${scopes}` });
   }
   const provider = outcome.providerError ? `<p class="small">Provider said: <code>${escapeHtml(outcome.providerError)}</code></p>` : '';
+  const advice = outcome.providerError ? PROVIDER_ERROR_ADVICE[outcome.providerError] : undefined;
   return renderPage({
     title: 'Not connected', script,
-    body: `<h1 class="err">Not connected</h1><p>${escapeHtml(outcome.message)}</p>${provider}<p class="small">Nothing was stored or changed. You can close this tab.</p>`,
+    body: `<h1 class="err">Not connected</h1><p>${escapeHtml(outcome.message)}</p>${advice ? `<p><strong>What to do:</strong> ${escapeHtml(advice)}</p>` : ''}${provider}<p class="small">Nothing was stored or changed. You can close this tab.</p>`,
   });
 }
 

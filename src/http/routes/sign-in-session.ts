@@ -10,8 +10,10 @@ export const SIGNED_IN_PATH = '/auth/signed-in';
 
 export function sendPage(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
   const page = renderPage({ title, body });
+  // same-origin, not no-referrer: with no-referrer Chromium posts this page's form with `Origin: null`,
+  // which the own-origin check refuses. The link's token still never leaves for another site.
   return reply.code(status).header('Content-Security-Policy', page.csp).header('Cache-Control', 'no-store')
-    .header('Referrer-Policy', 'no-referrer').type('text/html; charset=utf-8').send(page.html);
+    .header('Referrer-Policy', 'same-origin').type('text/html; charset=utf-8').send(page.html);
 }
 
 /** A page that says what went wrong and what to do; the status follows the error's code. */
@@ -53,5 +55,5 @@ export async function completeSignIn(req: FastifyRequest, reply: FastifyReply, s
   services.audit.record({ orgId: member.orgId, actor: { type: 'member', id: member.id }, action: 'member.sign_in', detail: { method, session: record.id } });
   const maxAge = Math.floor((record.expiresAt - record.createdAt) / 1000);
   return reply.code(303).header('Set-Cookie', cookie(services, sessionCookieName(services.config.publicUrl), secret, maxAge))
-    .header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer').redirect(returnTo ?? SIGNED_IN_PATH, 303);
+    .header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer').redirect(returnTo ?? '/', 303);
 }

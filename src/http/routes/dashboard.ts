@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ASSET_PATH, AUDIT_FILTERS, type ApiGet, type AuditFilters, DASHBOARD_CSP, type Html, type Viewer, addIntegrationPage, auditPage,
+  connectionItem, html, integrationsPage, keysPage, layout, loadAssets, ok, signInPage,
+} from '../../web/index.ts';
+import { sessionSecretOf } from '../auth.ts';
+import type { Services } from '../services.ts';
+
+type Nav = 'integrations' | 'add' | 'keys' | 'audit' | null;
+type Query = Record<string, string | undefined>;
+
+/**
+ * The web dashboard: server-rendered pages at `/`, `/integrations`, `/integrations/new`, `/keys`,
+ * `/audit`, one client script and one stylesheet under /assets/. Pages read Keyway's JSON API
+ * in-process with the person's cookie (the same access rules); the script changes things through
+ * the same API with the session's CSRF token. No token ever reaches the browser.
+ */
+export function dashboardRoutes(services: Services, app: FastifyInstance): void {
+  const publicOrigin = new URL(services.config.publicUrl).origin;
+  const assets = loadAssets();
+
+  app.get<{ Params: { name: string } }>(`${ASSET_PATH}:name`, async (req, reply) => {
+    const a = assets.get(req.params.name);
+    if (!a) return reply.code(404).type('text/plain').send('Not found');
+    return reply.header('Cache-Control', 'no-cache').header('X-Content-Type-Options', 'nosniff').type(a.type).send(a.body);
+  });
+
+  const viewerOf = async (req: FastifyRequest): Promise<Viewer | null> => {
+    const secret = sessionSecretOf(req, services);
+    const session = secret === undefined ? null : await services.sessions.resolve(secret);
+    const member = session ? await services.members.current(session.orgId, session.memberId) : null;
+    const org = member ? await services.store.orgs.get(member.orgId) : null;
+    if (!secret || !member || !org) return null;
+    return { name: member.name, email: member.email, role: member.role, orgName: org.name, csrf: services.sessions.csrfToken(secret) };
+  };
+
+  const apiFor = (req: FastifyRequest): ApiGet => async (path) => {
+    const res = await app.inject({ method: 'GET', url: path, headers: { cookie: req.headers.cookie ?? '' } });
+    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
+  };
+
+  const send = (reply: FastifyReply, status: number, title: string, nav: Nav, viewer: Viewer | null, body: Html): FastifyReply =>
+    reply.code(status).header('Content-Security-Policy', DASHBOARD_CSP).header('Cache-Control', 'no-store')
+      .header('Referrer-Policy', 'same-origin').header('X-Content-Type-Options', 'nosniff').type('text/html; charset=utf-8')
+      .send(layout({ title, nav, viewer, publicOrigin, body }));
+
+  const problem = (message: string): Html => html`<p class="err" role="alert">${message}</p>`;
+
+  /** A signed-in page; anyone else gets the sign-in page (200: it is the page they asked for, signed out). */
+  const page = (url: string, title: string, nav: Nav, render: (api: ApiGet, q: Query) => Promise<Html>): void => {
+    app.get<{ Querystring: Query }>(url, async (req, reply) => {
+      const viewer = await viewerOf(req);
+      if (!viewer) return send(reply, 200, 'Sign in', null, null, signInPage(services.signIn !== null, req.url));
+      return send(reply, 200, title, nav, viewer, await render(apiFor(req), req.query));
+    });
+  };
+
+  const integrations = async (api: ApiGet, q: Query): Promise<Html> => {
+    const ints = ok(await api('/v1/integrations'));
+    const cursor = typeof q.cursor === 'string' ? q.cursor : undefined;
+    const conns = ok(await api(`/v1/connections?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`));
+    if (ints.error !== null) return problem(ints.error);
+    if (conns.error !== null) return problem(conns.error);
+    return integrationsPage(ints.data.data, conns.data.data, conns.data.nextCursor, cursor);
+  };
+  page('/', 'Integrations', 'integrations', integrations);
+  page('/integrations', 'Integrations', 'integrations', integrations);
+
+  page('/integrations/new', 'Add integration', 'add', async (api, q) => {
+    const all = ok(await api('/v1/providers'));
+    if (all.error !== null) return problem(all.error);
+    const categories = [...new Set<string>(all.data.data.flatMap((p: { categories: string[] }) => p.categories))].sort();
+    let chosen = null;
+    if (q.provider) {
+      const one = ok(await api(`/v1/providers/${encodeURIComponent(q.provider)}`));
+      if (one.error !== null) return problem(one.error);
+      chosen = one.data;
+    }
+    const search = q.search || undefined;
+    const category = q.category || undefined;
+    const filtered = search || category ? ok(await api(`/v1/providers?${new URLSearchParams({ ...(search ? { search } : {}), ...(category ? { category } : {}) })}`)) : all;
+    if (filtered.error !== null) return problem(filtered.error);
+    return addIntegrationPage({ providers: filtered.data.data, categories, search, category, chosen, publicUrl: services.config.publicUrl });
+  });
+
+  page('/keys', 'API keys', 'keys', async (api, q) => {
+    const keys = ok(await api(`/v1/api-keys?limit=50${q.cursor ? `&cursor=${encodeURIComponent(q.cursor)}` : ''}`));
+    return keys.error !== null ? problem(keys.error) : keysPage(keys.data.data, keys.data.nextCursor);
+  });
+
+  page('/audit', 'Audit log', 'audit', async (api, q) => {
+    const filters: AuditFilters = {};
+    for (const f of AUDIT_FILTERS) if (q[f]) filters[f] = q[f];
+    const params = new URLSearchParams({ ...filters, limit: '50', ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const entries = ok(await api(`/v1/audit?${params}`));
+    return entries.error !== null ? html`${problem(entries.error)}${auditPage([], null, filters)}` : auditPage(entries.data.data, entries.data.nextCursor, filters);
+  });
+
+  /** One connection's list item, for the script to put in place after a change (same template as the page). */
+  app.get<{ Params: { id: string } }>('/fragments/connections/:id', async (req, reply) => {
+    if (!(await viewerOf(req))) return reply.code(401).type('text/plain').send('Sign in again.');
+    const c = ok(await apiFor(req)(`/v1/connections/${encodeURIComponent(req.params.id)}`));
+    if (c.error !== null) return reply.code(404).type('text/plain').send(c.error);
+    return reply.header('Cache-Control', 'no-store').header('Content-Security-Policy', DASHBOARD_CSP).type('text/html; charset=utf-8').send(connectionItem(c.data).value);
+  });
+}
