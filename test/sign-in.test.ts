@@ -60,7 +60,7 @@ describe('sign-in: single sign-on, one-time links, sessions', () => {
     secrets.push(callbackUrl.searchParams.get('code')!, callbackUrl.searchParams.get('state')!);
     const done = await jar.fetch(callbackUrl);
     assert.equal(done.status, 303, await done.clone().text());
-    assert.equal(done.headers.get('location'), '/auth/signed-in');
+    assert.equal(done.headers.get('location'), '/', 'a completed sign-in lands on the dashboard');
     secrets.push(jar.get('keyway_session')!);
     const me = await sessionApi(t, jar, 'GET', '/v1/me');
     assert.deepEqual([me.body.member.email, me.body.role, me.body.member.singleSignOn, me.body.via], ['alice@sandbox.keyway.test', 'admin', true, 'session']);

@@ -19,6 +19,9 @@ export function sandboxDefinition(publicUrl: string): ProviderDefinition {
     issuer, authorizationUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, revocationUrl: `${issuer}/token/revocation`,
     deviceAuthorizationUrl: `${issuer}/device/auth`, issParameterSupported: true, oidc: true,
     scopes: { default: ['openid', 'profile', 'email', 'offline_access', 'items:read', 'items:write'], available: ['openid', 'profile', 'email', 'offline_access', 'items:read', 'items:write'], separator: ' ' },
+    // OIDC Core §11: offline_access is granted only with prompt=consent; without it the sandbox drops
+    // the scope and every connection would show it as missing.
+    authParams: { prompt: 'consent' },
     clientAuth: 'client_secret_basic', refresh: { kind: 'rotating' },
     api: { baseUrls: [`${issuer}/api`] },
   }, 'built-in sandbox');
