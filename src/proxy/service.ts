@@ -149,6 +149,9 @@ export class ProxyService {
     const credential: Credential = credentialFor(connection.kind, target.inject, secret);
     const headers = requestHeaders(call.req.rawHeaders, credential.reserved);
     if (credential.header) headers.push(credential.header[0], credential.header[1]);
+    for (const [name, value] of Object.entries(target.headers)) {
+      if (!hasHeader(headers, name)) headers.push(name, value);
+    }
     const up: UpstreamRequest = {
       origin: base.origin,
       path: `${base.basePath}${call.path === '' && base.basePath === '' ? '/' : call.path}${upstreamQuery(call.query, target.inject, credential)}`,
@@ -204,4 +207,11 @@ async function requestBody(req: IncomingMessage): Promise<Buffer | IncomingMessa
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** True when a flat [name, value, …] header list has `name` (case-insensitive). */
+function hasHeader(flat: readonly string[], name: string): boolean {
+  const lower = name.toLowerCase();
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]?.toLowerCase() === lower) return true;
+  return false;
 }

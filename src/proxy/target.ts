@@ -15,6 +15,8 @@ export interface ProxyTarget {
   /** The declared base URLs, connection values filled in; the first is the default. */
   bases: ApiBase[];
   inject: Injection;
+  /** Headers the provider's API requires on every call (Notion-Version…), unless the caller sends its own. */
+  headers: Record<string, string>;
 }
 
 export interface TargetDeps {
@@ -96,7 +98,7 @@ export class ProxyTargets {
       const url = this.#d.checkUrl(u, 'API base URL');
       return { url: u.replace(/\/+$/, ''), origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
     });
-    return { bases, inject: resolved.definition.api.inject };
+    return { bases, inject: resolved.definition.api.inject, headers: resolved.definition.api.headers ?? {} };
   }
 }
 
