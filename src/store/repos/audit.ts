@@ -14,18 +14,26 @@ export interface AuditFilter {
 }
 
 const COLS = ['id', 'org_id', 'at', 'actor_type', 'actor_id', 'action', 'outcome', 'integration_id', 'connection_id', 'detail'];
+const INSERT_HEAD = `INSERT INTO audit_log (${COLS.join(', ')}) VALUES `;
+const ROW_PLACEHOLDERS = `(${COLS.map(() => '?').join(', ')})`;
+/** 50 rows × 10 columns stays far below SQLite's and PostgreSQL's bound-parameter limits. */
+const ROWS_PER_INSERT = 50;
 
 export function auditRepo(sql: SqlExecutor) {
   return {
-    /** Appends entries in one transaction (the writer batches them off the request path). */
+    /**
+     * Appends entries in one transaction (the writer batches them off the request path), as
+     * multi-row INSERTs of up to ROWS_PER_INSERT entries: one statement per chunk, not per entry.
+     */
     async append(entries: NewAuditRecord[]): Promise<void> {
       if (entries.length === 0) return;
       await sql.transaction(async (tx) => {
-        for (const e of entries) {
-          await tx.run(`INSERT INTO audit_log (${COLS.join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})`, [
+        for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
+          const chunk = entries.slice(i, i + ROWS_PER_INSERT);
+          await tx.run(`${INSERT_HEAD}${Array(chunk.length).fill(ROW_PLACEHOLDERS).join(', ')}`, chunk.flatMap((e) => [
             e.id, e.orgId, e.at, e.actorType, e.actorId, e.action, e.outcome, e.integrationId, e.connectionId,
             JSON.stringify(e.detail),
-          ]);
+          ]));
         }
       });
     },
