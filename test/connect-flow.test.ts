@@ -58,6 +58,11 @@ describe('connecting an account through a real authorization server', () => {
     const me = await fetch(`${provider.issuer}/api/me`, { headers: { authorization: `Bearer ${token.body.accessToken}` } });
     assert.equal(me.status, 200);
     assert.equal((await me.json()).sub, 'alice');
+    // Made for the member whose key started the session (the browser only carried it), and audited so.
+    const created = await t.api('GET', `/v1/audit?connection=${c.id}&action=connection.create`);
+    const me2 = await t.api('GET', '/v1/me');
+    assert.equal(created.body.data[0].actor.type, 'member');
+    assert.equal(created.body.data[0].actor.id, me2.body.member.id);
   });
 
   test('when fewer scopes are granted than requested, the connection says which are missing', async () => {

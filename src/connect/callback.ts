@@ -60,7 +60,9 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
     await markSession(d, attempt, { status: 'failed', error: code ?? 'exchange_failed' });
     return fail('exchange_failed', sid, { providerError: code, message: `${PROBLEM_TEXT.exchange_failed}${e instanceof KeywayError ? ` (${e.message})` : ''}` });
   }
-  return finishConnect(d, { session, integration, ctx, tokens, actor: BROWSER });
+  // The connection is made for whoever started the session (DESIGN.md "who acts"); the browser only carried it.
+  const actor: Actor = session.createdByMemberId ? { type: 'member', id: session.createdByMemberId } : BROWSER;
+  return finishConnect(d, { session, integration, ctx, tokens, actor });
 }
 
 async function markSession(d: CallbackDeps, a: ConnectAttemptRecord, patch: { status: 'failed'; error: string | null }): Promise<void> {
