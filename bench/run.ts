@@ -10,9 +10,16 @@
  * the targets alternating, and the medians are reported with the target process's CPU time per
  * request. Keyway is measured twice: with only the hot connections stored, then with all of them.
  *
- *   node bench/run.ts [--connections N] [--hot N] [--duration S] [--rounds N] [--concurrency N] [--log-level L]
+ *   node bench/run.ts [--connections N] [--hot N] [--duration S] [--rounds N] [--concurrency N] [--log-level L] [--store sqlite|postgres]
+ *
+ * With `--store postgres` Keyway runs on a throwaway PostgreSQL (Debian's postgresql, started on a
+ * free loopback port), and bench/refresh-pg.ts runs afterwards: 10,000 connections expiring together
+ * refreshed in the background by 4 processes.
  */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { startTestPostgres } from '../test/helpers/postgres.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,8 +35,11 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '50' },
     'log-level': { type: 'string', default: 'warn' },
+    store: { type: 'string', default: 'sqlite' },
   },
 });
+if (flags.store !== 'sqlite' && flags.store !== 'postgres') throw new Error('--store must be sqlite or postgres');
+const STORE = flags.store;
 const num = (name: string, v: string | undefined, min: number, max: number): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}`);
@@ -53,9 +63,12 @@ async function start(name: string, args: string[], ready: RegExp, env: NodeJS.Pr
   return p;
 }
 
+/** Set for `--store postgres`: Keyway's database and the master key every process shares. */
+const pgEnv: Record<string, string> = {};
+
 async function startKeyway(dataDir: string): Promise<Proc> {
   return start('keyway', [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--dev'],
-    /listening on http:\/\/127\.0\.0\.1:(\d+)/, { KEYWAY_SANDBOX: '0', KEYWAY_LOG_LEVEL: LOG_LEVEL, KEYWAY_DEV: '1' });
+    /listening on http:\/\/127\.0\.0\.1:(\d+)/, { KEYWAY_SANDBOX: '0', KEYWAY_LOG_LEVEL: LOG_LEVEL, KEYWAY_DEV: '1', ...pgEnv });
 }
 
 async function stopProc(p: Proc): Promise<void> {
@@ -105,6 +118,13 @@ const ratio = (a: Sample | undefined, b: Sample | undefined) => (a && b ? a.reqP
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyway-bench-'));
   const started = performance.now();
+  const pg = STORE === 'postgres' ? await startTestPostgres() : null;
+  if (pg) {
+    pgEnv['KEYWAY_DATABASE_URL'] = await pg.newDatabase();
+    pgEnv['KEYWAY_MASTER_KEY'] = randomBytes(32).toString('base64');
+    process.env['KEYWAY_MASTER_KEY'] = pgEnv['KEYWAY_MASTER_KEY']; // the seeder seals with the same key
+  }
+  const dbUrl = pgEnv['KEYWAY_DATABASE_URL'] ?? null;
   try {
     const upstream = await start('upstream', [server('upstream.ts'), '0'], /listening (\d+)/);
     const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
@@ -133,7 +153,7 @@ async function main(): Promise<void> {
     const integrationId = String(integration['id']);
 
     process.stderr.write(`Seeding ${HOT.toLocaleString('en')} hot connections…\n`);
-    const { hot } = await seedConnections(dataDir, integrationId, { from: 0, to: HOT, hot: HOT });
+    const { hot } = await seedConnections(dataDir, integrationId, { from: 0, to: HOT, hot: HOT }, dbUrl);
     const phases: Array<{ stored: number; results: Map<string, Sample>; memory: { rss: number; peak: number } }> = [];
     if (TOTAL > HOT) {
       keyway = await startKeyway(dataDir);
@@ -142,7 +162,7 @@ async function main(): Promise<void> {
       phases.push({ stored: HOT, results: await measure([bare, proxyT!, helloT, tokenT!]), memory: keyway.memory() });
       await stopProc(keyway);
       process.stderr.write(`Seeding up to ${TOTAL.toLocaleString('en')} connections…\n`);
-      const seeded = await seedConnections(dataDir, integrationId, { from: HOT, to: TOTAL, hot: HOT });
+      const seeded = await seedConnections(dataDir, integrationId, { from: HOT, to: TOTAL, hot: HOT }, dbUrl);
       process.stderr.write(`  ${((TOTAL - HOT) / (seeded.ms / 1000)).toFixed(0)} rows/s\n`);
     }
     keyway = await startKeyway(dataDir);
@@ -152,11 +172,18 @@ async function main(): Promise<void> {
     phases.push({ stored: TOTAL, results: await measure([direct, bare, proxyT!, helloT, tokenT!]), memory: keyway.memory() });
 
     report(phases);
-    process.stdout.write(`\nCommand: node bench/run.ts --connections ${TOTAL} --hot ${HOT} --duration ${DURATION} --rounds ${ROUNDS} --concurrency ${CONCURRENCY} --log-level ${LOG_LEVEL}` +
+    process.stdout.write(`\nCommand: node bench/run.ts --connections ${TOTAL} --hot ${HOT} --duration ${DURATION} --rounds ${ROUNDS} --concurrency ${CONCURRENCY} --log-level ${LOG_LEVEL} --store ${STORE}` +
       `  (${((performance.now() - started) / 60_000).toFixed(1)} min)\n`);
+    if (pg) {
+      for (const p of [...procs].reverse()) await stopProc(p);
+      process.stdout.write('\n### Background refresh on PostgreSQL (bench/refresh-pg.ts)\n\n');
+      const r = spawnSync(process.execPath, [join(root, 'bench', 'refresh-pg.ts')], { stdio: ['ignore', 'inherit', 'inherit'] });
+      if (r.status !== 0) process.exitCode = 1;
+    }
   } finally {
     for (const p of [...procs].reverse()) await p.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    await pg?.close();
   }
 }
 

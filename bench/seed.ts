@@ -11,6 +11,7 @@ import { type Random, cryptoRandom, randomToken } from '../src/core/random.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { newId } from '../src/core/ids.ts';
 import { openSqlite } from '../src/store/sqlite/sqlite-executor.ts';
+import { openPostgres } from '../src/store/postgres/pg-executor.ts';
 import { createSqlStore } from '../src/store/store.ts';
 import { createVault, loadMasterKeys } from '../src/vault/index.ts';
 import { parseDefinition } from '../src/catalog/index.ts';
@@ -43,9 +44,10 @@ export interface SeedResult {
  * Creates connections number `from` to `to - 1` of the integration; those numbered below `hot` get
  * real sealed tokens and are returned.
  */
-export async function seedConnections(dataDir: string, integrationId: string, range: { from: number; to: number; hot: number }): Promise<SeedResult> {
+export async function seedConnections(dataDir: string, integrationId: string, range: { from: number; to: number; hot: number }, databaseUrl: string | null = null): Promise<SeedResult> {
   const started = performance.now();
-  const sql = openSqlite(join(dataDir, 'keyway.db'));
+  // The same store Keyway uses: the data folder's SQLite file, or PostgreSQL (`--store postgres`).
+  const sql = databaseUrl ? openPostgres({ connectionString: databaseUrl, statementTimeoutMs: 600_000 }) : openSqlite(join(dataDir, 'keyway.db'));
   const store = createSqlStore(sql);
   try {
     const org = (await store.orgs.list())[0];
