@@ -8,10 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createLoginLink } from '../src/access/index.ts';
 import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
-import { browserSkipReason, launchBrowser, screenshot } from './helpers/browser.ts';
-import { followLink } from './helpers/teams.ts';
+import { browserSkipReason, launchBrowser, screenshot, signedInBrowser } from './helpers/browser.ts';
 import { outcomePage } from '../src/http/pages/connect-pages.ts';
-import { sessionCookieName } from '../src/http/auth.ts';
 
 const skip = browserSkipReason();
 const WAIT = { timeout: 20_000 };
@@ -32,23 +30,8 @@ describe('dashboard in a browser', { skip }, () => {
     await t?.close();
   });
 
-  /**
-   * A fresh browser signed in with a one-time link, as `keyway login-link` makes it. The link's
-   * button is pressed without a browser (see the todo test below for why) and the session cookie
-   * it set is handed to the browser.
-   */
-  async function signedIn(init?: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    if (init) await context.addInitScript(init);
-    const page = await context.newPage();
-    const owner = (await t.kw.services.store.members.list(t.kw.orgId)).find((m) => m.role === 'owner')!;
-    const { jar } = await followLink(t, (await createLoginLink(t.kw.services, owner, t.kw.url)).url);
-    const name = sessionCookieName(t.kw.url);
-    await context.addCookies([{ name, value: jar.get(name)!, url: t.kw.url, httpOnly: true, sameSite: 'Lax' }]);
-    await page.goto(`${t.kw.url}/`);
-    await page.getByRole('heading', { name: 'Integrations', exact: true }).waitFor(WAIT);
-    return { context, page };
-  }
+  /** A fresh browser signed in as the owner (see signedInBrowser). */
+  const signedIn = (init?: string): Promise<{ context: BrowserContext; page: Page }> => signedInBrowser(browser, t, init ? { init } : {});
 
   /** Signs in and answers consent at the sandbox's pages in the popup, until Keyway's result page. */
   async function authorizeIn(popup: Page, decision: 'Allow' | 'Deny', name: string): Promise<string> {
@@ -210,7 +193,7 @@ describe('dashboard in a browser', { skip }, () => {
     await context.close();
   });
 
-  test('add integration, API keys: the redirect URI and a new key are shown once, with copy buttons', async () => {
+  test('add integration, API keys: the redirect URI and a new key are shown once, with copy buttons; the new key\'s row appears without a reload', async () => {
     const { context, page } = await signedIn();
     await page.getByRole('link', { name: 'Add integration' }).click();
     await page.getByLabel('Search providers').fill('github');
@@ -243,13 +226,17 @@ describe('dashboard in a browser', { skip }, () => {
     await shown.waitFor(WAIT);
     const key = await shown.innerText();
     assert.equal((await t.api('GET', '/v1/connections', undefined, key)).status, 200, 'the key shown works');
+    // The new key's row is in the table at once, without a reload, and never holds the key.
+    const row = page.locator('tbody tr', { hasText: 'Reporting app' });
+    await row.waitFor(WAIT);
+    assert.doesNotMatch(await row.innerText(), new RegExp(key));
+    assert.match(await row.innerText(), /never/);
     await screenshot(page, 'keys-created');
-    await page.reload();
-    assert.doesNotMatch(await page.locator('main').innerText(), new RegExp(key));
-    const row = page.locator('tr', { hasText: 'Reporting app' });
     page.once('dialog', (d) => void d.accept());
     await row.getByRole('button', { name: 'Revoke' }).click();
     await flash(page, 'Revoked the key "Reporting app"');
+    await page.reload();
+    assert.doesNotMatch(await page.locator('main').innerText(), new RegExp(key));
     assert.equal((await t.api('GET', '/v1/connections', undefined, key)).status, 401);
     await screenshot(page, 'keys-revoked');
     await context.close();

@@ -10,6 +10,7 @@ export const ASSET_PATH = '/assets/';
 export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export interface Viewer {
+  memberId: string;
   name: string;
   email: string;
   role: string;
@@ -20,7 +21,7 @@ export interface Viewer {
 export interface LayoutInput {
   title: string;
   /** Which navigation entry is current. */
-  nav: 'integrations' | 'add' | 'keys' | 'audit' | null;
+  nav: 'integrations' | 'add' | 'keys' | 'members' | 'audit' | null;
   viewer: Viewer | null;
   publicOrigin: string;
   body: Html;
@@ -30,6 +31,7 @@ const NAV: Array<[LayoutInput['nav'], string, string]> = [
   ['integrations', '/integrations', 'Integrations'],
   ['add', '/integrations/new', 'Add integration'],
   ['keys', '/keys', 'API keys'],
+  ['members', '/members', 'Members'],
   ['audit', '/audit', 'Audit log'],
 ];
 

@@ -1,17 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   ASSET_PATH, AUDIT_FILTERS, type ApiGet, type AuditFilters, DASHBOARD_CSP, type Html, type Viewer, addIntegrationPage, auditPage,
-  connectionItem, html, integrationsPage, keysPage, layout, loadAssets, ok, signInPage,
+  connectionItem, html, integrationsPage, keysPage, layout, membersPage, loadAssets, ok, signInPage,
 } from '../../web/index.ts';
 import { sessionSecretOf } from '../auth.ts';
 import type { Services } from '../services.ts';
 
-type Nav = 'integrations' | 'add' | 'keys' | 'audit' | null;
+type Nav = 'integrations' | 'add' | 'keys' | 'members' | 'audit' | null;
 type Query = Record<string, string | undefined>;
 
 /**
  * The web dashboard: server-rendered pages at `/`, `/integrations`, `/integrations/new`, `/keys`,
- * `/audit`, one client script and one stylesheet under /assets/. Pages read Keyway's JSON API
+ * `/members`, `/audit`, one client script and one stylesheet under /assets/. Pages read Keyway's JSON API
  * in-process with the person's cookie (the same access rules); the script changes things through
  * the same API with the session's CSRF token. No token ever reaches the browser.
  */
@@ -31,7 +31,7 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     const member = session ? await services.members.current(session.orgId, session.memberId) : null;
     const org = member ? await services.store.orgs.get(member.orgId) : null;
     if (!secret || !member || !org) return null;
-    return { name: member.name, email: member.email, role: member.role, orgName: org.name, csrf: services.sessions.csrfToken(secret) };
+    return { memberId: member.id, name: member.name, email: member.email, role: member.role, orgName: org.name, csrf: services.sessions.csrfToken(secret) };
   };
 
   const apiFor = (req: FastifyRequest): ApiGet => async (path) => {
@@ -47,11 +47,11 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
   const problem = (message: string): Html => html`<p class="err" role="alert">${message}</p>`;
 
   /** A signed-in page; anyone else gets the sign-in page (200: it is the page they asked for, signed out). */
-  const page = (url: string, title: string, nav: Nav, render: (api: ApiGet, q: Query) => Promise<Html>): void => {
+  const page = (url: string, title: string, nav: Nav, render: (api: ApiGet, q: Query, viewer: Viewer) => Promise<Html>): void => {
     app.get<{ Querystring: Query }>(url, async (req, reply) => {
       const viewer = await viewerOf(req);
       if (!viewer) return send(reply, 200, 'Sign in', null, null, signInPage(services.signIn !== null, req.url));
-      return send(reply, 200, title, nav, viewer, await render(apiFor(req), req.query));
+      return send(reply, 200, title, nav, viewer, await render(apiFor(req), req.query, viewer));
     });
   };
 
@@ -86,6 +86,15 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
   page('/keys', 'API keys', 'keys', async (api, q) => {
     const keys = ok(await api(`/v1/api-keys?limit=50${q.cursor ? `&cursor=${encodeURIComponent(q.cursor)}` : ''}`));
     return keys.error !== null ? problem(keys.error) : keysPage(keys.data.data, keys.data.nextCursor);
+  });
+
+  page('/members', 'Members', 'members', async (api, _q, viewer) => {
+    const members = ok(await api('/v1/members'));
+    if (members.error !== null) return problem(members.error);
+    const admin = viewer.role === 'owner' || viewer.role === 'admin';
+    const invites = admin ? ok(await api('/v1/invites')) : null;
+    if (invites && invites.error !== null) return html`${problem(invites.error)}${membersPage(viewer, members.data.data, null)}`;
+    return membersPage(viewer, members.data.data, invites ? invites.data.data : null);
   });
 
   page('/audit', 'Audit log', 'audit', async (api, q) => {

@@ -153,8 +153,12 @@
       await showConnection(id);
       const item = document.getElementById(id);
       if (item?.dataset.status === 'needs_reauth') {
-        flash('The provider no longer accepts this connection\'s refresh token. Press Re-authenticate and approve access again.', 'err');
-        item.querySelector('[data-action="reauth"]')?.focus();
+        // The grant is dead: straight on to re-authentication (a popup needs a click of its own).
+        const reason = item.querySelector('.reason')?.textContent ?? '';
+        flash(`Refresh failed: ${reason || 'the provider no longer accepts this connection\'s refresh token.'} Press Re-authenticate and approve access again.`, 'err');
+        const reauth = item.querySelector('[data-action="reauth"]');
+        if (reauth) reauth.focus();
+        else item.querySelector('[data-action="refresh"]')?.focus();
       }
     },
     async disconnect(button) {
@@ -189,6 +193,42 @@
         flash(`Revoked the key "${button.dataset.name}".`, 'ok');
       } catch (e) {
         flash(`Not revoked: ${e.message}`, 'err');
+      }
+    },
+    async 'set-role'(button) {
+      const select = button.parentElement?.querySelector('select');
+      if (!select) return;
+      const role = select.value;
+      try {
+        await api('PATCH', `/v1/members/${encodeURIComponent(button.dataset.member)}`, { role });
+        select.dataset.current = role;
+        flash(`${button.dataset.name} is now ${role === 'admin' ? 'an' : 'a'} ${role}.`, 'ok');
+      } catch (e) {
+        select.value = select.dataset.current ?? select.value; // the role it still has
+        flash(`Role not changed: ${e.message}`, 'err');
+      }
+    },
+    async 'remove-member'(button) {
+      const name = button.dataset.name;
+      if (!window.confirm(`Remove ${name} from the organization? Their API keys are revoked and their sessions end at once, and their personal connections are disconnected (revoked at the provider). Connections they shared with the team stay.`)) return;
+      try {
+        const { body } = await api('DELETE', `/v1/members/${encodeURIComponent(button.dataset.member)}`);
+        button.closest('tr')?.remove();
+        const n = body?.disconnectedConnections?.length ?? 0;
+        const kept = body?.sharedConnectionsKept?.length ?? 0;
+        flash(`Removed ${name}: ${body?.revokedKeys ?? 0} API key(s) revoked, ${body?.endedSessions ?? 0} session(s) ended, ${n} personal connection(s) disconnected${kept ? `, ${kept} shared connection(s) kept` : ''}.`, 'ok');
+      } catch (e) {
+        flash(`Not removed: ${e.message}`, 'err');
+      }
+    },
+    async 'withdraw-invite'(button) {
+      if (!window.confirm(`Withdraw the invite for ${button.dataset.name}? Its link stops working.`)) return;
+      try {
+        await api('DELETE', `/v1/invites/${encodeURIComponent(button.dataset.invite)}`);
+        button.closest('tr')?.remove();
+        flash(`Withdrew the invite for ${button.dataset.name}.`, 'ok');
+      } catch (e) {
+        flash(`Not withdrawn: ${e.message}`, 'err');
       }
     },
   };
@@ -268,9 +308,54 @@
       copy.textContent = 'Copy key';
       p.append(code, ' ', copy);
       box.append(p);
+      keyRow(body);
+      copy.focus();
+    },
+    invite(box, body) {
+      box.replaceChildren();
+      const p = document.createElement('p');
+      p.append(`Invite for ${body.email} (${body.role}) — copy this link now and send it to them; it is not shown again: `);
+      const code = document.createElement('code');
+      code.className = 'secret';
+      code.textContent = body.inviteUrl;
+      const copy = document.createElement('button');
+      copy.type = 'button';
+      copy.dataset.copy = body.inviteUrl;
+      copy.textContent = 'Copy link';
+      p.append(code, ' ', copy);
+      const note = document.createElement('p');
+      note.className = 'small';
+      note.textContent = body.inviteUrlNote ?? 'It works once and expires in 7 days.';
+      box.append(p, note);
       copy.focus();
     },
   };
+
+  /** A new key's row at the top of the keys table, as the page renders it (never the key itself). */
+  function keyRow(body) {
+    const tbody = document.getElementById('key-rows');
+    if (!tbody) return;
+    const tr = document.createElement('tr');
+    tr.id = body.id;
+    const cell = (text) => { const td = document.createElement('td'); td.textContent = text; tr.append(td); return td; };
+    cell(body.name);
+    const prefix = cell('');
+    const code = document.createElement('code');
+    code.textContent = `${body.prefix}…`;
+    prefix.append(code);
+    cell(body.createdAt);
+    cell(body.lastUsedAt ?? 'never');
+    const action = cell('');
+    const revoke = document.createElement('button');
+    revoke.type = 'button';
+    revoke.className = 'danger';
+    revoke.dataset.action = 'revoke-key';
+    revoke.dataset.key = body.id;
+    revoke.dataset.name = body.name;
+    revoke.textContent = 'Revoke';
+    action.append(revoke);
+    tbody.prepend(tr);
+  }
 
   document.addEventListener('submit', async (event) => {
     const form = event.target;

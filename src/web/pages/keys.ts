@@ -13,6 +13,6 @@ export function keysPage(keys: Json[], nextCursor: string | null): Html {
 <p><button type="submit" class="primary">Create key</button></p></form>
 <div class="result" data-result-for="key" role="status"></div>
 <div class="table"><table><caption>Keys</caption><thead><tr><th scope="col">Name</th><th scope="col">Starts with</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="sr">Action</span></th></tr></thead>
-<tbody>${rows}</tbody></table></div>
+<tbody id="key-rows">${rows}</tbody></table></div>
 ${nextCursor ? html`<nav class="pager" aria-label="Pages"><a href="/keys${query({ cursor: nextCursor })}">Next page</a></nav>` : ''}`;
 }
