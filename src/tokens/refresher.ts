@@ -60,15 +60,17 @@ export class Refresher {
     // Waiting for another holder is bounded by poll count (the injected clock may stand still in tests).
     const maxPolls = Math.ceil((this.#d.leaseMs * 2) / this.#d.pollMs);
     for (let polls = 0; ; polls++) {
-      const lease = await store.connections.acquireLease(initial.id, this.#d.processId, clock.now(), this.#d.leaseMs);
-      const current = await this.#reload(initial);
-      if (lease) {
-        if (!this.#stillNeeded(initial, current, req)) {
-          await store.connections.finishRefresh(current.id, lease, clock.now(), {}, { newTokens: false, clearInFlight: false });
-          return current;
+      // One round trip takes the lease and reads the row as it stands under it.
+      const got = await store.connections.acquireLeaseWithRow(initial.id, this.#d.processId, clock.now(), this.#d.leaseMs);
+      if (got) {
+        if (got.row.orgId !== initial.orgId) throw new KeywayError('not_found', `Connection ${initial.id} was deleted.`);
+        if (!this.#stillNeeded(initial, got.row, req)) {
+          await store.connections.finishRefresh(got.row.id, got.lease, clock.now(), {}, { newTokens: false, clearInFlight: false });
+          return got.row;
         }
-        return this.#refreshHoldingLease(current, lease);
+        return this.#refreshHoldingLease(got.row, got.lease);
       }
+      const current = await this.#reload(initial);
       // Someone else (another process) holds the lease: wait for its result.
       if (!this.#stillNeeded(initial, current, req) || req.noWait) return current;
       if (polls >= maxPolls) {
@@ -130,7 +132,8 @@ export class Refresher {
     if (!written) {
       throw new KeywayError('refresh_in_progress', 'The refresh took longer than its lease; the new tokens were not stored. Retry.', { retryAfter: 1 });
     }
-    return this.#reload(conn);
+    // What was just written under the lease: no need to read it back.
+    return { ...conn, ...patch, tokenVersion: conn.tokenVersion + 1 };
   }
 
   async #onFailure(conn: ConnectionRecord, lease: Lease, err: KeywayError): Promise<ConnectionRecord> {

@@ -1,5 +1,5 @@
 import { type SqlExecutor, encodeCursor, first, requireCursor } from '../sql/executor.ts';
-import type { SqlValue } from '../sql/table.ts';
+import { type SqlValue, decodeRow, selectList } from '../sql/table.ts';
 import * as t from '../sql/tables.ts';
 import type { ConnectionRecord, ConnectionStatus } from '../records.ts';
 import { type Page, type PageResult, insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
@@ -86,6 +86,25 @@ export function connectionRepo(sql: SqlExecutor) {
       if (!row || row['lease_owner'] !== owner) return null;
       const inflight = row['refresh_inflight_at'];
       return { owner, fence: Number(row['lease_fence']), interruptedAt: inflight == null ? null : Number(inflight) };
+    },
+
+    /**
+     * `acquireLease` and the row it was taken on, in one statement (UPDATE … RETURNING): the refresh
+     * path's first round trip also reads what it will refresh. Null when someone else holds the lease.
+     */
+    async acquireLeaseWithRow(id: string, owner: string, now: number, leaseMs: number): Promise<{ lease: Lease; row: ConnectionRecord } | null> {
+      const rows = await sql.all(
+        `UPDATE connections SET lease_owner = ?, lease_until = ?, lease_fence = lease_fence + 1
+         WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)
+         RETURNING ${selectList(t.connections)}, lease_fence, refresh_inflight_at`,
+        [owner, now + leaseMs, id, now]);
+      const r = rows[0];
+      if (!r) return null;
+      const inflight = r['refresh_inflight_at'];
+      return {
+        lease: { owner, fence: Number(r['lease_fence']), interruptedAt: inflight == null ? null : Number(inflight) },
+        row: decodeRow(t.connections, r),
+      };
     },
 
     /** Records that a provider call is about to start (crash detection). False if the lease is lost. */
