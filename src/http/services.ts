@@ -71,9 +71,11 @@ export function createServices(deps: AppDeps): Services {
     store, clock, random: pooledRandom(random), onError: (e) => logger.error({ err: e }, 'audit write failed'),
     memberOfKey: (keyId) => keyOwners.memberOf(keyId),
   });
+  // The refresher caches integrations for a second; an edit here drops that at once.
+  let forgetIntegration = (_id: string): void => undefined;
   const integrations = new IntegrationService({
     store, catalog: deps.catalog, vault, outbound: deps.outbound, clock, random, audit,
-    publicUrl: config.publicUrl, dev: config.dev, providerTimeoutMs,
+    publicUrl: config.publicUrl, dev: config.dev, providerTimeoutMs, onChanged: (id) => forgetIntegration(id),
   });
   const webhooks = new WebhookService({
     store, vault, outbound: deps.outbound, clock, random, processId: deps.processId,
@@ -95,6 +97,7 @@ export function createServices(deps: AppDeps): Services {
     oauthContext: (i, v) => integrations.oauthContext(i, v),
     onStatusChange,
   });
+  forgetIntegration = (id) => refresher.forgetIntegration(id);
   const tokens = new TokenService({ store, clock, crypto, audit, refresher, policy, onStatusChange });
   // The one call site that drops cached tokens when connect code replaces or deletes them (re-auth, disconnect).
   const onTokensChanged = (connectionId: string): void => tokens.invalidate(connectionId);

@@ -38,6 +38,8 @@ export interface IntegrationServiceDeps {
   publicUrl: string;
   dev: boolean;
   providerTimeoutMs: number;
+  /** Called after an integration changes or is deleted, so caches of it elsewhere drop it at once. */
+  onChanged?: (integrationId: string) => void;
 }
 
 const URL_FIELDS = ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'deviceAuthorizationUrl', 'parUrl', 'apiBaseUrl'] as const;
@@ -139,6 +141,7 @@ export class IntegrationService {
     if (fields.length === 0) throw new KeywayError('invalid_request', 'Nothing to change: give "name", "scopes", "clientId" or "clientSecret".');
     await this.#d.store.integrations.update(orgId, id, changes);
     this.#secrets.delete(id);
+    this.#d.onChanged?.(id);
     this.#d.audit.record({ orgId, actor, action: 'integration.update', integrationId: id, detail: { changed: fields } });
     return { ...rec, ...changes };
   }
@@ -148,6 +151,7 @@ export class IntegrationService {
     const n = await this.#d.store.integrations.delete(orgId, id);
     if (n === -1) throw new KeywayError('conflict', 'This integration still has connections; disconnect them first, or delete it with ?force=true to disconnect every one of them (each revoked at the provider).');
     this.#secrets.delete(id);
+    this.#d.onChanged?.(id);
     this.#d.audit.record({ orgId, actor, action: 'integration.delete', integrationId: id });
   }
 

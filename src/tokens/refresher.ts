@@ -41,6 +41,8 @@ export interface RefreshRequest {
 export class Refresher {
   readonly #d: RefresherDeps;
   readonly #inflight = new Map<string, Promise<ConnectionRecord>>();
+  /** Integrations read in the last second: a burst of refreshes reads each once (a change shows within 1 s). */
+  readonly #integrations = new Map<string, { rec: IntegrationRecord; at: number }>();
 
   constructor(deps: RefresherDeps) {
     this.#d = deps;
@@ -95,8 +97,7 @@ export class Refresher {
 
   async #refreshHoldingLease(conn: ConnectionRecord, lease: Lease): Promise<ConnectionRecord> {
     const { store, clock, crypto } = this.#d;
-    const integration = await store.integrations.get(conn.orgId, conn.integrationId);
-    if (!integration) throw new KeywayError('not_found', `The integration of connection ${conn.id} no longer exists.`);
+    const integration = await this.#integration(conn);
     const refreshToken = conn.refreshTokenEnc ? await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc) : null;
     // A client-credentials connection renews by a new grant under the same lease (RFC 6749 §4.4).
     const machine = conn.kind === 'client_credentials';
@@ -134,6 +135,25 @@ export class Refresher {
     }
     // What was just written under the lease: no need to read it back.
     return { ...conn, ...patch, tokenVersion: conn.tokenVersion + 1 };
+  }
+
+  /** Drops a cached integration (it was edited or deleted in this process). */
+  forgetIntegration(integrationId: string): void {
+    this.#integrations.delete(integrationId);
+  }
+
+  async #integration(conn: ConnectionRecord): Promise<IntegrationRecord> {
+    const hit = this.#integrations.get(conn.integrationId);
+    const tick = performance.now();
+    if (hit && hit.rec.orgId === conn.orgId && tick - hit.at < 1000) return hit.rec;
+    const rec = await this.#d.store.integrations.get(conn.orgId, conn.integrationId);
+    if (!rec) {
+      this.#integrations.delete(conn.integrationId);
+      throw new KeywayError('not_found', `The integration of connection ${conn.id} no longer exists.`);
+    }
+    if (this.#integrations.size > 10_000) this.#integrations.clear();
+    this.#integrations.set(conn.integrationId, { rec, at: tick });
+    return rec;
   }
 
   async #onFailure(conn: ConnectionRecord, lease: Lease, err: KeywayError): Promise<ConnectionRecord> {
