@@ -70,61 +70,53 @@ export function openPostgres(opts: PgOptions): SqlExecutor {
     },
   });
 
+  /**
+   * Runs `fn` on one pooled connection. A connection dropped between statements is reported on the
+   * client (the next query fails anyway); `fn` calls `markBroken` when the connection must not be reused.
+   */
+  const withClient = async <T>(fn: (client: pg.PoolClient, markBroken: () => void) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      throw asStoreError(e);
+    }
+    client.on('error', ignore);
+    let broken = false;
+    try {
+      return await fn(client, () => { broken = true; });
+    } catch (e) {
+      throw asStoreError(e);
+    } finally {
+      client.off('error', ignore);
+      client.release(broken);
+    }
+  };
+
   const exec: SqlExecutor = {
     ...on(pool),
-    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw asStoreError(e);
-      }
-      // A connection dropped between statements is reported on the client; the next query fails anyway.
-      client.on('error', ignore);
+    transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => withClient(async (client, markBroken) => {
       const tx: SqlExecutor = { ...on(client), transaction: (inner) => inner(tx), exclusive: (_id, inner) => inner(), close: async () => undefined };
-      let broken = false;
       try {
         await tx.run('BEGIN');
         const out = await fn(tx);
         await tx.run('COMMIT');
         return out;
       } catch (e) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true; // the connection itself failed: do not hand it back to the pool
-        }
-        throw asStoreError(e);
-      } finally {
-        client.off('error', ignore);
-        client.release(broken);
+        // The connection itself failed: do not hand it back to the pool.
+        await client.query('ROLLBACK').catch(markBroken);
+        throw e;
       }
-    },
-    async exclusive<T>(lockId: number, fn: () => Promise<T>): Promise<T> {
-      let client: pg.PoolClient;
+    }),
+    exclusive: <T>(lockId: number, fn: () => Promise<T>): Promise<T> => withClient(async (client, markBroken) => {
+      await client.query('SELECT pg_advisory_lock($1)', [lockId]);
       try {
-        client = await pool.connect();
-      } catch (e) {
-        throw asStoreError(e);
-      }
-      // A connection dropped between statements is reported on the client; the next query fails anyway.
-      client.on('error', ignore);
-      let broken = false;
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [lockId]);
         return await fn();
-      } catch (e) {
-        throw asStoreError(e);
       } finally {
-        try {
-          await client.query('SELECT pg_advisory_unlock($1)', [lockId]);
-        } catch {
-          broken = true; // closing the connection releases the lock
-        }
-        client.off('error', ignore);
-        client.release(broken);
+        // Closing the connection (a broken one) releases the lock too.
+        await client.query('SELECT pg_advisory_unlock($1)', [lockId]).catch(markBroken);
       }
-    },
+    }),
     close: () => pool.end(),
   };
   return exec;
