@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { SingleFlight } from '../core/single-flight.ts';
 import type { Store } from '../store/index.ts';
 
 export interface RetentionOptions {
@@ -22,7 +23,7 @@ const DAY_MS = 86_400_000;
 export class AuditRetention {
   readonly #o: RetentionOptions;
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
+  readonly #flight = new SingleFlight(() => this.#pass());
 
   constructor(o: RetentionOptions) {
     this.#o = o;
@@ -30,10 +31,7 @@ export class AuditRetention {
 
   /** One pass over every organization; returns how many entries were removed. */
   runOnce(): Promise<number> {
-    if (this.#running) return this.#running;
-    const run = this.#pass().finally(() => { this.#running = null; });
-    this.#running = run;
-    return run;
+    return this.#flight.run();
   }
 
   async #pass(): Promise<number> {
@@ -63,6 +61,6 @@ export class AuditRetention {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    await this.#running?.catch(() => undefined);
+    await this.#flight.settled();
   }
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { SingleFlight } from '../core/single-flight.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
 import { needsRefresh, type RefreshPolicy } from './policy.ts';
 import type { Refresher } from './refresher.ts';
@@ -54,7 +55,7 @@ export class RefreshScheduler {
   readonly #providerOf = new Map<string, string>();
   readonly #backoffUntil = new Map<string, { failures: number; until: number }>();
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
+  readonly #flight = new SingleFlight(() => this.#pass());
 
   constructor(o: SchedulerOptions) {
     this.#o = {
@@ -65,10 +66,7 @@ export class RefreshScheduler {
 
   /** One pass: refreshes every connection due now (or touches idle ones). Returns how many were refreshed. */
   runOnce(): Promise<number> {
-    if (this.#running) return this.#running;
-    const run = this.#pass().finally(() => { this.#running = null; });
-    this.#running = run;
-    return run;
+    return this.#flight.run();
   }
 
   async #pass(): Promise<number> {
@@ -175,6 +173,6 @@ export class RefreshScheduler {
   async stop(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    await this.#running?.catch(() => undefined);
+    await this.#flight.settled();
   }
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { SingleFlight } from '../core/single-flight.ts';
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
@@ -39,7 +40,7 @@ export class WebhookService {
   readonly #d: WebhookDeps;
   readonly #secrets = new Map<string, string>();
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
+  readonly #flight = new SingleFlight(() => this.#deliverDue());
 
   constructor(deps: WebhookDeps) {
     this.#d = deps;
@@ -112,10 +113,7 @@ export class WebhookService {
 
   /** Sends every due delivery once (claimed, so other processes skip them). Returns how many were tried. */
   deliverDue(): Promise<number> {
-    if (this.#running) return this.#running;
-    const run = this.#deliverDue().finally(() => { this.#running = null; });
-    this.#running = run;
-    return run;
+    return this.#flight.run();
   }
 
   async #deliverDue(): Promise<number> {
@@ -184,6 +182,6 @@ export class WebhookService {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    await this.#running?.catch(() => undefined);
+    await this.#flight.settled();
   }
 }
