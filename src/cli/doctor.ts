@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
 import { type Store, openStoreFor } from '../store/index.ts';
@@ -23,7 +24,7 @@ const MAX_SKEW_MS = 30_000;
  * master key (it must decrypt what is stored), clock skew against the providers' Date headers, and
  * whether each integration's token endpoint answers. Read-only: it changes nothing.
  */
-export async function doctor(config: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
+export async function doctor(config: Config, env: NodeJS.ProcessEnv, clock: Clock = systemClock): Promise<Check[]> {
   const checks: Check[] = [];
   const dataDir = resolve(config.dataDir);
   let store: Store | null = null;
@@ -46,7 +47,7 @@ export async function doctor(config: Config, env: NodeJS.ProcessEnv): Promise<Ch
   try {
     if (checks.some((c) => !c.ok)) return checks; // an unmigrated database has nothing more to check
     checks.push(await masterKeyCheck(store, dataDir, env));
-    for (const c of await providerChecks(store, config)) checks.push(c);
+    for (const c of await providerChecks(store, config, clock)) checks.push(c);
   } finally {
     await store.close();
   }
@@ -78,7 +79,7 @@ async function masterKeyCheck(store: Store, dataDir: string, env: NodeJS.Process
   }
 }
 
-async function providerChecks(store: Store, config: Config): Promise<Check[]> {
+async function providerChecks(store: Store, config: Config, clock: Clock): Promise<Check[]> {
   const catalog = new Catalog(loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR));
   const outbound = createOutbound({ dev: config.dev, allowPrivateHosts: config.allowPrivateHosts, timeoutMs: 5000 });
   const checks: Check[] = [];
@@ -92,13 +93,15 @@ async function providerChecks(store: Store, config: Config): Promise<Check[]> {
       }
       const endpoint = resolveProvider(def, integ.config as EndpointConfig).tokenEndpoint;
       if (!endpoint || endpoint.includes('{')) continue; // per-connection URL (tenant, subdomain): nothing to probe
-      const started = Date.now();
+      const started = performance.now();
       try {
         const res = await outbound.fetch(endpoint, { method: 'POST', body: '', redirect: 'manual' });
         await res.body?.cancel();
         const date = Date.parse(res.headers.get('date') ?? '');
-        if (!Number.isNaN(date)) skew = Math.max(skew ?? 0, Math.abs(date + (Date.now() - started) / 2 - Date.now()));
-        checks.push({ name: `provider ${integ.name}`, ok: true, detail: `${new URL(endpoint).host} answered HTTP ${res.status} in ${Date.now() - started} ms` });
+        const tookMs = performance.now() - started;
+        // The provider's Date was stamped about half the round trip before we received it.
+        if (!Number.isNaN(date)) skew = Math.max(skew ?? 0, Math.abs(date + tookMs / 2 - clock.now()));
+        checks.push({ name: `provider ${integ.name}`, ok: true, detail: `${new URL(endpoint).host} answered HTTP ${res.status} in ${Math.round(tookMs)} ms` });
       } catch (e) {
         checks.push({ name: `provider ${integ.name}`, ok: false, detail: `${new URL(endpoint).host} unreachable: ${safeMessage(e)}` });
       }
