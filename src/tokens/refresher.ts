@@ -48,12 +48,28 @@ export class Refresher {
     this.#d = deps;
   }
 
+  /** The lease owner name of this process. */
+  get leaseOwner(): string { return this.#d.processId; }
+
+  /** How long a lease lasts: longer than the provider call's timeout. */
+  get leaseMs(): number { return this.#d.leaseMs; }
+
   /** Returns the connection with a usable token, refreshed if the request calls for it. */
   refresh(conn: ConnectionRecord, req: RefreshRequest): Promise<ConnectionRecord> {
     const running = this.#inflight.get(conn.id);
     if (running) return running;
     const p = this.#run(conn, req).finally(() => this.#inflight.delete(conn.id));
     this.#inflight.set(conn.id, p);
+    return p;
+  }
+
+  /**
+   * Refreshes a connection whose lease the caller already holds (the scheduler's batch claim, which
+   * also checked the token version). Callers in this process asking meanwhile join this refresh.
+   */
+  refreshLeased(row: ConnectionRecord, lease: Lease): Promise<ConnectionRecord> {
+    const p = this.#refreshHoldingLease(row, lease).finally(() => this.#inflight.delete(row.id));
+    this.#inflight.set(row.id, p);
     return p;
   }
 

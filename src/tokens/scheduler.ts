@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { SingleFlight } from '../core/single-flight.ts';
-import type { ConnectionRecord, Store } from '../store/index.ts';
+import { KeywayError } from '../core/errors.ts';
+import type { ConnectionRecord, Lease, Store } from '../store/index.ts';
 import { needsRefresh, type RefreshPolicy } from './policy.ts';
 import type { Refresher } from './refresher.ts';
 
@@ -34,6 +35,7 @@ export function backoffMs(failures: number, jitter: number): number {
 }
 
 interface Bucket { tokens: number; at: number }
+type Claimed = { lease: Lease; row: ConnectionRecord };
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -86,13 +88,29 @@ export class RefreshScheduler {
     const now = clock.now();
     // Look one tick ahead so a token whose window opens before the next pass is not missed.
     const candidates = await store.connections.dueForRefresh(now + policy.refreshAheadMs + this.#o.tickMs, now - this.#o.idleTouchMs, this.#o.batch);
-    // Shuffled, so processes passing together start on different connections; the lease and the
-    // version check make a connection another process is refreshing a quick skip.
+    // Shuffled, so processes passing together start on different connections. Leases are claimed a
+    // chunk at a time, only on connections still at the version judged due: what another process
+    // refreshed or holds meanwhile costs nothing here.
     const work = shuffle(candidates.filter((c) => this.#isDue(c, now)), this.#o.random);
-    let refreshed = 0;
+    const chunk = Math.max(1, this.#o.concurrency);
+    const claimed: Claimed[] = [];
     let next = 0;
+    let claiming: Promise<void> | null = null;
+    const claimMore = async (): Promise<void> => {
+      const wanted = work.slice(next, next + chunk);
+      next += wanted.length;
+      claimed.push(...await store.connections.claimForRefresh(wanted, this.#o.refresher.leaseOwner, clock.now(), this.#o.refresher.leaseMs));
+    };
+    const take = async (): Promise<Claimed | undefined> => {
+      while (claimed.length === 0 && next < work.length) {
+        claiming ??= claimMore().finally(() => { claiming = null; });
+        await claiming;
+      }
+      return claimed.shift();
+    };
+    let refreshed = 0;
     const worker = async (): Promise<void> => {
-      for (let c = work[next++]; c; c = work[next++]) {
+      for (let c = await take(); c; c = await take()) {
         if (await this.#refreshOne(c)) refreshed++;
       }
     };
@@ -112,12 +130,11 @@ export class RefreshScheduler {
     return soon || idle;
   }
 
-  async #refreshOne(c: ConnectionRecord): Promise<boolean> {
+  async #refreshOne({ row: c, lease }: Claimed): Promise<boolean> {
     const { clock, refresher } = this.#o;
-    if (!(await this.#takeRateToken(c))) return false;
+    await this.#takeRateToken(c);
     try {
-      // ifVersion: refresh only if nobody else has since (another process, an on-demand call).
-      const after = await refresher.refresh(c, { force: true, ifVersion: c.tokenVersion, noWait: true });
+      const after = await refresher.refreshLeased(c, lease);
       if (after.refreshFailures > 0) {
         this.#backoffUntil.set(c.id, { failures: after.refreshFailures, until: clock.now() + backoffMs(after.refreshFailures, this.#o.random()) });
         return false;
@@ -125,7 +142,9 @@ export class RefreshScheduler {
       this.#backoffUntil.delete(c.id);
       return after.tokenVersion !== c.tokenVersion;
     } catch (e) {
-      // needs_reauth, provider down with an expired token, lease contention: record and move on.
+      // The lease ran out while waiting for the provider's pace: the next pass takes it up again.
+      if (e instanceof KeywayError && e.code === 'refresh_in_progress') return false;
+      // needs_reauth, provider down with an expired token: record and move on.
       const latest = await this.#o.store.connections.get(c.orgId, c.id).catch(() => null);
       const failures = latest?.refreshFailures ?? c.refreshFailures + 1;
       this.#backoffUntil.set(c.id, { failures, until: clock.now() + backoffMs(Math.max(1, failures), this.#o.random()) });
@@ -139,7 +158,7 @@ export class RefreshScheduler {
    * `perProviderPerSecond` in this process: a token bucket in real time that makes a caller wait
    * for its turn rather than skip (the injected clock is for token lifetimes, not for pacing).
    */
-  async #takeRateToken(c: ConnectionRecord): Promise<boolean> {
+  async #takeRateToken(c: ConnectionRecord): Promise<void> {
     let key = this.#providerOf.get(c.integrationId);
     if (key === undefined) {
       const provider = (await this.#o.store.integrations.get(c.orgId, c.integrationId))?.provider ?? 'unknown';
@@ -154,7 +173,6 @@ export class RefreshScheduler {
     this.#buckets.set(key, b);
     b.tokens -= 1; // reserve a turn; a negative balance is a queue
     if (b.tokens < 0) await new Promise((r) => setTimeout(r, (-b.tokens / rate) * 1000));
-    return true;
   }
 
   start(): void {

@@ -309,6 +309,58 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       test('the lease of an unknown connection cannot be taken', async () => {
         assert.equal(await s().connections.acquireLease('conn_none', 'proc-a', T0, LEASE_MS), null);
       });
+
+      test('a batch claim takes the leases of the wanted connections nobody holds, still at the version judged due', async () => {
+        await s().connections.insert(connection('conn_2', { tokenVersion: 4 }));
+        await s().connections.insert(connection('conn_3', { tokenVersion: 1 }));
+        await s().connections.insert(connection('conn_4', { tokenVersion: 1, status: 'needs_reauth' }));
+        const held = await s().connections.acquireLease('conn_3', 'proc-b', T0, LEASE_MS);
+        assert.ok(held);
+        const got = await s().connections.claimForRefresh([
+          { id: 'conn_1', tokenVersion: 1 }, // due, free: claimed
+          { id: 'conn_2', tokenVersion: 3 }, // refreshed elsewhere since (now at 4): left alone
+          { id: 'conn_3', tokenVersion: 1 }, // proc-b holds it
+          { id: 'conn_4', tokenVersion: 1 }, // a person must reconnect it
+          { id: 'conn_none', tokenVersion: 0 },
+        ], 'proc-a', T0 + 1, LEASE_MS);
+        assert.deepEqual(got.map((g) => g.row.id), ['conn_1']);
+        const [c] = got;
+        assert.ok(c);
+        assert.equal(c.row.tokenVersion, 1);
+        assert.equal(c.lease.interruptedAt, null);
+        assert.equal(await s().connections.acquireLease('conn_1', 'proc-b', T0 + 2, LEASE_MS), null, 'the claim holds the lease');
+        assert.equal(await s().connections.markInFlight('conn_1', c.lease, T0 + 3), true);
+        assert.equal(await s().connections.finishRefresh('conn_1', c.lease, T0 + 4, { accessTokenEnc: 'enc:at:claimed' }, { newTokens: true, clearInFlight: true }), true);
+        assert.deepEqual([(await get())?.accessTokenEnc, (await get())?.tokenVersion], ['enc:at:claimed', 2]);
+        assert.equal((await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-a', T0 + 5, LEASE_MS)).length, 0, 'the old version is not claimed again');
+        assert.deepEqual(await s().connections.claimForRefresh([], 'proc-a', T0 + 5, LEASE_MS), []);
+      });
+
+      test('processes claiming overlapping batches at once never share a connection', async () => {
+        const wanted = [{ id: 'conn_1', tokenVersion: 1 }];
+        for (let i = 2; i <= 30; i++) {
+          await s().connections.insert(connection(`conn_${i}`, { tokenVersion: 1 }));
+          wanted.push({ id: `conn_${i}`, tokenVersion: 1 });
+        }
+        // Each process asks for the same 30 in its own order.
+        const claims = await Promise.all(Array.from({ length: 6 }, (_, p) =>
+          s().connections.claimForRefresh([...wanted.slice(p * 5), ...wanted.slice(0, p * 5)], `proc-${p}`, T0, LEASE_MS)));
+        const ids = claims.flatMap((c) => c.map((g) => g.row.id));
+        assert.equal(new Set(ids).size, ids.length, 'no connection claimed twice');
+        assert.equal(ids.length, 30, 'every free connection was claimed by someone');
+      });
+
+      test('a claimed connection whose claimer crashed mid-call is reported as interrupted to the next claim', async () => {
+        const [a] = await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-a', T0, LEASE_MS);
+        assert.ok(a);
+        assert.equal(await s().connections.markInFlight('conn_1', a.lease, T0 + 10), true);
+        assert.deepEqual(await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-b', T0 + LEASE_MS - 1, LEASE_MS), []);
+        const [b] = await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-b', T0 + LEASE_MS + 1, LEASE_MS);
+        assert.ok(b);
+        assert.equal(b.lease.interruptedAt, T0 + 10);
+        assert.ok(b.lease.fence > a.lease.fence);
+        assert.equal(await s().connections.finishRefresh('conn_1', a.lease, T0 + LEASE_MS + 2, { accessTokenEnc: 'enc:at:stale' }, { newTokens: true, clearInFlight: true }), false, 'the crashed claim can no longer write');
+      });
     });
 
     describe('connect sessions and attempts', () => {

@@ -1,5 +1,5 @@
 import { type SqlExecutor, encodeCursor, first, requireCursor } from '../sql/executor.ts';
-import { type SqlValue, decodeRow, selectList } from '../sql/table.ts';
+import { type Row, type SqlValue, decodeRow, selectList } from '../sql/table.ts';
 import * as t from '../sql/tables.ts';
 import type { ConnectionRecord, ConnectionStatus } from '../records.ts';
 import { type Page, type PageResult, insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
@@ -16,6 +16,15 @@ export interface Lease {
   fence: number;
   /** Set when a previous holder started a provider call and never finished it (crash). */
   interruptedAt: number | null;
+}
+
+/** A row returned by a lease-taking UPDATE … RETURNING, with the lease it was taken under. */
+function leasedRow(r: Row, owner: string): { lease: Lease; row: ConnectionRecord } {
+  const inflight = r['refresh_inflight_at'];
+  return {
+    lease: { owner, fence: Number(r['lease_fence']), interruptedAt: inflight == null ? null : Number(inflight) },
+    row: decodeRow(t.connections, r),
+  };
 }
 
 export function connectionRepo(sql: SqlExecutor) {
@@ -99,12 +108,32 @@ export function connectionRepo(sql: SqlExecutor) {
          RETURNING ${selectList(t.connections)}, lease_fence, refresh_inflight_at`,
         [owner, now + leaseMs, id, now]);
       const r = rows[0];
-      if (!r) return null;
-      const inflight = r['refresh_inflight_at'];
-      return {
-        lease: { owner, fence: Number(r['lease_fence']), interruptedAt: inflight == null ? null : Number(inflight) },
-        row: decodeRow(t.connections, r),
-      };
+      return r ? leasedRow(r, owner) : null;
+    },
+
+    /**
+     * The background scheduler's claim: takes the refresh lease, in one statement, on those of
+     * `wanted` that nobody holds, that still carry the token version the caller judged due, and that
+     * no person must fix. Returns each claimed row as it stands under its lease. Connections another
+     * process refreshed (or is refreshing) since the caller looked are left out, so several
+     * processes passing together spend no round trip on each other's work. PostgreSQL skips rows
+     * another claim has locked this instant instead of waiting on them (no lock-order deadlocks).
+     */
+    async claimForRefresh(wanted: ReadonlyArray<{ id: string; tokenVersion: number }>, owner: string, now: number, leaseMs: number): Promise<Array<{ lease: Lease; row: ConnectionRecord }>> {
+      if (wanted.length === 0) return [];
+      const match = wanted.map(() => '(id = ? AND token_version = ?)').join(' OR ');
+      const free = '(lease_until IS NULL OR lease_until < ?)';
+      const pick = sql.dialect === 'postgres'
+        ? `id IN (SELECT id FROM connections WHERE (${match}) AND status <> 'needs_reauth' AND ${free} FOR UPDATE SKIP LOCKED) AND ${free}`
+        : `(${match}) AND status <> 'needs_reauth' AND ${free}`;
+      const params: SqlValue[] = [owner, now + leaseMs];
+      for (const w of wanted) params.push(w.id, w.tokenVersion);
+      params.push(now);
+      if (sql.dialect === 'postgres') params.push(now);
+      const rows = await sql.all(
+        `UPDATE connections SET lease_owner = ?, lease_until = ?, lease_fence = lease_fence + 1 WHERE ${pick}
+         RETURNING ${selectList(t.connections)}, lease_fence, refresh_inflight_at`, params);
+      return rows.map((r) => leasedRow(r, owner));
     },
 
     /** Records that a provider call is about to start (crash detection). False if the lease is lost. */
