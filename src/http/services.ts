@@ -98,7 +98,15 @@ export function createServices(deps: AppDeps): Services {
     onStatusChange,
   });
   forgetIntegration = (id) => refresher.forgetIntegration(id);
-  const tokens = new TokenService({ store, clock, crypto, audit, refresher, policy, onStatusChange });
+  let revalidateFailing = false; // logged once per outage, not every half second
+  const tokens = new TokenService({
+    store, clock, crypto, audit, refresher, policy, onStatusChange,
+    onRevalidateError: (e) => {
+      if (!revalidateFailing) logger.warn({ err: e }, 'cached connections could not be re-checked; calls read their rows until the store answers');
+      revalidateFailing = true;
+    },
+    onRevalidated: () => { revalidateFailing = false; },
+  });
   // The one call site that drops cached tokens when connect code replaces or deletes them (re-auth, disconnect).
   const onTokensChanged = (connectionId: string): void => tokens.invalidate(connectionId);
   const connectDeps = { store, vault, integrations, clock, random, audit, onTokensChanged, onConnectionEvent };

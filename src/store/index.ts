@@ -7,6 +7,7 @@ import { type Store, createSqlStore } from './store.ts';
 export type { Store } from './store.ts';
 export type * from './records.ts';
 export type { ConnectionFilter, Lease } from './repos/connections.ts';
+export { connectionStamp } from './repos/connections.ts';
 export type { AuditFilter } from './repos/audit.ts';
 export type { Page, PageResult } from './repos/common.ts';
 

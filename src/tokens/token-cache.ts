@@ -53,6 +53,11 @@ export class TokenCache {
     return entry;
   }
 
+  /** Every entry, oldest stored first. */
+  entries(): IterableIterator<TokenCacheEntry> {
+    return this.#entries.values();
+  }
+
   invalidate(connectionId: string): void {
     this.#entries.delete(connectionId);
   }

@@ -1,6 +1,6 @@
 import { KeywayError } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
-import type { ConnectionRecord, Store } from '../store/index.ts';
+import { type ConnectionRecord, type Store, connectionStamp } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, deadReason, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { Refresher } from './refresher.ts';
@@ -34,6 +34,9 @@ export interface TokenServiceDeps {
   revalidateMs?: number;
   /** Elapsed-time source for `revalidateMs`; real time even when tests stop the clock. */
   monotonic?: () => number;
+  /** A failed background re-check (the store unreachable); entries then age out and calls read rows themselves. */
+  onRevalidateError?: (e: unknown) => void;
+  onRevalidated?: () => void;
 }
 
 /** A usable token with the connection row it belongs to. */
@@ -48,11 +51,68 @@ export class TokenService {
   readonly #cache: TokenCache;
   readonly #revalidateMs: number;
   readonly #monotonic: () => number;
+  #timer: NodeJS.Timeout | null = null;
+  #pass: Promise<void> | null = null;
   constructor(deps: TokenServiceDeps) {
     this.#d = deps;
     this.#cache = deps.cache ?? new TokenCache();
     this.#revalidateMs = deps.revalidateMs ?? 1000;
     this.#monotonic = deps.monotonic ?? (() => performance.now());
+  }
+
+  /**
+   * Keeps cached rows checked without a full read per row: every `revalidateMs / 2`, the entries
+   * last checked at least that long ago are compared with the store in one narrow query per 500
+   * (`connections.stamps`). A row changed or deleted elsewhere drops its entry; an unchanged one
+   * counts as checked. The hot path thus finds its entry checked within `revalidateMs` and reads
+   * nothing; should this loop fall behind, a call reads the row itself as before.
+   */
+  startRevalidation(): void {
+    if (this.#timer) return;
+    const loop = (): void => {
+      this.#timer = setTimeout(() => {
+        this.#pass = this.revalidateCached().then(() => this.#d.onRevalidated?.(), (e: unknown) => this.#d.onRevalidateError?.(e))
+          .finally(() => { this.#pass = null; if (this.#timer) loop(); });
+      }, this.#revalidateMs / 2);
+      this.#timer.unref();
+    };
+    loop();
+  }
+
+  /** Stops the loop; resolves once a pass under way has finished. */
+  async stopRevalidation(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#pass;
+  }
+
+  /** One pass of the check `startRevalidation` runs. Returns how many entries were dropped. */
+  async revalidateCached(): Promise<number> {
+    const tick = this.#monotonic();
+    const due: TokenInUse[] = [];
+    for (const e of this.#cache.entries()) if (tick - e.checkedAt >= this.#revalidateMs / 2) due.push(e);
+    let dropped = 0;
+    for (let i = 0; i < due.length; i += 500) {
+      const chunk = due.slice(i, i + 500);
+      const stamps = await this.#d.store.connections.stamps(chunk.map((e) => e.connection.id));
+      for (const e of chunk) {
+        if (this.#cache.get(e.connection.id) !== e) continue; // replaced meanwhile: the new entry is newer
+        if (stamps.get(e.connection.id) === connectionStamp(e.connection)) e.checkedAt = tick;
+        else { this.#cache.invalidate(e.connection.id); dropped++; }
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * The cached row and token of a connection when they can be served as they are: checked within
+   * `revalidateMs` and not due for a refresh. Synchronous, so a hot path can take it without a
+   * store read; undefined means "go through `use`".
+   */
+  cached(orgId: string, id: string): TokenInUse | undefined {
+    const hit = this.#cache.get(id);
+    if (hit === undefined || hit.connection.orgId !== orgId || this.#monotonic() - hit.checkedAt >= this.#revalidateMs) return undefined;
+    return needsRefresh(hit.connection, this.#d.clock.now(), this.#d.policy) ? undefined : hit;
   }
 
   /** Drops the cached token of a connection (deleted, re-authenticated, tokens replaced). */
@@ -82,9 +142,8 @@ export class TokenService {
    * `revalidateMs` whose token needs no refresh is served without a store read or a decrypt.
    */
   async use(orgId: string, id: string, actor: Actor, opts: { audit?: boolean } = {}): Promise<TokenInUse> {
-    const hit = this.#cache.get(id);
-    if (hit !== undefined && hit.connection.orgId === orgId && this.#monotonic() - hit.checkedAt < this.#revalidateMs &&
-      !needsRefresh(hit.connection, this.#d.clock.now(), this.#d.policy)) {
+    const hit = this.cached(orgId, id);
+    if (hit !== undefined) {
       if (opts.audit !== false) this.#d.audit.record({ orgId, actor, action: 'token.read', integrationId: hit.connection.integrationId, connectionId: id });
       return hit;
     }

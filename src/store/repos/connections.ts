@@ -18,6 +18,15 @@ export interface Lease {
   interruptedAt: number | null;
 }
 
+/**
+ * A row's stamp, from the columns that tell whether a cached connection row is still the stored one
+ * (its tokens, status, owner and sharing, the time of its last change): equal stamps mean a cached
+ * row may still be served.
+ */
+export function connectionStamp(c: t.ConnectionStampFields): string {
+  return `${c.tokenVersion}|${c.status}|${c.updatedAt}|${c.ownerMemberId ?? ''}|${c.sharing ?? ''}|${c.shareLevel ?? ''}|${c.refreshFailures}|${c.expiresAt ?? ''}`;
+}
+
 /** A row returned by a lease-taking UPDATE … RETURNING, with the lease it was taken under. */
 function leasedRow(r: Row, owner: string): { lease: Lease; row: ConnectionRecord } {
   const inflight = r['refresh_inflight_at'];
@@ -48,6 +57,21 @@ export function connectionRepo(sql: SqlExecutor) {
       const data = rows.slice(0, page.limit);
       const last = data[data.length - 1];
       return { data, nextCursor: rows.length > page.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    },
+
+    /**
+     * The stamps (see `connectionStamp`) of these connections as stored, by id; a deleted one is
+     * absent. One narrow query per call: how caches re-check many rows a second.
+     */
+    async stamps(ids: readonly string[]): Promise<Map<string, string>> {
+      const out = new Map<string, string>();
+      if (ids.length === 0) return out;
+      const rows = await sql.all(`SELECT ${selectList(t.connectionStamps)} FROM connections WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
+      for (const r of rows) {
+        const c = decodeRow(t.connectionStamps, r);
+        out.set(c.id, connectionStamp(c));
+      }
+      return out;
     },
 
     update: (orgId: string, id: string, patch: Partial<ConnectionRecord>) =>
