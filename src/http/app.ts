@@ -8,6 +8,7 @@ import { providerRoutes } from './routes/providers.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { connectSessionRoutes } from './routes/connect-sessions.ts';
 import { connectionRoutes } from './routes/connections.ts';
+import { tokenListener, tokenRoute, tokenUrlId } from './routes/token.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
@@ -32,15 +33,20 @@ export type Mount = (app: FastifyInstance) => void;
  * string (callbacks carry `code` and `state`), a header value or a body.
  */
 export function createApp(services: Services, mounts: Mount[] = []): FastifyInstance {
-  // The gateway's hot path: /v1/proxy/… goes straight to its raw listener, ahead of the router.
+  // The hot paths: /v1/proxy/… and GET /token with an API key go straight to raw listeners, ahead of the router.
   const gateway = gatewayListener(services);
+  const token = tokenListener(services);
   const app: FastifyInstance = Fastify({
     loggerInstance: services.logger as unknown as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
     serverFactory: (handler) => {
-      const server = createServer((req, res) => (isGatewayUrl(req.url) ? gateway(req, res) : handler(req, res)));
+      const server = createServer((req, res) => {
+        if (isGatewayUrl(req.url)) return gateway(req, res);
+        const tokenOf = tokenUrlId(req.method, req.url, req.headers.authorization);
+        return tokenOf === null ? handler(req, res) : token(req, res, tokenOf);
+      });
       // Fastify's defaults for a server it creates itself (keep-alive 72 s, no request timeout).
       server.keepAliveTimeout = 72_000;
       server.requestTimeout = 0;
@@ -66,6 +72,7 @@ export function createApp(services: Services, mounts: Mount[] = []): FastifyInst
   integrationRoutes(deps);
   connectSessionRoutes(deps);
   connectionRoutes(deps);
+  tokenRoute(deps);
   connectionSharingRoutes(deps);
   orgRoutes(deps);
   memberRoutes(deps);

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { iso } from '../../core/clock.ts';
-import { type Principal, canUseIntegration, connectionAccess, requireConnectionManage, requireTokenRead } from '../../access/index.ts';
+import { type Principal, canUseIntegration, connectionAccess, requireConnectionManage } from '../../access/index.ts';
 import { type NewConnectionInput, OAUTH21_REFUSAL, REFUSED_GRANTS } from '../../connect/index.ts';
 import type { ConnectionRecord } from '../../store/index.ts';
 import { presentConnection, presentStartedSession } from '../present.ts';
@@ -109,22 +108,6 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
       requireConnectionManage(access);
       const started = await services.connect.createReauthSession(principal.orgId, actorOf(principal), principal.memberId, c.id, body);
       return { ...presentStartedSession(started.session, started.connectUrl), transfersOwnership: c.ownerMemberId !== principal.memberId };
-    },
-  });
-  def({
-    method: 'GET', url: '/v1/connections/{id}/token', tag: 'connections',
-    summary: 'A fresh access token (refreshed first by the refresh-ahead rule); never an API key or password', params: idParam,
-    handler: async ({ params, principal }) => {
-      requireTokenRead(principal);
-      const { c, access } = await loadVisible(services, principal, params.id);
-      if (!access.canReadToken) {
-        throw new KeywayError('forbidden', 'Only the connection\'s owner reads its raw token; it is shared with you to call through the gateway: /v1/proxy/{connection}/….');
-      }
-      if (c.kind === 'api_key' || c.kind === 'basic') {
-        throw new KeywayError('invalid_request', `This connection holds ${c.kind === 'api_key' ? 'an API key' : 'a user name and password'}, which Keyway never hands out. Call the provider through the gateway: /v1/proxy/${c.id}/…`);
-      }
-      const t = await tokens.getFreshToken(principal.orgId, c.id, actorOf(principal));
-      return { accessToken: t.accessToken, tokenType: t.tokenType, expiresAt: t.expiresAt === null ? null : iso(t.expiresAt), scopes: t.scopes };
     },
   });
   def({

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { PROXY_PREFIX } from '../../proxy/index.ts';
 import { toErrorResponse } from '../error-mapping.ts';
+import { writeRawError } from '../raw-reply.ts';
 import { gatewayPrincipal } from '../auth.ts';
 import type { OpenApiRegistry } from '../route.ts';
 import type { Services } from '../services.ts';
@@ -29,7 +30,7 @@ export function gatewayListener(services: Services): RawListener {
       .catch((e: unknown) => {
         const r = toErrorResponse(e);
         if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: (req.url ?? '').split('?')[0] }, 'proxy call failed');
-        writeError(res, r);
+        writeRawError(res, r);
       });
   };
 }
@@ -57,16 +58,4 @@ export function proxyRoutes({ app, services }: RouteDeps, registry: OpenApiRegis
       summary: 'Call the provider\'s API through a connection: forwarded to its API base URL + path with the credential injected; the provider\'s response comes back as it is, with advice in Keyway-Hint',
     });
   }
-}
-
-/** A Keyway error on the raw response, as `sendError` writes it — unless the answer has begun. */
-function writeError(res: ServerResponse, r: ReturnType<typeof toErrorResponse>): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'keyway-error': r.code };
-  if (r.retryAfter !== undefined) headers['retry-after'] = String(r.retryAfter);
-  res.writeHead(r.status, headers);
-  res.end(JSON.stringify(r.body));
 }

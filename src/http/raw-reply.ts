@@ -1,0 +1,26 @@
+import type { ServerResponse } from 'node:http';
+import type { toErrorResponse } from './error-mapping.ts';
+
+/**
+ * Answers on the raw response for the listeners that run ahead of Fastify's router (the gateway,
+ * `/token`), byte for byte as the routes answer through Fastify.
+ */
+
+/** A Keyway error, as `sendError` writes it — unless the answer has begun, then the connection is cut. */
+export function writeRawError(res: ServerResponse, r: ReturnType<typeof toErrorResponse>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'keyway-error': r.code };
+  if (r.retryAfter !== undefined) headers['retry-after'] = String(r.retryAfter);
+  res.writeHead(r.status, headers);
+  res.end(JSON.stringify(r.body));
+}
+
+/** A 200 JSON answer that no cache may keep (it holds a token). */
+export function writeRawNoStoreJson(res: ServerResponse, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}
