@@ -61,11 +61,12 @@ export class TokenService {
   }
 
   /**
-   * Keeps cached rows checked without a full read per row: every `revalidateMs / 2`, the entries
-   * last checked at least that long ago are compared with the store in one narrow query per 500
-   * (`connections.stamps`). A row changed or deleted elsewhere drops its entry; an unchanged one
-   * counts as checked. The hot path thus finds its entry checked within `revalidateMs` and reads
-   * nothing; should this loop fall behind, a call reads the row itself as before.
+   * Keeps cached rows checked without a full read per row: every `revalidateMs / 5`, the entries
+   * last checked at least `2 × revalidateMs / 5` ago are compared with the store in one narrow
+   * query per 500 (`connections.stamps`). A row changed or deleted elsewhere drops its entry; an
+   * unchanged one counts as checked. So a change is seen within about 0.6 × `revalidateMs`, and the
+   * hot path finds its entry checked and reads nothing; should this loop fall behind, a call reads
+   * the row itself as before (entries older than `revalidateMs` are not served).
    */
   startRevalidation(): void {
     if (this.#timer) return;
@@ -73,7 +74,7 @@ export class TokenService {
       this.#timer = setTimeout(() => {
         this.#pass = this.revalidateCached().then(() => this.#d.onRevalidated?.(), (e: unknown) => this.#d.onRevalidateError?.(e))
           .finally(() => { this.#pass = null; if (this.#timer) loop(); });
-      }, this.#revalidateMs / 2);
+      }, this.#revalidateMs / 5);
       this.#timer.unref();
     };
     loop();
@@ -90,7 +91,7 @@ export class TokenService {
   async revalidateCached(): Promise<number> {
     const tick = this.#monotonic();
     const due: TokenInUse[] = [];
-    for (const e of this.#cache.entries()) if (tick - e.checkedAt >= this.#revalidateMs / 2) due.push(e);
+    for (const e of this.#cache.entries()) if (tick - e.checkedAt >= (2 * this.#revalidateMs) / 5) due.push(e);
     let dropped = 0;
     for (let i = 0; i < due.length; i += 500) {
       const chunk = due.slice(i, i + 500);
