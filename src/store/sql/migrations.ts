@@ -139,4 +139,24 @@ CREATE TABLE sign_in_attempts (
 CREATE INDEX sign_in_attempts_expires ON sign_in_attempts(expires_at)
 `,
   },
+  {
+    // Audit ids are random and never looked up: a unique index on them cost one random B-tree page
+    // written per entry (most of the gateway's per-call store work). The table is rebuilt without
+    // it on SQLite, which cannot drop a column constraint; PostgreSQL drops the constraint.
+    id: 5,
+    name: 'audit entries without a unique index on their random id',
+    sql: (d) => d === 'postgres'
+      ? 'ALTER TABLE audit_log DROP CONSTRAINT IF EXISTS audit_log_id_key'
+      : `
+CREATE TABLE audit_log_v5 (
+  seq ${serial(d)}, id TEXT NOT NULL, org_id TEXT NOT NULL, at BIGINT NOT NULL,
+  actor_type TEXT NOT NULL, actor_id TEXT, action TEXT NOT NULL, outcome TEXT NOT NULL,
+  integration_id TEXT, connection_id TEXT, detail TEXT NOT NULL);
+INSERT INTO audit_log_v5 (seq, id, org_id, at, actor_type, actor_id, action, outcome, integration_id, connection_id, detail)
+  SELECT seq, id, org_id, at, actor_type, actor_id, action, outcome, integration_id, connection_id, detail FROM audit_log ORDER BY seq;
+DROP TABLE audit_log;
+ALTER TABLE audit_log_v5 RENAME TO audit_log;
+CREATE INDEX audit_org_seq ON audit_log(org_id, seq)
+`,
+  },
 ];
