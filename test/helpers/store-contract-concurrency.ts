@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Store } from '../../src/store/index.ts';
-import { INT_A, INT_A2, ORG_A, T0, auditEntry, connectAttempt, connectSession, connection, ids, integration } from './store-fixtures.ts';
+import { INT_A, INT_A2, ORG_A, T0, auditEntry, brokenAuditEntry, connectAttempt, connectSession, connection, ids, integration } from './store-fixtures.ts';
 
 const pad = (i: number): string => String(i).padStart(2, '0');
 const settle = (p: Promise<unknown>): Promise<'ok' | 'failed'> => p.then(() => 'ok' as const, () => 'failed' as const);
@@ -21,7 +21,7 @@ export function concurrencyContract(s: () => Store): void {
       const deletes = Array.from({ length: 25 }, (_, i) => s().integrations.delete(ORG_A, `old_${pad(i)}`));
       const inserts = Array.from({ length: 25 }, (_, i) => s().integrations.insert(integration(`new_${pad(i)}`, { createdAt: T0 + 1 + i })));
       const audits = Array.from({ length: 25 }, (_, i) => s().audit.append([auditEntry(`au_${pad(i)}_a`), auditEntry(`au_${pad(i)}_b`)]));
-      const failingAudits = Array.from({ length: 5 }, (_, i) => settle(s().audit.append([auditEntry(`bad_${pad(i)}`), auditEntry(`bad_${pad(i)}`)])));
+      const failingAudits = Array.from({ length: 5 }, (_, i) => settle(s().audit.append([auditEntry(`bad_${pad(i)}`), brokenAuditEntry(`bad_${pad(i)}_b`)])));
       const consumes = Array.from({ length: 30 }, (_, i) => s().connectAttempts.consume(`state_ca_${pad(i % 10)}`, T0 + 1));
       const reads = Array.from({ length: 25 }, (_, i) => (i % 2 === 0
         ? s().integrations.list(ORG_A)
@@ -74,7 +74,7 @@ export function concurrencyContract(s: () => Store): void {
 
     test('a failed transaction rolls back and the calls queued behind it still run', async () => {
       const results = await Promise.all([
-        settle(s().audit.append([auditEntry('dup'), auditEntry('dup')])),
+        settle(s().audit.append([auditEntry('bad'), brokenAuditEntry('bad_b')])),
         s().integrations.insert(integration('after_1')),
         s().audit.append([auditEntry('good')]),
         s().integrations.delete(ORG_A, INT_A2),

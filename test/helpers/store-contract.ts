@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ConnectionRecord, Store } from '../../src/store/index.ts';
 import {
-  INT_A, INT_A2, INT_B, MEMBER_A, MEMBER_B, ORG_A, ORG_B, T0, apiKey, auditEntry, connectAttempt,
+  INT_A, INT_A2, INT_B, MEMBER_A, MEMBER_B, ORG_A, ORG_B, T0, apiKey, auditEntry, brokenAuditEntry, connectAttempt,
   connectSession, connection, ids, integration, seed, withoutSeq,
 } from './store-fixtures.ts';
 import { concurrencyContract } from './store-contract-concurrency.ts';
@@ -450,7 +450,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
 
       test('a batch that fails part way stores none of its entries', async () => {
-        await assert.rejects(s().audit.append([auditEntry('au_new'), auditEntry('au_00')]), 'a duplicate id fails the batch');
+        await assert.rejects(s().audit.append([auditEntry('au_new'), brokenAuditEntry('au_bad')]), 'an entry the table refuses fails the batch');
         assert.equal((await query({})).length, 30);
         assert.ok(!ids(await query({})).includes('au_new'));
       });

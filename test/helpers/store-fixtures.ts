@@ -82,6 +82,11 @@ export function auditEntry(id: string, over: Partial<NewAuditRecord> = {}): NewA
   };
 }
 
+/** An entry the table refuses (no action, a NOT NULL column): makes a batch fail part way. */
+export function brokenAuditEntry(id: string): NewAuditRecord {
+  return { ...auditEntry(id), action: null as unknown as string };
+}
+
 /** Ids of a page, for comparing orders. */
 export const ids = (rows: Array<{ id: string }>): string[] => rows.map((r) => r.id);
 
