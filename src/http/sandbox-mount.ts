@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { parseDefinition, type ProviderDefinition } from '../catalog/index.ts';
-import { createSandbox, type Sandbox } from '../sandbox/index.ts';
+import type { Sandbox } from '../sandbox/index.ts';
 import { randomToken } from '../core/random.ts';
 import { SYSTEM_ACTOR } from '../audit/index.ts';
 import type { Services } from './services.ts';
@@ -29,6 +29,8 @@ export function sandboxDefinition(publicUrl: string): ProviderDefinition {
 
 /** Serves the sandbox authorization server and its API under /sandbox in Keyway's own server. */
 export async function createMountedSandbox(publicUrl: string): Promise<{ sandbox: Sandbox; mount: (app: FastifyInstance) => void }> {
+  // Loaded only when the sandbox is on: oidc-provider and its dependencies cost tens of MB of memory.
+  const { createSandbox } = await import('../sandbox/index.ts');
   const sandbox = await createSandbox({ issuer: `${publicUrl}${SANDBOX_PATH}` });
   // A hook, not a route: Fastify would otherwise parse (or refuse) the form bodies oidc-provider reads itself.
   const mount = (app: FastifyInstance): void => {
