@@ -43,6 +43,7 @@ export class ApiKeyGate {
   readonly #revalidateMs: number;
   readonly #monotonic: () => number;
   readonly #byHash = new Map<string, Checked>();
+  readonly #hashes = new Map<string, string>();
   readonly #limiter = new RateLimiter();
 
   constructor(options: ApiKeyGateOptions) {
@@ -53,14 +54,42 @@ export class ApiKeyGate {
 
   /** Resolves `Authorization: Bearer kw_…` to its principal, or throws unauthorized / rate_limited. */
   async authenticate(authorization: string | undefined): Promise<Principal> {
+    const hash = this.#hashOf(authorization);
+    const tick = this.#monotonic();
+    let entry = this.#byHash.get(hash);
+    if (!entry || tick - entry.checkedAt >= this.#revalidateMs) entry = await this.#check(hash, tick);
+    return this.#admit(entry);
+  }
+
+  /**
+   * `authenticate` answered from memory when the key was checked within `revalidateMs` (rate limit
+   * applied); undefined when its row must be read (then call `authenticate`). Synchronous, for hot paths.
+   */
+  cached(authorization: string | undefined): Principal | undefined {
+    const entry = this.#byHash.get(this.#hashOf(authorization));
+    if (!entry || this.#monotonic() - entry.checkedAt >= this.#revalidateMs) return undefined;
+    return this.#admit(entry);
+  }
+
+  /**
+   * The key's SHA-256, remembered for the keys seen lately: a key is sent with every call, and
+   * hashing it each time cost more than the rest of the check. What is remembered is only how to
+   * find the key's entry; whether the key is still valid is read from the store as before.
+   */
+  #hashOf(authorization: string | undefined): string {
     const m = authorization === undefined ? null : BEARER.exec(authorization);
     if (!m || !m[1]) {
       throw new KeywayError('unauthorized', 'Send an API key as "Authorization: Bearer kw_…". Create one with `npx keyway keys create --name NAME`.');
     }
+    const known = this.#hashes.get(m[1]);
+    if (known !== undefined) return known;
     const hash = hashKey(m[1]);
-    const tick = this.#monotonic();
-    let entry = this.#byHash.get(hash);
-    if (!entry || tick - entry.checkedAt >= this.#revalidateMs) entry = await this.#check(hash, tick);
+    if (this.#hashes.size >= MAX_ENTRIES) this.#hashes.clear();
+    this.#hashes.set(m[1], hash);
+    return hash;
+  }
+
+  #admit(entry: Checked): Principal {
     const { record } = entry;
     const limit = record.rateLimitPerMinute ?? this.#o.defaultRateLimitPerMinute;
     if (limit === 0) return entry.principal;
@@ -74,7 +103,10 @@ export class ApiKeyGate {
   /** Drops a key at once (revoked or changed in this process). */
   forget(keyId: string): void {
     for (const [hash, e] of this.#byHash) {
-      if (e.record.id === keyId) this.#byHash.delete(hash);
+      if (e.record.id === keyId) {
+        this.#byHash.delete(hash);
+        for (const [raw, h] of this.#hashes) if (h === hash) this.#hashes.delete(raw);
+      }
     }
     this.#limiter.forget(keyId);
   }

@@ -55,11 +55,21 @@ export class MemberDirectory {
     this.#monotonic = o.monotonic ?? (() => performance.now());
   }
 
+  /**
+   * `current` answered from memory when the member was read within `revalidateMs`; undefined when
+   * the row must be read (then call `current`). Synchronous, for hot paths.
+   */
+  cached(orgId: string, memberId: string): MemberRecord | null | undefined {
+    const hit = this.#cache.get(memberId);
+    if (hit && this.#monotonic() - hit.at < this.#revalidateMs && (hit.member === null || hit.member.orgId === orgId)) return hit.member;
+    return undefined;
+  }
+
   /** The member if they still belong to the organization; null once removed (or never there). */
   async current(orgId: string, memberId: string): Promise<MemberRecord | null> {
     const tick = this.#monotonic();
-    const hit = this.#cache.get(memberId);
-    if (hit && tick - hit.at < this.#revalidateMs && (hit.member === null || hit.member.orgId === orgId)) return hit.member;
+    const known = this.cached(orgId, memberId);
+    if (known !== undefined) return known;
     const rec = await this.#store.members.get(orgId, memberId);
     const member = rec && (rec.removedAt ?? null) === null ? rec : null;
     if (this.#cache.size >= 10_000) this.#cache.clear();
@@ -74,7 +84,11 @@ export class MemberDirectory {
 
 /** A principal with its member's current role; unauthorized when the member is gone. */
 export async function withRole(directory: MemberDirectory, p: Principal): Promise<Principal> {
-  const member = await directory.current(p.orgId, p.memberId);
+  return principalWithRole(p, await directory.current(p.orgId, p.memberId));
+}
+
+/** `withRole` with the member already looked up (`MemberDirectory.cached`). */
+export function principalWithRole(p: Principal, member: MemberRecord | null): Principal {
   if (!member) throw new KeywayError('unauthorized', 'The member this API key or session belongs to was removed from the organization.');
   return { ...p, role: member.role };
 }

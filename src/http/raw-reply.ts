@@ -17,10 +17,3 @@ export function writeRawError(res: ServerResponse, r: ReturnType<typeof toErrorR
   res.writeHead(r.status, headers);
   res.end(JSON.stringify(r.body));
 }
-
-/** A 200 JSON answer that no cache may keep (it holds a token). */
-export function writeRawNoStoreJson(res: ServerResponse, body: unknown): void {
-  const json = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(json) });
-  res.end(json);
-}

@@ -61,10 +61,10 @@ export class TokenService {
   }
 
   /**
-   * Keeps cached rows checked without a full read per row: every `revalidateMs / 5`, the entries
-   * last checked at least `2 × revalidateMs / 5` ago are compared with the store in one narrow
-   * query per 500 (`connections.stamps`). A row changed or deleted elsewhere drops its entry; an
-   * unchanged one counts as checked. So a change is seen within about 0.6 × `revalidateMs`, and the
+   * Keeps cached rows checked without a full read per row: every `revalidateMs / 4`, the entries
+   * last checked at least `revalidateMs / 2` ago are compared with the store in one narrow query
+   * per 500 (`connections.stamps`). A row changed or deleted elsewhere drops its entry; an
+   * unchanged one counts as checked. So a change is seen within about 0.75 × `revalidateMs`, and the
    * hot path finds its entry checked and reads nothing; should this loop fall behind, a call reads
    * the row itself as before (entries older than `revalidateMs` are not served).
    */
@@ -74,7 +74,7 @@ export class TokenService {
       this.#timer = setTimeout(() => {
         this.#pass = this.revalidateCached().then(() => this.#d.onRevalidated?.(), (e: unknown) => this.#d.onRevalidateError?.(e))
           .finally(() => { this.#pass = null; if (this.#timer) loop(); });
-      }, this.#revalidateMs / 5);
+      }, this.#revalidateMs / 4);
       this.#timer.unref();
     };
     loop();
@@ -91,7 +91,7 @@ export class TokenService {
   async revalidateCached(): Promise<number> {
     const tick = this.#monotonic();
     const due: TokenInUse[] = [];
-    for (const e of this.#cache.entries()) if (tick - e.checkedAt >= (2 * this.#revalidateMs) / 5) due.push(e);
+    for (const e of this.#cache.entries()) if (tick - e.checkedAt >= this.#revalidateMs / 2) due.push(e);
     let dropped = 0;
     for (let i = 0; i < due.length; i += 500) {
       const chunk = due.slice(i, i + 500);
@@ -114,6 +114,12 @@ export class TokenService {
     const hit = this.#cache.get(id);
     if (hit === undefined || hit.connection.orgId !== orgId || this.#monotonic() - hit.checkedAt >= this.#revalidateMs) return undefined;
     return needsRefresh(hit.connection, this.#d.clock.now(), this.#d.policy) ? undefined : hit;
+  }
+
+  /** The audit entry of a token handed out (`use` writes it; a hot path serving `cached` calls it). */
+  auditRead(t: TokenInUse, actor: Actor): void {
+    const c = t.connection;
+    this.#d.audit.record({ orgId: c.orgId, actor, action: 'token.read', integrationId: c.integrationId, connectionId: c.id });
   }
 
   /** Drops the cached token of a connection (deleted, re-authenticated, tokens replaced). */
@@ -145,7 +151,7 @@ export class TokenService {
   async use(orgId: string, id: string, actor: Actor, opts: { audit?: boolean } = {}): Promise<TokenInUse> {
     const hit = this.cached(orgId, id);
     if (hit !== undefined) {
-      if (opts.audit !== false) this.#d.audit.record({ orgId, actor, action: 'token.read', integrationId: hit.connection.integrationId, connectionId: id });
+      if (opts.audit !== false) this.auditRead(hit, actor);
       return hit;
     }
     let c = await this.reviewStatus(await this.#load(orgId, id));
@@ -159,9 +165,7 @@ export class TokenService {
     this.#refuseIfDead(c);
     if (!c.accessTokenEnc) throw new KeywayError('needs_reauth', 'This connection holds no access token. Reconnect it.');
     const entry = await this.#entry(c);
-    if (opts.audit !== false) {
-      this.#d.audit.record({ orgId, actor, action: 'token.read', integrationId: c.integrationId, connectionId: c.id });
-    }
+    if (opts.audit !== false) this.auditRead(entry, actor);
     return entry;
   }
 

@@ -25,13 +25,23 @@ export function isGatewayUrl(url: string | undefined): boolean {
  */
 export function gatewayListener(services: Services): RawListener {
   return (req, res) => {
-    gatewayPrincipal(services, req.headers.authorization)
-      .then((principal) => services.proxy.handle(req, res, principal))
-      .catch((e: unknown) => {
-        const r = toErrorResponse(e);
-        if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: (req.url ?? '').split('?')[0] }, 'proxy call failed');
-        writeRawError(res, r);
-      });
+    const fail = (e: unknown): void => {
+      const r = toErrorResponse(e);
+      if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: (req.url ?? '').split('?')[0] }, 'proxy call failed');
+      writeRawError(res, r);
+    };
+    let known;
+    try {
+      known = services.keys.cached(req.headers.authorization); // a key checked within the last 500 ms: no wait
+    } catch (e) {
+      return fail(e);
+    }
+    if (known !== undefined) {
+      services.keyOwners.remember(known.keyId, known.memberId);
+      services.proxy.handle(req, res, known).catch(fail);
+      return;
+    }
+    gatewayPrincipal(services, req.headers.authorization).then((principal) => services.proxy.handle(req, res, principal)).catch(fail);
   };
 }
 

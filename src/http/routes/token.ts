@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
-import { type Principal, connectionAccess, requireTokenRead } from '../../access/index.ts';
+import { type Principal, connectionAccess, principalWithRole, requireTokenRead, withRole } from '../../access/index.ts';
+import type { ConnectionRecord } from '../../store/index.ts';
+import type { AccessToken } from '../../tokens/index.ts';
 import { toErrorResponse } from '../error-mapping.ts';
-import { writeRawError, writeRawNoStoreJson } from '../raw-reply.ts';
+import { writeRawError } from '../raw-reply.ts';
 import { actorOf, keyPrincipal } from '../auth.ts';
 import type { Services } from '../services.ts';
 import { loadVisible } from './connection-sharing.ts';
@@ -22,38 +24,89 @@ export function tokenUrlId(method: string | undefined, url: string | undefined, 
   return TOKEN_URL.exec(url)?.[1] ?? null;
 }
 
-/**
- * A fresh access token for a caller: the key may read raw tokens, the caller may see the
- * connection and read its token (its owner), and it holds an OAuth token (never an API key or
- * password). A connection whose checked row and token sit in the token cache is answered without a
- * store read; otherwise the row is read and reviewed first.
- */
-export async function readToken(services: Services, principal: Principal, id: string) {
-  requireTokenRead(principal);
-  const hit = services.tokens.cached(principal.orgId, id);
-  const hitAccess = hit ? connectionAccess(principal, hit.connection) : null;
-  const { c, access } = hit && hitAccess ? { c: hit.connection, access: hitAccess } : await loadVisible(services, principal, id);
-  if (!access.canReadToken) {
+/** What `/token` answers. */
+export function presentToken(t: AccessToken) {
+  return { accessToken: t.accessToken, tokenType: t.tokenType, expiresAt: t.expiresAt === null ? null : iso(t.expiresAt), scopes: t.scopes };
+}
+
+/** The refusals of `/token` once the caller may see the connection: not its owner, or no OAuth token to hand out. */
+function requireReadable(c: ConnectionRecord, canReadToken: boolean): void {
+  if (!canReadToken) {
     throw new KeywayError('forbidden', 'Only the connection\'s owner reads its raw token; it is shared with you to call through the gateway: /v1/proxy/{connection}/….');
   }
   if (c.kind === 'api_key' || c.kind === 'basic') {
     throw new KeywayError('invalid_request', `This connection holds ${c.kind === 'api_key' ? 'an API key' : 'a user name and password'}, which Keyway never hands out. Call the provider through the gateway: /v1/proxy/${c.id}/…`);
   }
-  const t = await services.tokens.getFreshToken(principal.orgId, c.id, actorOf(principal));
-  return { accessToken: t.accessToken, tokenType: t.tokenType, expiresAt: t.expiresAt === null ? null : iso(t.expiresAt), scopes: t.scopes };
 }
 
-/** The raw listener for `tokenUrlId` requests: no framework work per call, errors as `sendError` writes them. */
+/**
+ * A fresh access token for a caller: the key may read raw tokens, the caller may see the
+ * connection and read its token (its owner), and it holds an OAuth token (never an API key or
+ * password). The row is read and reviewed first unless `readCachedToken` could answer.
+ */
+export async function readToken(services: Services, principal: Principal, id: string): Promise<AccessToken> {
+  const now = readCachedToken(services, principal, id);
+  if (now !== undefined) return now;
+  const { c, access } = await loadVisible(services, principal, id);
+  requireReadable(c, access.canReadToken);
+  return services.tokens.getFreshToken(principal.orgId, c.id, actorOf(principal));
+}
+
+/**
+ * `readToken` with no store read and no waiting, when the token cache holds a checked row whose
+ * token needs no refresh and the caller may see it; undefined otherwise. Audited like any read.
+ */
+function readCachedToken(services: Services, principal: Principal, id: string): AccessToken | undefined {
+  requireTokenRead(principal);
+  const hit = services.tokens.cached(principal.orgId, id);
+  const access = hit ? connectionAccess(principal, hit.connection) : null;
+  if (!hit || !access) return undefined; // not cached, or not visible: the full path answers (404 without disclosing it)
+  requireReadable(hit.connection, access.canReadToken);
+  services.tokens.auditRead(hit, actorOf(principal));
+  return hit.token;
+}
+
+/**
+ * The raw listener for `tokenUrlId` requests: no framework work per call. When the key, its member
+ * and the token are all in memory the answer is written at once, without a promise; otherwise the
+ * same checks run with store reads. Errors as `sendError` writes them; answers never cached.
+ */
 export function tokenListener(services: Services): (req: IncomingMessage, res: ServerResponse, id: string) => void {
+  // The JSON of each token handed out, made once per token version (the cache keeps the token object).
+  const bodies = new WeakMap<AccessToken, string>();
+  const send = (res: ServerResponse, t: AccessToken): void => {
+    let json = bodies.get(t);
+    if (json === undefined) {
+      json = JSON.stringify(presentToken(t));
+      bodies.set(t, json);
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(json) });
+    res.end(json);
+  };
+  const fail = (res: ServerResponse, e: unknown): void => {
+    const r = toErrorResponse(e);
+    if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: '/v1/connections/{id}/token' }, 'token read failed');
+    writeRawError(res, r);
+  };
   return (req, res, id) => {
-    keyPrincipal(services, req.headers.authorization)
-      .then((principal) => readToken(services, principal, id))
-      .then((body) => writeRawNoStoreJson(res, body))
-      .catch((e: unknown) => {
-        const r = toErrorResponse(e);
-        if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: '/v1/connections/{id}/token' }, 'token read failed');
-        writeRawError(res, r);
-      });
+    let principal: Principal | Promise<Principal>;
+    try {
+      const key = services.keys.cached(req.headers.authorization);
+      if (key === undefined) {
+        principal = keyPrincipal(services, req.headers.authorization);
+      } else {
+        services.keyOwners.remember(key.keyId, key.memberId);
+        const member = services.members.cached(key.orgId, key.memberId);
+        principal = member === undefined ? withRole(services.members, key) : principalWithRole(key, member);
+      }
+      if (!(principal instanceof Promise)) {
+        const t = readCachedToken(services, principal, id);
+        if (t !== undefined) return send(res, t);
+      }
+    } catch (e) {
+      return fail(res, e);
+    }
+    Promise.resolve(principal).then((p) => readToken(services, p, id)).then((t) => send(res, t), (e: unknown) => fail(res, e));
   };
 }
 
@@ -63,7 +116,7 @@ export function tokenRoute({ def, services }: RouteDeps): void {
     summary: 'A fresh access token (refreshed first by the refresh-ahead rule); never an API key or password', params: z.object({ id: z.string().max(100) }),
     handler: async ({ params, principal, reply }) => {
       reply.header('cache-control', 'no-store');
-      return readToken(services, principal, params.id);
+      return presentToken(await readToken(services, principal, params.id));
     },
   });
 }
