@@ -220,6 +220,33 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('what the background scheduler finds due', () => {
+      const H = 3_600_000;
+      beforeEach(async () => {
+        await s().connections.insert(connection('c_soon', { expiresAt: T0 + 60_000 }));
+        await s().connections.insert(connection('c_later', { expiresAt: T0 + 10 * H }));
+        await s().connections.insert(connection('c_idle', { expiresAt: T0 + 10 * H, obtainedAt: T0 - 40 * 24 * H }));
+        await s().connections.insert(connection('c_machine', { kind: 'client_credentials', refreshTokenEnc: null, expiresAt: T0 + 30_000 }));
+        await s().connections.insert(connection('c_key', { kind: 'api_key', refreshTokenEnc: null, expiresAt: null }));
+        await s().connections.insert(connection('c_dead', { status: 'needs_reauth', expiresAt: T0 - H }));
+        await s().connections.insert(connection('c_rt_lapsed', { expiresAt: T0 + 10 * H, refreshExpiresAt: T0 - 1 }));
+        await s().connections.insert(connection('c_no_rt_expired', { refreshTokenEnc: null, expiresAt: T0 - 1 }));
+      });
+
+      test('refresh: access tokens expiring before the horizon and idle refresh tokens, soonest expiry first, never dead or static ones', async () => {
+        const due = await s().connections.dueForRefresh(T0 + 5 * 60_000, T0 - 30 * 24 * H, 100);
+        assert.deepEqual(due.map((c) => c.id), ['c_no_rt_expired', 'c_machine', 'c_soon', 'c_idle']);
+        assert.deepEqual((await s().connections.dueForRefresh(T0 + 5 * 60_000, T0 - 30 * 24 * H, 2)).map((c) => c.id), ['c_no_rt_expired', 'c_machine'], 'at most the limit, soonest first');
+        assert.deepEqual((await s().connections.dueForRefresh(T0 - 2 * H, T0 - 90 * 24 * H, 100)).map((c) => c.id), [], 'nothing due yet');
+      });
+
+      test('re-authentication: refresh tokens that expired, and expired access tokens with no refresh token', async () => {
+        assert.deepEqual((await s().connections.listDueForReauth(T0, 100)).map((c) => c.id), ['c_no_rt_expired', 'c_rt_lapsed']);
+        assert.deepEqual((await s().connections.listDueForReauth(T0, 1)).map((c) => c.id), ['c_no_rt_expired']);
+        assert.deepEqual((await s().connections.listDueForReauth(T0 - 2, 100)).map((c) => c.id), []);
+      });
+    });
+
     describe('the refresh lease', () => {
       beforeEach(() => s().connections.insert(connection('conn_1', { tokenVersion: 1 })));
       const get = () => s().connections.get(ORG_A, 'conn_1');

@@ -27,6 +27,21 @@ export function connectionStamp(c: t.ConnectionStampFields): string {
   return `${c.tokenVersion}|${c.status}|${c.updatedAt}|${c.ownerMemberId ?? ''}|${c.sharing ?? ''}|${c.shareLevel ?? ''}|${c.refreshFailures}|${c.expiresAt ?? ''}`;
 }
 
+/**
+ * The background scheduler's questions, each answerable from one partial index over live
+ * connections (migration 6), so a pass reads only what is due. Exported for the query-plan test.
+ */
+export const DUE_QUERIES = {
+  /** Access token expiring before `?` (refresh it). Index connections_due_expiry. */
+  expiring: "WHERE status <> 'needs_reauth' AND expires_at <= ? AND kind IN ('oauth2', 'client_credentials')",
+  /** Refresh token unused since before `?` (touch it). Index connections_due_idle. */
+  idle: "WHERE status <> 'needs_reauth' AND refresh_token_enc IS NOT NULL AND obtained_at < ? AND kind IN ('oauth2', 'client_credentials')",
+  /** Refresh token expired by `?` (needs_reauth). Index connections_due_reauth. */
+  refreshExpired: "WHERE status <> 'needs_reauth' AND refresh_token_enc IS NOT NULL AND refresh_expires_at <= ? AND kind = 'oauth2'",
+  /** Access token expired by `?` with no refresh token (needs_reauth). Index connections_due_expiry. */
+  expiredWithoutRefresh: "WHERE status <> 'needs_reauth' AND expires_at <= ? AND refresh_token_enc IS NULL AND kind = 'oauth2'",
+} as const;
+
 /** A row returned by a lease-taking UPDATE … RETURNING, with the lease it was taken under. */
 function leasedRow(r: Row, owner: string): { lease: Lease; row: ConnectionRecord } {
   const inflight = r['refresh_inflight_at'];
@@ -93,15 +108,15 @@ export function connectionRepo(sql: SqlExecutor) {
     /**
      * OAuth connections that can no longer be renewed but do not show it yet, across organizations:
      * the refresh token has expired, or the access token has with no refresh token. The background
-     * scheduler turns them needs_reauth before a call fails.
+     * scheduler turns them needs_reauth before a call fails. Two index range reads (DUE_QUERIES).
      */
-    listDueForReauth: (now: number, limit: number) =>
-      selectMany(sql, t.connections,
-        `WHERE status <> 'needs_reauth' AND kind = 'oauth2' AND (
-           (refresh_token_enc IS NOT NULL AND refresh_expires_at IS NOT NULL AND refresh_expires_at <= ?)
-           OR (refresh_token_enc IS NULL AND expires_at IS NOT NULL AND expires_at <= ?))
-         ORDER BY id LIMIT ?`,
-        [now, now, limit]),
+    async listDueForReauth(now: number, limit: number): Promise<ConnectionRecord[]> {
+      const [lapsed, expired] = await Promise.all([
+        selectMany(sql, t.connections, `${DUE_QUERIES.refreshExpired} ORDER BY refresh_expires_at LIMIT ?`, [now, limit]),
+        selectMany(sql, t.connections, `${DUE_QUERIES.expiredWithoutRefresh} ORDER BY expires_at LIMIT ?`, [now, limit]),
+      ]);
+      return [...lapsed, ...expired].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
+    },
 
     delete: (orgId: string, id: string) => sql.run('DELETE FROM connections WHERE org_id = ? AND id = ?', [orgId, id]),
 
@@ -185,12 +200,18 @@ export function connectionRepo(sql: SqlExecutor) {
     /**
      * For the background scheduler, across organizations: connections whose access token expires
      * before `expiringBefore`, or whose refresh token has not been used since `idleBefore` (providers
-     * drop unused ones), soonest first. Skips static credentials and connections a person must fix.
+     * drop unused ones), soonest expiry first. Skips static credentials and connections a person
+     * must fix. Two index range reads (DUE_QUERIES): the cost follows what is due, not how many
+     * connections are stored.
      */
-    dueForRefresh: (expiringBefore: number, idleBefore: number, limit: number) =>
-      selectMany(sql, t.connections,
-        `WHERE status <> 'needs_reauth' AND kind IN ('oauth2', 'client_credentials')
-           AND ((expires_at IS NOT NULL AND expires_at <= ?) OR (refresh_token_enc IS NOT NULL AND obtained_at < ?))
-         ORDER BY expires_at LIMIT ?`, [expiringBefore, idleBefore, limit]),
+    async dueForRefresh(expiringBefore: number, idleBefore: number, limit: number): Promise<ConnectionRecord[]> {
+      const [expiring, idle] = await Promise.all([
+        selectMany(sql, t.connections, `${DUE_QUERIES.expiring} ORDER BY expires_at LIMIT ?`, [expiringBefore, limit]),
+        selectMany(sql, t.connections, `${DUE_QUERIES.idle} ORDER BY obtained_at LIMIT ?`, [idleBefore, limit]),
+      ]);
+      const byId = new Map<string, ConnectionRecord>();
+      for (const c of [...expiring, ...idle]) byId.set(c.id, c);
+      return [...byId.values()].sort((a, b) => (a.expiresAt ?? Infinity) - (b.expiresAt ?? Infinity)).slice(0, limit);
+    },
   };
 }
