@@ -1,4 +1,4 @@
-import type { ConnectionRecord } from '../store/index.ts';
+import { type ConnectionRecord, connectionStamp } from '../store/index.ts';
 
 /** A decrypted access token as handed out; `version` is the connection's `tokenVersion`. */
 export interface CachedAccessToken {
@@ -16,6 +16,8 @@ export interface TokenCacheEntry {
   token: CachedAccessToken;
   /** Monotonic time of the last store read. */
   checkedAt: number;
+  /** `connectionStamp(connection)`, made once: what the periodic re-check compares. */
+  readonly stamp: string;
 }
 
 /**
@@ -43,7 +45,7 @@ export class TokenCache {
   }
 
   set(connection: ConnectionRecord, token: CachedAccessToken, checkedAt: number): TokenCacheEntry {
-    const entry: TokenCacheEntry = { connection, token, checkedAt };
+    const entry: TokenCacheEntry = { connection, token, checkedAt, stamp: connectionStamp(connection) };
     this.#entries.delete(connection.id);
     if (this.#entries.size >= this.#max) {
       const oldest = this.#entries.keys().next();

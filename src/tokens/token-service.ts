@@ -1,6 +1,6 @@
 import { KeywayError } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
-import { type ConnectionRecord, type Store, connectionStamp } from '../store/index.ts';
+import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, deadReason, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { Refresher } from './refresher.ts';
@@ -98,7 +98,7 @@ export class TokenService {
       const stamps = await this.#d.store.connections.stamps(chunk.map((e) => e.connection.id));
       for (const e of chunk) {
         if (this.#cache.get(e.connection.id) !== e) continue; // replaced meanwhile: the new entry is newer
-        if (stamps.get(e.connection.id) === connectionStamp(e.connection)) e.checkedAt = tick;
+        if (stamps.get(e.connection.id) === e.stamp) e.checkedAt = tick;
         else { this.#cache.invalidate(e.connection.id); dropped++; }
       }
     }

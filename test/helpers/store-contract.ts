@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { ConnectionRecord, Store } from '../../src/store/index.ts';
+import { type ConnectionRecord, type Store, connectionStamp } from '../../src/store/index.ts';
 import {
   INT_A, INT_A2, INT_B, MEMBER_A, MEMBER_B, ORG_A, ORG_B, T0, apiKey, auditEntry, brokenAuditEntry, connectAttempt,
   connectSession, connection, ids, integration, seed, withoutSeq,
@@ -217,6 +217,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual([got?.status, got?.statusReason, got?.refreshFailures], ['refresh_failing', 'invalid_grant', 2]);
         assert.equal(await s().connections.delete(ORG_A, 'conn_1'), 1);
         assert.equal(await s().connections.get(ORG_A, 'conn_1'), null);
+      });
+    });
+
+    describe('stamps for re-checking cached rows', () => {
+      test('the stored stamp equals the stamp of the row as read, with and without empty columns; it moves with any change that matters', async () => {
+        await s().connections.insert(connection('st_full', { sharing: 'shared', shareLevel: 'manage', expiresAt: T0 + 123_456, refreshFailures: 2 }));
+        await s().connections.insert(connection('st_empty', { ownerMemberId: null, shareLevel: null, expiresAt: null, kind: 'client_credentials', refreshTokenEnc: null }));
+        const stamps = await s().connections.stamps(['st_full', 'st_empty', 'st_gone']);
+        for (const id of ['st_full', 'st_empty']) {
+          const row = await s().connections.get(ORG_A, id);
+          assert.ok(row);
+          assert.equal(stamps.get(id), connectionStamp(row), id);
+        }
+        assert.equal(stamps.has('st_gone'), false, 'a missing row has no stamp');
+        const before = stamps.get('st_full');
+        await s().connections.update(ORG_A, 'st_full', { status: 'refresh_failing' });
+        assert.notEqual((await s().connections.stamps(['st_full'])).get('st_full'), before, 'a status change moves the stamp');
+        assert.deepEqual(await s().connections.stamps([]), new Map());
       });
     });
 

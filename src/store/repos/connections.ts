@@ -21,11 +21,17 @@ export interface Lease {
 /**
  * A row's stamp, from the columns that tell whether a cached connection row is still the stored one
  * (its tokens, status, owner and sharing, the time of its last change): equal stamps mean a cached
- * row may still be served.
+ * row may still be served. `STAMP_SQL` computes the same string in the database.
  */
 export function connectionStamp(c: t.ConnectionStampFields): string {
   return `${c.tokenVersion}|${c.status}|${c.updatedAt}|${c.ownerMemberId ?? ''}|${c.sharing ?? ''}|${c.shareLevel ?? ''}|${c.refreshFailures}|${c.expiresAt ?? ''}`;
 }
+
+/** `connectionStamp` as one SQL expression (same text on SQLite and PostgreSQL): the re-check reads two short columns a row. */
+const STAMP_SQL = [
+  'CAST(token_version AS TEXT)', 'status', 'CAST(updated_at AS TEXT)', "COALESCE(owner_member_id, '')", "COALESCE(sharing, '')",
+  "COALESCE(share_level, '')", 'CAST(refresh_failures AS TEXT)', "COALESCE(CAST(expires_at AS TEXT), '')",
+].join(" || '|' || ");
 
 /**
  * The background scheduler's questions, each answerable from one partial index over live
@@ -81,11 +87,8 @@ export function connectionRepo(sql: SqlExecutor) {
     async stamps(ids: readonly string[]): Promise<Map<string, string>> {
       const out = new Map<string, string>();
       if (ids.length === 0) return out;
-      const rows = await sql.all(`SELECT ${selectList(t.connectionStamps)} FROM connections WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
-      for (const r of rows) {
-        const c = decodeRow(t.connectionStamps, r);
-        out.set(c.id, connectionStamp(c));
-      }
+      const rows = await sql.all(`SELECT id, ${STAMP_SQL} AS stamp FROM connections WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
+      for (const r of rows) out.set(String(r['id']), String(r['stamp']));
       return out;
     },
 

@@ -51,12 +51,7 @@ export const connections = defineTable<ConnectionRecord>('connections', {
 });
 
 /** The few columns of a connection that tell whether a cached row is still the stored one. */
-export type ConnectionStampFields = Pick<ConnectionRecord, 'id' | 'tokenVersion' | 'status' | 'updatedAt' | 'ownerMemberId' | 'sharing' | 'shareLevel' | 'refreshFailures' | 'expiresAt'>;
-export const connectionStamps = defineTable<ConnectionStampFields>('connections', {
-  id: connections.columns.id, tokenVersion: connections.columns.tokenVersion, status: connections.columns.status,
-  updatedAt: connections.columns.updatedAt, ownerMemberId: connections.columns.ownerMemberId, sharing: connections.columns.sharing,
-  shareLevel: connections.columns.shareLevel, refreshFailures: connections.columns.refreshFailures, expiresAt: connections.columns.expiresAt,
-});
+export type ConnectionStampFields = Pick<ConnectionRecord, 'tokenVersion' | 'status' | 'updatedAt' | 'ownerMemberId' | 'sharing' | 'shareLevel' | 'refreshFailures' | 'expiresAt'>;
 
 export const connectSessions = defineTable<ConnectSessionRecord>('connect_sessions', {
   id: ['id', 'text'], orgId: ['org_id', 'text'], integrationId: ['integration_id', 'text'],
