@@ -37,7 +37,7 @@ async function check(sql: SqlExecutor): Promise<void> {
   await atMigration4(sql, 120);
   const uniqueBefore = await createSqlStore(sql).audit.append([entry(0)]).then(() => 'accepted', () => 'refused');
   assert.equal(uniqueBefore, 'refused', 'before migration 5 a repeated id is refused (the unique index)');
-  assert.deepEqual(await migrate(sql, 2), [5]);
+  assert.deepEqual(await migrate(sql, 2), MIGRATIONS.filter((m) => m.id > 4).map((m) => m.id), 'migration 5 and any later ones');
   const store = createSqlStore(sql);
   const all = [];
   let cursor: string | undefined;
