@@ -6,7 +6,7 @@ import { type Store, openSqliteStore } from '../src/store/index.ts';
 import { type TestKeyway, addIntegration, connectInBrowser, startProvider, startTestKeyway } from './helpers/keyway.ts';
 
 /**
- * The token cache is kept honest by a narrow re-check of all cached rows twice a second (one query
+ * The token cache is kept honest by a narrow re-check of cached rows (CacheCheck, one query
  * per 500) instead of a full-row read per connection per second. Changes written by another
  * process — here a second handle on the same SQLite file, as `keyway` CLI commands or a second
  * server would write — reach callers within a second; unchanged rows stay cached.

@@ -88,7 +88,7 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
   services.retention.start();
   if (config.backgroundRefresh) services.scheduler.start();
   services.devicePoller.start();
-  services.tokens.startRevalidation();
+  services.cacheCheck.start();
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -98,7 +98,7 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
     app, url, services, sandbox, orgId: boot.org.id, bootstrapKeyFile: boot.keyFile,
     async close() {
       await app.close();
-      await services.tokens.stopRevalidation();
+      await services.cacheCheck.stop();
       await services.webhooks.stop();
       await services.scheduler.stop();
       await services.retention.stop();

@@ -7,7 +7,7 @@ import type { Outbound } from '../outbound/index.ts';
 import { AuditRetention, AuditWriter } from '../audit/index.ts';
 import { IntegrationService } from '../integrations/index.ts';
 import { ConnectService, ConnectionService, DevicePoller } from '../connect/index.ts';
-import { type RefreshPolicy, Refresher, TokenCrypto, TokenService, RefreshScheduler } from '../tokens/index.ts';
+import { CacheCheck, type RefreshPolicy, Refresher, TokenCache, TokenCrypto, TokenService, RefreshScheduler } from '../tokens/index.ts';
 import { ApiKeyGate, KeyOwners, MemberDirectory, OidcSignIn, type SessionPolicy, SessionService } from '../access/index.ts';
 import { ProxyService, ProxyTargets } from '../proxy/index.ts';
 import { WebhookService, connectionSnapshot, eventForTransition } from '../webhooks/index.ts';
@@ -42,6 +42,8 @@ export interface Services extends AppDeps {
   devicePoller: DevicePoller;
   refresher: Refresher;
   tokens: TokenService;
+  /** Re-checks the token cache's rows against the store in batches (started with the server). */
+  cacheCheck: CacheCheck;
   /** API-key checks (cached, revocation within a second) and per-key rate limits. */
   keys: ApiKeyGate;
   proxy: ProxyService;
@@ -98,14 +100,16 @@ export function createServices(deps: AppDeps): Services {
     onStatusChange,
   });
   forgetIntegration = (id) => refresher.forgetIntegration(id);
-  let revalidateFailing = false; // logged once per outage, not every half second
-  const tokens = new TokenService({
-    store, clock, crypto, audit, refresher, policy, onStatusChange,
-    onRevalidateError: (e) => {
-      if (!revalidateFailing) logger.warn({ err: e }, 'cached connections could not be re-checked; calls read their rows until the store answers');
-      revalidateFailing = true;
+  const tokenCache = new TokenCache();
+  const tokens = new TokenService({ store, clock, crypto, audit, refresher, policy, onStatusChange, cache: tokenCache });
+  let checkFailing = false; // logged once per outage, not every quarter second
+  const cacheCheck = new CacheCheck({
+    cache: tokenCache, store,
+    onError: (e) => {
+      if (!checkFailing) logger.warn({ err: e }, 'cached connections could not be re-checked; calls read their rows until the store answers');
+      checkFailing = true;
     },
-    onRevalidated: () => { revalidateFailing = false; },
+    onOk: () => { checkFailing = false; },
   });
   // The one call site that drops cached tokens when connect code replaces or deletes them (re-auth, disconnect).
   const onTokensChanged = (connectionId: string): void => tokens.invalidate(connectionId);
@@ -144,7 +148,7 @@ export function createServices(deps: AppDeps): Services {
     store, clock, random, publicUrl: config.publicUrl,
   });
   return {
-    ...deps, audit, integrations, connect, connections, devicePoller, refresher, tokens, keys, proxy, webhooks, scheduler, retention,
+    ...deps, audit, integrations, connect, connections, devicePoller, refresher, tokens, cacheCheck, keys, proxy, webhooks, scheduler, retention,
     members, keyOwners, sessions, signIn,
   };
 }

@@ -28,15 +28,13 @@ export interface TokenServiceDeps {
   /** Decrypted tokens by connection and token version (default: a new cache). */
   cache?: TokenCache;
   /**
-   * How long a cached connection is trusted before its row is read again, so a change made by
-   * another process (delete, re-auth, refresh) is seen within this time. Default 1000 ms.
+   * How long a cached connection is served without a check; `CacheCheck` (cache-check.ts) re-checks
+   * entries well within it, so a change made by another process (delete, re-auth, refresh) is
+   * seen in time. Default 1000 ms.
    */
   revalidateMs?: number;
   /** Elapsed-time source for `revalidateMs`; real time even when tests stop the clock. */
   monotonic?: () => number;
-  /** A failed background re-check (the store unreachable); entries then age out and calls read rows themselves. */
-  onRevalidateError?: (e: unknown) => void;
-  onRevalidated?: () => void;
 }
 
 /** A usable token with the connection row it belongs to. */
@@ -51,58 +49,11 @@ export class TokenService {
   readonly #cache: TokenCache;
   readonly #revalidateMs: number;
   readonly #monotonic: () => number;
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<void> | null = null;
   constructor(deps: TokenServiceDeps) {
     this.#d = deps;
     this.#cache = deps.cache ?? new TokenCache();
     this.#revalidateMs = deps.revalidateMs ?? 1000;
     this.#monotonic = deps.monotonic ?? (() => performance.now());
-  }
-
-  /**
-   * Keeps cached rows checked without a full read per row: every `revalidateMs / 4`, the entries
-   * last checked at least `revalidateMs / 2` ago are compared with the store in one narrow query
-   * per 500 (`connections.stamps`). A row changed or deleted elsewhere drops its entry; an
-   * unchanged one counts as checked. So a change is seen within about 0.75 × `revalidateMs`, and the
-   * hot path finds its entry checked and reads nothing; should this loop fall behind, a call reads
-   * the row itself as before (entries older than `revalidateMs` are not served).
-   */
-  startRevalidation(): void {
-    if (this.#timer) return;
-    const loop = (): void => {
-      this.#timer = setTimeout(() => {
-        this.#pass = this.revalidateCached().then(() => this.#d.onRevalidated?.(), (e: unknown) => this.#d.onRevalidateError?.(e))
-          .finally(() => { this.#pass = null; if (this.#timer) loop(); });
-      }, this.#revalidateMs / 4);
-      this.#timer.unref();
-    };
-    loop();
-  }
-
-  /** Stops the loop; resolves once a pass under way has finished. */
-  async stopRevalidation(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#pass;
-  }
-
-  /** One pass of the check `startRevalidation` runs. Returns how many entries were dropped. */
-  async revalidateCached(): Promise<number> {
-    const tick = this.#monotonic();
-    const due: TokenInUse[] = [];
-    for (const e of this.#cache.entries()) if (tick - e.checkedAt >= this.#revalidateMs / 2) due.push(e);
-    let dropped = 0;
-    for (let i = 0; i < due.length; i += 500) {
-      const chunk = due.slice(i, i + 500);
-      const stamps = await this.#d.store.connections.stamps(chunk.map((e) => e.connection.id));
-      for (const e of chunk) {
-        if (this.#cache.get(e.connection.id) !== e) continue; // replaced meanwhile: the new entry is newer
-        if (stamps.get(e.connection.id) === e.stamp) e.checkedAt = tick;
-        else { this.#cache.invalidate(e.connection.id); dropped++; }
-      }
-    }
-    return dropped;
   }
 
   /**

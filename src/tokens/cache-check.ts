@@ -1,0 +1,78 @@
+import type { Store } from '../store/index.ts';
+import type { TokenCache, TokenCacheEntry } from './token-cache.ts';
+
+export interface CacheCheckOptions {
+  cache: TokenCache;
+  store: Pick<Store, 'connections'>;
+  /** The token service's `revalidateMs`: entries older than this are not served. Default 1000 ms. */
+  revalidateMs?: number;
+  /** Elapsed-time source (real time even when tests stop the clock). */
+  monotonic?: () => number;
+  /** A pass failed (the store unreachable): entries then age out and calls read their rows themselves. */
+  onError?: (e: unknown) => void;
+  /** A pass succeeded. */
+  onOk?: () => void;
+}
+
+/** Stamps read in one query: a bounded `IN (…)` list. */
+const CHUNK = 500;
+
+/**
+ * Keeps the token cache's rows checked without a full read per row: every `revalidateMs / 4`, the
+ * entries last checked at least `revalidateMs / 2` ago are compared with the store, one narrow
+ * query per 500 (`connections.stamps`) against the stamp each entry made once. A row changed or
+ * deleted elsewhere drops its entry; an unchanged one counts as checked. So a change made by
+ * another process is seen within about 0.75 × `revalidateMs`, and the hot path finds its entry
+ * checked and reads nothing; should this loop fall behind, calls read their rows as before.
+ */
+export class CacheCheck {
+  readonly #o: CacheCheckOptions;
+  readonly #revalidateMs: number;
+  readonly #monotonic: () => number;
+  #timer: NodeJS.Timeout | null = null;
+  #pass: Promise<void> | null = null;
+
+  constructor(o: CacheCheckOptions) {
+    this.#o = o;
+    this.#revalidateMs = o.revalidateMs ?? 1000;
+    this.#monotonic = o.monotonic ?? (() => performance.now());
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    const loop = (): void => {
+      this.#timer = setTimeout(() => {
+        this.#pass = this.runOnce().then(() => this.#o.onOk?.(), (e: unknown) => this.#o.onError?.(e))
+          .finally(() => { this.#pass = null; if (this.#timer) loop(); });
+      }, this.#revalidateMs / 4);
+      this.#timer.unref();
+    };
+    loop();
+  }
+
+  /** Stops the loop; resolves once a pass under way has finished. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#pass;
+  }
+
+  /** One pass. Returns how many entries were dropped. */
+  async runOnce(): Promise<number> {
+    const { cache, store } = this.#o;
+    const tick = this.#monotonic();
+    const due: TokenCacheEntry[] = [];
+    for (const e of cache.entries()) if (tick - e.checkedAt >= this.#revalidateMs / 2) due.push(e);
+    let dropped = 0;
+    for (let i = 0; i < due.length; i += CHUNK) {
+      const chunk = due.slice(i, i + CHUNK);
+      const stamps = await store.connections.stamps(chunk.map((e) => e.connection.id));
+      for (const e of chunk) {
+        if (cache.get(e.connection.id) !== e) continue; // replaced meanwhile: the new entry is newer
+        if (stamps.get(e.connection.id) === e.stamp) e.checkedAt = tick;
+        else { cache.invalidate(e.connection.id); dropped++; }
+      }
+    }
+    return dropped;
+  }
+}
