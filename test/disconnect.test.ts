@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import type { SandboxServer } from '../src/sandbox/index.ts';
 import { CLIENT_SECRET, type TestKeyway, addIntegration, connectInBrowser, startProvider, startTestKeyway } from './helpers/keyway.ts';
 
@@ -97,6 +98,22 @@ describe('disconnect: tokens deleted at once, revoked at the provider (RFC 7009)
     const entry = await deleteEntry(id);
     assert.equal(entry.detail.revocation, 'not_supported');
     assert.match(entry.detail.advice, /connected apps/);
+  });
+
+  test('a disconnected connection\'s sealed tokens do not linger in the database file\'s free space', async () => {
+    const integration = await addIntegration(t, provider);
+    const { id } = await connect(integration.id, 'sealed');
+    const c = (await t.kw.services.store.connections.get(t.kw.orgId, id))!;
+    const sealed = [c.accessTokenEnc!, c.refreshTokenEnc!];
+    assert.equal((await disconnect(id)).status, 204);
+    // Move everything from the WAL into the file and empty the WAL, as SQLite does on its own over time.
+    const db = new DatabaseSync(join(t.dataDir, 'keyway.db'));
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.close();
+    for (const f of readdirSync(t.dataDir).filter((n) => n.startsWith('keyway.db'))) {
+      const bytes = readFileSync(join(t.dataDir, f));
+      for (const s of sealed) assert.equal(bytes.includes(Buffer.from(s)), false, `sealed token still in ${f}`);
+    }
   });
 
   test('no token is left in the database file, the logs or the audit log', async () => {

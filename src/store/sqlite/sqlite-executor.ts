@@ -15,6 +15,9 @@ export function openSqlite(path: string): SqlExecutor {
   // Only Keyway's user may read the file (SQLite gives its -wal and -shm files the same mode).
   if (path !== ':memory:') chmodSync(path, 0o600);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  // Deleted and overwritten rows are zeroed, not left in free space: a disconnected connection's
+  // sealed tokens (and every replaced one) leave the file once the WAL is checkpointed.
+  db.exec('PRAGMA secure_delete = ON;');
   // Reads of hot rows from a large file: memory-mapped I/O (256 MB window) and a 64 MB page cache
   // instead of the 2 MB default, so a million-connection store does not turn row reads into pread calls.
   db.exec('PRAGMA mmap_size = 268435456; PRAGMA cache_size = -65536;');
