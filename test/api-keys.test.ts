@@ -137,6 +137,17 @@ describe('API keys: create, list, scope, revoke, rate limit', () => {
     assert.equal((await proxy(key)).status, 200);
   });
 
+  test('a /token read counts once against the rate limit, whether answered from memory or after reading the store', async () => {
+    const { key } = (await t.api('POST', '/v1/api-keys', { name: 'token reader', scope: { tokenRead: true }, rateLimitPerMinute: 4 })).body;
+    const read = () => t.api('GET', `/v1/connections/${conn}/token`, undefined, key);
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await read()).status); // the first checks the key in the store, the rest from memory
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
+    const limited = await read();
+    assert.equal(limited.headers.get('keyway-error'), 'rate_limited');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  });
+
   test('invalid key requests are refused naming the field', async () => {
     const res = await t.api('POST', '/v1/api-keys', { name: 'x', scope: { admin: true } });
     assert.equal(res.status, 400);
