@@ -54,11 +54,7 @@ export class ApiKeyGate {
 
   /** Resolves `Authorization: Bearer kw_…` to its principal, or throws unauthorized / rate_limited. */
   async authenticate(authorization: string | undefined): Promise<Principal> {
-    const hash = this.#hashOf(authorization);
-    const tick = this.#monotonic();
-    let entry = this.#byHash.get(hash);
-    if (!entry || tick - entry.checkedAt >= this.#revalidateMs) entry = await this.#check(hash, tick);
-    return this.#admit(entry);
+    return this.cached(authorization) ?? this.#admit(await this.#check(this.#hashOf(authorization), this.#monotonic()));
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { toErrorResponse } from './error-mapping.ts';
+import { toErrorResponse } from './error-mapping.ts';
 
 /**
  * Answers on the raw response for the listeners that run ahead of Fastify's router (the gateway,
@@ -7,7 +7,7 @@ import type { toErrorResponse } from './error-mapping.ts';
  */
 
 /** A Keyway error, as `sendError` writes it — unless the answer has begun, then the connection is cut. */
-export function writeRawError(res: ServerResponse, r: ReturnType<typeof toErrorResponse>): void {
+function writeRawError(res: ServerResponse, r: ReturnType<typeof toErrorResponse>): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -16,4 +16,11 @@ export function writeRawError(res: ServerResponse, r: ReturnType<typeof toErrorR
   if (r.retryAfter !== undefined) headers['retry-after'] = String(r.retryAfter);
   res.writeHead(r.status, headers);
   res.end(JSON.stringify(r.body));
+}
+
+/** Any failure of a raw listener answered as `writeRawError` does; server faults are logged (never a provider's). */
+export function answerRawError(res: ServerResponse, e: unknown, logger: { error(obj: object, msg: string): void }, what: string, path: string): void {
+  const r = toErrorResponse(e);
+  if (r.status >= 500 && r.code !== 'provider_unavailable') logger.error({ err: e, path }, what);
+  writeRawError(res, r);
 }

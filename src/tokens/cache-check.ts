@@ -1,10 +1,10 @@
 import type { Store } from '../store/index.ts';
-import type { TokenCache, TokenCacheEntry } from './token-cache.ts';
+import { CACHE_TRUST_MS, type TokenCache, type TokenCacheEntry } from './token-cache.ts';
 
 export interface CacheCheckOptions {
   cache: TokenCache;
   store: Pick<Store, 'connections'>;
-  /** The token service's `revalidateMs`: entries older than this are not served. Default 1000 ms. */
+  /** The token service's `revalidateMs`: entries older than this are not served. Default CACHE_TRUST_MS. */
   revalidateMs?: number;
   /** Elapsed-time source (real time even when tests stop the clock). */
   monotonic?: () => number;
@@ -34,7 +34,7 @@ export class CacheCheck {
 
   constructor(o: CacheCheckOptions) {
     this.#o = o;
-    this.#revalidateMs = o.revalidateMs ?? 1000;
+    this.#revalidateMs = o.revalidateMs ?? CACHE_TRUST_MS;
     this.#monotonic = o.monotonic ?? (() => performance.now());
   }
 

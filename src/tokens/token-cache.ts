@@ -9,6 +9,9 @@ export interface CachedAccessToken {
   version: number;
 }
 
+/** How long a cached row is served since its last check (TokenService), and so what CacheCheck keeps it within. */
+export const CACHE_TRUST_MS = 1000;
+
 export interface TokenCacheEntry {
   /** The row as last read from the store. */
   connection: ConnectionRecord;

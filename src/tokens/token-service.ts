@@ -5,7 +5,7 @@ import type { Actor, AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, deadReason, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { Refresher } from './refresher.ts';
 import type { TokenCrypto } from './token-crypto.ts';
-import { TokenCache, type TokenCacheEntry } from './token-cache.ts';
+import { CACHE_TRUST_MS, TokenCache, type TokenCacheEntry } from './token-cache.ts';
 
 export interface AccessToken {
   accessToken: string;
@@ -30,7 +30,7 @@ export interface TokenServiceDeps {
   /**
    * How long a cached connection is served without a check; `CacheCheck` (cache-check.ts) re-checks
    * entries well within it, so a change made by another process (delete, re-auth, refresh) is
-   * seen in time. Default 1000 ms.
+   * seen in time. Default CACHE_TRUST_MS (1000 ms).
    */
   revalidateMs?: number;
   /** Elapsed-time source for `revalidateMs`; real time even when tests stop the clock. */
@@ -52,7 +52,7 @@ export class TokenService {
   constructor(deps: TokenServiceDeps) {
     this.#d = deps;
     this.#cache = deps.cache ?? new TokenCache();
-    this.#revalidateMs = deps.revalidateMs ?? 1000;
+    this.#revalidateMs = deps.revalidateMs ?? CACHE_TRUST_MS;
     this.#monotonic = deps.monotonic ?? (() => performance.now());
   }
 

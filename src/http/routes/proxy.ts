@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { PROXY_PREFIX } from '../../proxy/index.ts';
-import { toErrorResponse } from '../error-mapping.ts';
-import { writeRawError } from '../raw-reply.ts';
-import { gatewayPrincipal } from '../auth.ts';
+import type { Principal } from '../../access/index.ts';
+import { answerRawError } from '../raw-reply.ts';
+import { cachedGatewayPrincipal, gatewayPrincipal } from '../auth.ts';
 import type { OpenApiRegistry } from '../route.ts';
 import type { Services } from '../services.ts';
 import type { RouteDeps } from './deps.ts';
@@ -25,23 +25,15 @@ export function isGatewayUrl(url: string | undefined): boolean {
  */
 export function gatewayListener(services: Services): RawListener {
   return (req, res) => {
-    const fail = (e: unknown): void => {
-      const r = toErrorResponse(e);
-      if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: (req.url ?? '').split('?')[0] }, 'proxy call failed');
-      writeRawError(res, r);
-    };
-    let known;
+    const fail = (e: unknown): void => answerRawError(res, e, services.logger, 'proxy call failed', (req.url ?? '').split('?')[0] ?? '');
+    let known: Principal | undefined;
     try {
-      known = services.keys.cached(req.headers.authorization); // a key checked within the last 500 ms: no wait
+      known = cachedGatewayPrincipal(services, req.headers.authorization); // a key checked within the last 500 ms: no wait
     } catch (e) {
       return fail(e);
     }
-    if (known !== undefined) {
-      services.keyOwners.remember(known.keyId, known.memberId);
-      services.proxy.handle(req, res, known).catch(fail);
-      return;
-    }
-    gatewayPrincipal(services, req.headers.authorization).then((principal) => services.proxy.handle(req, res, principal)).catch(fail);
+    const principal = known ?? gatewayPrincipal(services, req.headers.authorization);
+    (principal instanceof Promise ? principal.then((p) => services.proxy.handle(req, res, p)) : services.proxy.handle(req, res, principal)).catch(fail);
   };
 }
 

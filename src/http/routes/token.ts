@@ -5,9 +5,8 @@ import { iso } from '../../core/clock.ts';
 import { type Principal, connectionAccess, principalWithRole, requireTokenRead, withRole } from '../../access/index.ts';
 import type { ConnectionRecord } from '../../store/index.ts';
 import type { AccessToken } from '../../tokens/index.ts';
-import { toErrorResponse } from '../error-mapping.ts';
-import { writeRawError } from '../raw-reply.ts';
-import { actorOf, keyPrincipal } from '../auth.ts';
+import { answerRawError } from '../raw-reply.ts';
+import { actorOf, cachedGatewayPrincipal, keyPrincipal } from '../auth.ts';
 import type { Services } from '../services.ts';
 import { loadVisible } from './connection-sharing.ts';
 import type { RouteDeps } from './deps.ts';
@@ -42,11 +41,14 @@ function requireReadable(c: ConnectionRecord, canReadToken: boolean): void {
 /**
  * A fresh access token for a caller: the key may read raw tokens, the caller may see the
  * connection and read its token (its owner), and it holds an OAuth token (never an API key or
- * password). The row is read and reviewed first unless `readCachedToken` could answer.
+ * password). From memory when `readCachedToken` can answer, else after reading the row.
  */
 export async function readToken(services: Services, principal: Principal, id: string): Promise<AccessToken> {
-  const now = readCachedToken(services, principal, id);
-  if (now !== undefined) return now;
+  return readCachedToken(services, principal, id) ?? readStoredToken(services, principal, id);
+}
+
+/** `readToken` reading and reviewing the row first (refreshing the token when the rule says so). */
+async function readStoredToken(services: Services, principal: Principal, id: string): Promise<AccessToken> {
   const { c, access } = await loadVisible(services, principal, id);
   requireReadable(c, access.canReadToken);
   return services.tokens.getFreshToken(principal.orgId, c.id, actorOf(principal));
@@ -83,30 +85,26 @@ export function tokenListener(services: Services): (req: IncomingMessage, res: S
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(json) });
     res.end(json);
   };
-  const fail = (res: ServerResponse, e: unknown): void => {
-    const r = toErrorResponse(e);
-    if (r.status >= 500 && r.code !== 'provider_unavailable') services.logger.error({ err: e, path: '/v1/connections/{id}/token' }, 'token read failed');
-    writeRawError(res, r);
-  };
+  const fail = (res: ServerResponse, e: unknown): void => answerRawError(res, e, services.logger, 'token read failed', '/v1/connections/{id}/token');
   return (req, res, id) => {
-    let principal: Principal | Promise<Principal>;
+    let answer: Promise<AccessToken>;
     try {
-      const key = services.keys.cached(req.headers.authorization);
+      const key = cachedGatewayPrincipal(services, req.headers.authorization);
+      const member = key === undefined ? undefined : services.members.cached(key.orgId, key.memberId);
       if (key === undefined) {
-        principal = keyPrincipal(services, req.headers.authorization);
+        answer = keyPrincipal(services, req.headers.authorization).then((p) => readToken(services, p, id));
+      } else if (member === undefined) {
+        answer = withRole(services.members, key).then((p) => readToken(services, p, id));
       } else {
-        services.keyOwners.remember(key.keyId, key.memberId);
-        const member = services.members.cached(key.orgId, key.memberId);
-        principal = member === undefined ? withRole(services.members, key) : principalWithRole(key, member);
-      }
-      if (!(principal instanceof Promise)) {
+        const principal = principalWithRole(key, member);
         const t = readCachedToken(services, principal, id);
         if (t !== undefined) return send(res, t);
+        answer = readStoredToken(services, principal, id);
       }
     } catch (e) {
       return fail(res, e);
     }
-    Promise.resolve(principal).then((p) => readToken(services, p, id)).then((t) => send(res, t), (e: unknown) => fail(res, e));
+    answer.then((t) => send(res, t), (e: unknown) => fail(res, e));
   };
 }
 
