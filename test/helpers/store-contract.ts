@@ -268,20 +268,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     describe('the refresh lease', () => {
       beforeEach(() => s().connections.insert(connection('conn_1', { tokenVersion: 1 })));
       const get = () => s().connections.get(ORG_A, 'conn_1');
+      /** The lease alone, from the refresh path's lease-and-row statement. */
+      const acquireLease = async (id: string, owner: string, now: number, leaseMs: number) =>
+        (await s().connections.acquireLeaseWithRow(id, owner, now, leaseMs))?.lease ?? null;
 
       test('while one holder has the lease nobody else gets it, even at the instant it ends', async () => {
-        const a = await s().connections.acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
         assert.equal(a.interruptedAt, null);
-        assert.equal(await s().connections.acquireLease('conn_1', 'proc-b', T0 + 1000, LEASE_MS), null);
-        assert.equal(await s().connections.acquireLease('conn_1', 'proc-a', T0 + 1000, LEASE_MS), null, 'not even the same owner twice');
-        assert.equal(await s().connections.acquireLease('conn_1', 'proc-b', T0 + LEASE_MS, LEASE_MS), null);
+        assert.equal(await acquireLease('conn_1', 'proc-b', T0 + 1000, LEASE_MS), null);
+        assert.equal(await acquireLease('conn_1', 'proc-a', T0 + 1000, LEASE_MS), null, 'not even the same owner twice');
+        assert.equal(await acquireLease('conn_1', 'proc-b', T0 + LEASE_MS, LEASE_MS), null);
       });
 
       test('after the lease runs out another holder takes it, and the first holder can no longer write', async () => {
-        const a = await s().connections.acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
-        const b = await s().connections.acquireLease('conn_1', 'proc-b', T0 + LEASE_MS + 1, LEASE_MS);
+        const b = await acquireLease('conn_1', 'proc-b', T0 + LEASE_MS + 1, LEASE_MS);
         assert.ok(b);
         assert.ok(b.fence > a.fence, 'the fence grows with every acquisition');
         const before = await get();
@@ -295,71 +298,71 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(after?.accessTokenEnc, 'enc:at:B');
         assert.equal(after?.lastRefreshedAt, T0 + LEASE_MS + 3);
         assert.equal(after?.tokenVersion, 2);
-        assert.ok(await s().connections.acquireLease('conn_1', 'proc-c', T0 + LEASE_MS + 4, LEASE_MS), 'finishing released the lease');
+        assert.ok(await acquireLease('conn_1', 'proc-c', T0 + LEASE_MS + 4, LEASE_MS), 'finishing released the lease');
       });
 
       test('the same owner that lost its lease and took it again cannot write with the old lease', async () => {
-        const old = await s().connections.acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        const old = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(old);
-        const renewed = await s().connections.acquireLease('conn_1', 'proc-a', T0 + LEASE_MS + 1, LEASE_MS);
+        const renewed = await acquireLease('conn_1', 'proc-a', T0 + LEASE_MS + 1, LEASE_MS);
         assert.ok(renewed);
         assert.equal(await s().connections.finishRefresh('conn_1', old, T0 + LEASE_MS + 2, { accessTokenEnc: 'enc:at:old' }, { newTokens: true, clearInFlight: true }), false);
         assert.equal((await get())?.tokenVersion, 1);
       });
 
       test('a holder whose lease ran out cannot write even when nobody else took it', async () => {
-        const a = await s().connections.acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
         assert.equal(await s().connections.finishRefresh('conn_1', a, T0 + LEASE_MS + 1, { accessTokenEnc: 'enc:at:late' }, { newTokens: true, clearInFlight: true }), false);
         assert.equal((await get())?.accessTokenEnc, 'enc:at:0');
       });
 
       test('finishing without new tokens releases the lease and leaves tokenVersion alone', async () => {
-        const a = await s().connections.acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
         assert.equal(await s().connections.finishRefresh('conn_1', a, T0 + 5, { refreshFailures: 1, status: 'refresh_failing' }, { newTokens: false, clearInFlight: true }), true);
         const got = await get();
         assert.deepEqual([got?.tokenVersion, got?.refreshFailures, got?.status], [1, 1, 'refresh_failing']);
-        assert.ok(await s().connections.acquireLease('conn_1', 'proc-b', T0 + 6, LEASE_MS));
+        assert.ok(await acquireLease('conn_1', 'proc-b', T0 + 6, LEASE_MS));
       });
 
       test('a refresh marked in flight whose holder crashed is reported as interrupted to the next holder', async () => {
-        const a = await s().connections.acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
         assert.equal(await s().connections.markInFlight('conn_1', a, T0 + 10), true);
         // proc-a crashes here: it never finishes.
-        assert.equal(await s().connections.acquireLease('conn_1', 'proc-b', T0 + 5000, LEASE_MS), null);
-        const b = await s().connections.acquireLease('conn_1', 'proc-b', T0 + LEASE_MS + 1, LEASE_MS);
+        assert.equal(await acquireLease('conn_1', 'proc-b', T0 + 5000, LEASE_MS), null);
+        const b = await acquireLease('conn_1', 'proc-b', T0 + LEASE_MS + 1, LEASE_MS);
         assert.ok(b);
         assert.equal(b.interruptedAt, T0 + 10);
         assert.equal(await s().connections.finishRefresh('conn_1', b, T0 + LEASE_MS + 2, { status: 'needs_reauth' }, { newTokens: false, clearInFlight: true }), true);
-        const c = await s().connections.acquireLease('conn_1', 'proc-c', T0 + LEASE_MS + 3, LEASE_MS);
+        const c = await acquireLease('conn_1', 'proc-c', T0 + LEASE_MS + 3, LEASE_MS);
         assert.equal(c?.interruptedAt, null, 'clearing the marker ends the report');
       });
 
       test('finishing with clearInFlight false keeps the in-flight marker for the next holder', async () => {
-        const a = await s().connections.acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
         assert.equal(await s().connections.markInFlight('conn_1', a, T0 + 1), true);
         assert.equal(await s().connections.finishRefresh('conn_1', a, T0 + 2, {}, { newTokens: false, clearInFlight: false }), true);
-        const b = await s().connections.acquireLease('conn_1', 'proc-b', T0 + 3, LEASE_MS);
+        const b = await acquireLease('conn_1', 'proc-b', T0 + 3, LEASE_MS);
         assert.equal(b?.interruptedAt, T0 + 1);
       });
 
       test('of many holders asking at the same instant exactly one gets the lease', async () => {
-        const got = await Promise.all(Array.from({ length: 10 }, (_, i) => s().connections.acquireLease('conn_1', `proc-${i}`, T0, LEASE_MS)));
+        const got = await Promise.all(Array.from({ length: 10 }, (_, i) => acquireLease('conn_1', `proc-${i}`, T0, LEASE_MS)));
         assert.equal(got.filter((l) => l !== null).length, 1);
       });
 
       test('the lease of an unknown connection cannot be taken', async () => {
-        assert.equal(await s().connections.acquireLease('conn_none', 'proc-a', T0, LEASE_MS), null);
+        assert.equal(await acquireLease('conn_none', 'proc-a', T0, LEASE_MS), null);
       });
 
       test('a batch claim takes the leases of the wanted connections nobody holds, still at the version judged due', async () => {
         await s().connections.insert(connection('conn_2', { tokenVersion: 4 }));
         await s().connections.insert(connection('conn_3', { tokenVersion: 1 }));
         await s().connections.insert(connection('conn_4', { tokenVersion: 1, status: 'needs_reauth' }));
-        const held = await s().connections.acquireLease('conn_3', 'proc-b', T0, LEASE_MS);
+        const held = await acquireLease('conn_3', 'proc-b', T0, LEASE_MS);
         assert.ok(held);
         const got = await s().connections.claimForRefresh([
           { id: 'conn_1', tokenVersion: 1 }, // due, free: claimed
@@ -373,7 +376,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.ok(c);
         assert.equal(c.row.tokenVersion, 1);
         assert.equal(c.lease.interruptedAt, null);
-        assert.equal(await s().connections.acquireLease('conn_1', 'proc-b', T0 + 2, LEASE_MS), null, 'the claim holds the lease');
+        assert.equal(await acquireLease('conn_1', 'proc-b', T0 + 2, LEASE_MS), null, 'the claim holds the lease');
         assert.equal(await s().connections.markInFlight('conn_1', c.lease, T0 + 3), true);
         assert.equal(await s().connections.finishRefresh('conn_1', c.lease, T0 + 4, { accessTokenEnc: 'enc:at:claimed' }, { newTokens: true, clearInFlight: true }), true);
         assert.deepEqual([(await get())?.accessTokenEnc, (await get())?.tokenVersion], ['enc:at:claimed', 2]);

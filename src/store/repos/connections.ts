@@ -1,4 +1,4 @@
-import { type SqlExecutor, encodeCursor, first, requireCursor } from '../sql/executor.ts';
+import { type SqlExecutor, encodeCursor, requireCursor } from '../sql/executor.ts';
 import { type Row, type SqlValue, decodeRow, selectList } from '../sql/table.ts';
 import * as t from '../sql/tables.ts';
 import type { ConnectionRecord, ConnectionStatus } from '../records.ts';
@@ -124,24 +124,9 @@ export function connectionRepo(sql: SqlExecutor) {
     delete: (orgId: string, id: string) => sql.run('DELETE FROM connections WHERE org_id = ? AND id = ?', [orgId, id]),
 
     /**
-     * Takes the refresh lease if nobody holds it (or the holder's lease ran out). The fence grows
-     * with every acquisition, so a holder that lost its lease can never write.
-     */
-    async acquireLease(id: string, owner: string, now: number, leaseMs: number): Promise<Lease | null> {
-      const changed = await sql.run(
-        `UPDATE connections SET lease_owner = ?, lease_until = ?, lease_fence = lease_fence + 1
-         WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)`,
-        [owner, now + leaseMs, id, now]);
-      if (changed === 0) return null;
-      const row = await first(sql, 'SELECT lease_fence, lease_owner, refresh_inflight_at FROM connections WHERE id = ?', [id]);
-      if (!row || row['lease_owner'] !== owner) return null;
-      const inflight = row['refresh_inflight_at'];
-      return { owner, fence: Number(row['lease_fence']), interruptedAt: inflight == null ? null : Number(inflight) };
-    },
-
-    /**
-     * `acquireLease` and the row it was taken on, in one statement (UPDATE … RETURNING): the refresh
-     * path's first round trip also reads what it will refresh. Null when someone else holds the lease.
+     * Takes the refresh lease if nobody holds it (or the holder's lease ran out), and returns it with
+     * the row as it stands under it, in one statement (UPDATE … RETURNING). The fence grows with every
+     * acquisition, so a holder that lost its lease can never write. Null when someone else holds it.
      */
     async acquireLeaseWithRow(id: string, owner: string, now: number, leaseMs: number): Promise<{ lease: Lease; row: ConnectionRecord } | null> {
       const rows = await sql.all(
