@@ -17,6 +17,8 @@ export interface Sample {
   p50: number;
   p99: number;
   cpuMicrosPerReq: number;
+  /** The part of it spent on the main thread (the one answering requests). */
+  mainCpuMicrosPerReq: number;
   requests: number;
   failures: number;
 }
@@ -30,6 +32,7 @@ export async function drive(t: Target, opts: LoadOptions): Promise<Sample> {
   let next = 0;
   const paths = t.paths;
   const cpuBefore = t.proc.cpuMicros();
+  const mainBefore = t.proc.mainThreadCpuMicros();
   const result = await autocannon({
     url: `${t.origin}${paths[0]}`,
     connections: opts.connections,
@@ -46,6 +49,7 @@ export async function drive(t: Target, opts: LoadOptions): Promise<Sample> {
     } : {}),
   });
   const cpu = t.proc.cpuMicros() - cpuBefore;
+  const main = t.proc.mainThreadCpuMicros() - mainBefore;
   const ok = result.requests.total;
   const failures = result.non2xx + result.errors + result.timeouts;
   return {
@@ -53,6 +57,7 @@ export async function drive(t: Target, opts: LoadOptions): Promise<Sample> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuMicrosPerReq: ok > 0 ? cpu / ok : NaN,
+    mainCpuMicrosPerReq: ok > 0 ? main / ok : NaN,
     requests: ok,
     failures,
   };
@@ -70,6 +75,7 @@ export function medianSample(samples: Sample[]): Sample {
     p50: median(samples.map((s) => s.p50)),
     p99: median(samples.map((s) => s.p99)),
     cpuMicrosPerReq: median(samples.map((s) => s.cpuMicrosPerReq)),
+    mainCpuMicrosPerReq: median(samples.map((s) => s.mainCpuMicrosPerReq)),
     requests: samples.reduce((a, s) => a + s.requests, 0),
     failures: samples.reduce((a, s) => a + s.failures, 0),
   };

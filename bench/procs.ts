@@ -8,6 +8,8 @@ export interface Proc {
   port: number;
   /** CPU time used so far (user + system), in microseconds. */
   cpuMicros(): number;
+  /** CPU time of the thread answering requests (a process's other threads, such as Keyway's audit thread, left out). */
+  mainThreadCpuMicros(): number;
   /** Resident memory now and at its peak, in bytes. */
   memory(): { rss: number; peak: number };
   stop(): Promise<void>;
@@ -38,16 +40,20 @@ export function startProc(name: string, args: string[], ready: RegExp, env: Node
   });
 }
 
+/** utime + stime (fields 14 and 15) of a process or one of its threads. */
+function cpuOf(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MICROS;
+}
+
 function wrap(name: string, child: ChildProcess, port: number): Proc {
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${name} has no pid`);
   return {
     name, child, port,
-    cpuMicros() {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * TICK_MICROS; // utime, stime (fields 14 and 15)
-    },
+    cpuMicros: () => cpuOf(`/proc/${pid}/stat`),
+    mainThreadCpuMicros: () => cpuOf(`/proc/${pid}/task/${pid}/stat`),
     memory() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
