@@ -30,6 +30,11 @@ interface Checked {
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+function noKey(): KeywayError {
+  return new KeywayError('unauthorized', 'Send an API key as "Authorization: Bearer kw_…". Create one with `npx keyway keys create --name NAME`.');
+}
+
 const MAX_ENTRIES = 10_000;
 
 /**
@@ -73,15 +78,15 @@ export class ApiKeyGate {
    * find the key's entry; whether the key is still valid is read from the store as before.
    */
   #hashOf(authorization: string | undefined): string {
-    const m = authorization === undefined ? null : BEARER.exec(authorization);
-    if (!m || !m[1]) {
-      throw new KeywayError('unauthorized', 'Send an API key as "Authorization: Bearer kw_…". Create one with `npx keyway keys create --name NAME`.');
-    }
-    const known = this.#hashes.get(m[1]);
+    if (authorization === undefined) throw noKey();
+    // Remembered by the whole header as sent: a caller repeats it exactly, so a hit needs no parsing.
+    const known = this.#hashes.get(authorization);
     if (known !== undefined) return known;
-    const hash = hashKey(m[1]);
+    const key = BEARER.exec(authorization)?.[1];
+    if (!key) throw noKey();
+    const hash = hashKey(key);
     if (this.#hashes.size >= MAX_ENTRIES) this.#hashes.clear();
-    this.#hashes.set(m[1], hash);
+    this.#hashes.set(authorization, hash);
     return hash;
   }
 
@@ -101,7 +106,7 @@ export class ApiKeyGate {
     for (const [hash, e] of this.#byHash) {
       if (e.record.id === keyId) {
         this.#byHash.delete(hash);
-        for (const [raw, h] of this.#hashes) if (h === hash) this.#hashes.delete(raw);
+        for (const [header, h] of this.#hashes) if (h === hash) this.#hashes.delete(header);
       }
     }
     this.#limiter.forget(keyId);
