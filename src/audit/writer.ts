@@ -1,7 +1,6 @@
 import type { Clock } from '../core/clock.ts';
-import { type Random } from '../core/random.ts';
-import { newId } from '../core/ids.ts';
-import type { AuditRecord, NewAuditRecord, Store } from '../store/index.ts';
+import type { AuditRecord } from '../store/index.ts';
+import type { AuditSink, PendingAuditRecord } from './sink.ts';
 
 export type AuditAction =
   | 'integration.create' | 'integration.update' | 'integration.delete'
@@ -34,9 +33,9 @@ export interface AuditEvent {
 }
 
 export interface AuditWriterOptions {
-  store: Store;
+  /** Where batches are stored: `StoreAuditSink` on this thread, or `ThreadAuditSink`. */
+  sink: AuditSink;
   clock: Clock;
-  random: Random;
   onError: (e: unknown) => void;
   flushIntervalMs?: number;
   maxBatch?: number;
@@ -46,11 +45,12 @@ export interface AuditWriterOptions {
 
 /**
  * Append-only audit log, written in batches off the request path: `record` only queues; a timer
- * (or a full batch) writes. Readers call `flush()` first so they see their own events.
+ * (or a full batch) hands the batch to the sink, which stores it — under `keyway serve`, on the
+ * audit thread. Readers call `flush()` first so they see their own events.
  */
 export class AuditWriter {
   readonly #opts: AuditWriterOptions;
-  #queue: NewAuditRecord[] = [];
+  #queue: PendingAuditRecord[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -60,7 +60,7 @@ export class AuditWriter {
 
   record(e: AuditEvent): void {
     this.#queue.push({
-      id: newId('audit', this.#opts.random), orgId: e.orgId, at: this.#opts.clock.now(),
+      orgId: e.orgId, at: this.#opts.clock.now(),
       actorType: e.actor.type, actorId: e.actor.id, action: e.action, outcome: e.outcome ?? 'ok',
       integrationId: e.integrationId ?? null, connectionId: e.connectionId ?? null, detail: this.#detail(e),
     });
@@ -79,18 +79,20 @@ export class AuditWriter {
     return member === null ? detail : { ...detail, member };
   }
 
+  /** Hands what is queued to the sink; resolves once it and every earlier batch is stored (or failed and logged). */
   flush(): Promise<void> {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
     const batch = this.#queue;
+    if (batch.length === 0) return this.#flushing;
     this.#queue = [];
-    this.#flushing = this.#flushing.then(async () => {
-      if (batch.length === 0) return;
-      try {
-        await this.#opts.store.audit.append(batch);
-      } catch (e) {
-        this.#opts.onError(e);
-      }
-    });
+    const written = this.#opts.sink.write(batch).catch((e: unknown) => this.#opts.onError(e));
+    this.#flushing = Promise.all([this.#flushing, written]).then(() => undefined);
     return this.#flushing;
+  }
+
+  /** Stores what is queued and closes the sink (the audit thread ends). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.#opts.sink.close();
   }
 }

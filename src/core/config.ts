@@ -27,6 +27,8 @@ export interface Config {
   backgroundRefresh: boolean;
   /** Audit entries older than this many days are pruned in the background (default 365). */
   auditRetentionDays: number;
+  /** Audit entries are stored by a thread of their own, off the one answering requests (default on). */
+  auditThread: boolean;
   /** Background refreshes running at once in this process (default 8). */
   refreshConcurrency: number;
   /** Background refreshes per second to one provider from this process (default 50). */
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     providerTimeoutMs, refreshLeaseMs,
     backgroundRefresh: truthy(env['KEYWAY_BACKGROUND_REFRESH']) ?? true,
     auditRetentionDays: positiveInt(env, 'KEYWAY_AUDIT_RETENTION_DAYS', 365),
+    auditThread: truthy(env['KEYWAY_AUDIT_THREAD']) ?? true,
     refreshConcurrency: positiveInt(env, 'KEYWAY_REFRESH_CONCURRENCY', 8),
     refreshProviderRate: positiveInt(env, 'KEYWAY_REFRESH_PROVIDER_RATE', 50),
     rateLimitPerMinute,

@@ -70,6 +70,8 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
     ...(opts.providerTimeoutMs ? { providerTimeoutMs: opts.providerTimeoutMs } : {}),
     ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
     ...(opts.devicePollTickMs !== undefined ? { devicePollTickMs: opts.devicePollTickMs } : {}),
+    // A store handed in (tests) may be in memory: only one Keyway opened itself can be opened again.
+    ...(config.auditThread && !opts.store ? { auditThread: { databaseUrl: config.databaseUrl, dataDir } } : {}),
   });
   const boot = await bootstrap({ store, random, clock }, dataDir);
   const mounts: Mount[] = [];
@@ -103,7 +105,7 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
       await services.scheduler.stop();
       await services.retention.stop();
       await services.devicePoller.stop();
-      await services.audit.flush();
+      await services.audit.close();
       await store.close();
     },
   };

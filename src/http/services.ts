@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { Clock, Config, Random } from '../core/index.ts';
-import type { ConnectionRecord, Store } from '../store/index.ts';
+import { type Clock, type Config, type Random, pooledRandom } from '../core/index.ts';
+import type { ConnectionRecord, Store, StoreLocation } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { Outbound } from '../outbound/index.ts';
-import { AuditRetention, AuditWriter } from '../audit/index.ts';
+import { type AuditSink, AuditRetention, AuditWriter, StoreAuditSink, ThreadAuditSink } from '../audit/index.ts';
 import { IntegrationService } from '../integrations/index.ts';
 import { ConnectService, ConnectionService, DevicePoller } from '../connect/index.ts';
 import { CacheCheck, type RefreshPolicy, Refresher, TokenCache, TokenCrypto, TokenService, RefreshScheduler } from '../tokens/index.ts';
@@ -30,6 +30,11 @@ export interface AppDeps {
   devicePollTickMs?: number;
   /** Session lifetimes for people signed in (default: 12 h idle, 7 days at most). */
   sessionPolicy?: SessionPolicy;
+  /**
+   * Where the store lives, when the audit log is written by its own thread (`keyway serve` on a
+   * database file or PostgreSQL); without it audit batches are written on this thread.
+   */
+  auditThread?: StoreLocation;
 }
 
 export interface Services extends AppDeps {
@@ -69,8 +74,12 @@ export function createServices(deps: AppDeps): Services {
   const leaseMs = deps.leaseMs ?? (deps.providerTimeoutMs ? Math.max(config.refreshLeaseMs, providerTimeoutMs * 2) : config.refreshLeaseMs);
   const policy: RefreshPolicy = { refreshAheadMs: config.refreshAheadMs, failingAfter: 3 };
   const keyOwners = new KeyOwners();
+  const onThisThread = new StoreAuditSink(store, pooledRandom(random));
+  const sink: AuditSink = deps.auditThread
+    ? new ThreadAuditSink({ location: deps.auditThread, fallback: onThisThread, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
+    : onThisThread;
   const audit = new AuditWriter({
-    store, clock, random: pooledRandom(random), onError: (e) => logger.error({ err: e }, 'audit write failed'),
+    sink, clock, onError: (e) => logger.error({ err: e }, 'audit write failed'),
     memberOfKey: (keyId) => keyOwners.memberOf(keyId),
   });
   // The refresher caches integrations for a second; an edit here drops that at once.
@@ -150,26 +159,5 @@ export function createServices(deps: AppDeps): Services {
   return {
     ...deps, audit, integrations, connect, connections, devicePoller, refresher, tokens, cacheCheck, keys, proxy, webhooks, scheduler, retention,
     members, keyOwners, sessions, signIn,
-  };
-}
-
-/**
- * Audit ids take 16 random bytes per event, on the gateway's hot path; one CSPRNG call costs
- * several microseconds, so bytes are drawn 4 KB at a time and handed out in order.
- */
-function pooledRandom(random: Random, size = 4096): Random {
-  let pool: Uint8Array = new Uint8Array(0);
-  let offset = 0;
-  return {
-    bytes(n) {
-      if (n > size) return random.bytes(n);
-      if (offset + n > pool.length) {
-        pool = random.bytes(size);
-        offset = 0;
-      }
-      const out = pool.slice(offset, offset + n);
-      offset += n;
-      return out;
-    },
   };
 }

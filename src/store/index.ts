@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { KeywayError } from '../core/errors.ts';
-import { openSqlite } from './sqlite/sqlite-executor.ts';
+import { type SqliteTuning, openSqlite } from './sqlite/sqlite-executor.ts';
 import { type PgOptions, openPostgres } from './postgres/pg-executor.ts';
 import { type Store, createSqlStore } from './store.ts';
 
@@ -12,8 +12,8 @@ export type { AuditFilter } from './repos/audit.ts';
 export type { Page, PageResult } from './repos/common.ts';
 
 /** Opens the embedded SQLite store (a file, or ':memory:'). */
-export function openSqliteStore(path: string): Store {
-  return createSqlStore(openSqlite(path));
+export function openSqliteStore(path: string, tuning?: SqliteTuning): Store {
+  return createSqlStore(openSqlite(path, tuning));
 }
 
 /** Opens the PostgreSQL store (`KEYWAY_DATABASE_URL=postgres://…`): many Keyway processes share it. */
@@ -25,8 +25,22 @@ export function openPostgresStore(opts: PgOptions): Store {
  * The store a configuration names: PostgreSQL for `postgres://…` / `postgresql://…`, otherwise the
  * embedded SQLite file in the data directory.
  */
-export function openStoreFor(databaseUrl: string | null, dataDir: string): Store {
-  if (databaseUrl === null || databaseUrl === '') return openSqliteStore(join(dataDir, 'keyway.db'));
-  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return openPostgresStore({ connectionString: databaseUrl });
+/** Where a store lives, as configuration says: enough for another thread to open the same one. */
+export interface StoreLocation {
+  databaseUrl: string | null;
+  dataDir: string;
+}
+
+/** A store opened for one narrow job (the audit thread): a small SQLite cache, a small pool. */
+export interface StoreTuning {
+  sqlite?: SqliteTuning;
+  pgMaxConnections?: number;
+}
+
+export function openStoreFor(databaseUrl: string | null, dataDir: string, tuning: StoreTuning = {}): Store {
+  if (databaseUrl === null || databaseUrl === '') return openSqliteStore(join(dataDir, 'keyway.db'), tuning.sqlite);
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    return openPostgresStore({ connectionString: databaseUrl, ...(tuning.pgMaxConnections ? { max: tuning.pgMaxConnections } : {}) });
+  }
   throw new KeywayError('invalid_request', 'KEYWAY_DATABASE_URL must be a postgres:// URL; leave it unset to use the embedded SQLite file in the data directory.');
 }

@@ -14,7 +14,8 @@ export interface KeywayProcess {
   output(): string;
   /** The bootstrap admin key, on the process that created the organization. */
   bootstrapKey(): string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Signals the process and waits for it to exit; its data directory is removed unless `keepData`. */
+  kill(signal?: NodeJS.Signals, opts?: { keepData?: boolean }): Promise<void>;
 }
 
 export async function spawnKeyway(env: Record<string, string>): Promise<KeywayProcess> {
@@ -40,10 +41,10 @@ export async function spawnKeyway(env: Record<string, string>): Promise<KeywayPr
     url: `http://127.0.0.1:${port}`, dataDir, child,
     output: () => out,
     bootstrapKey: () => readFileSync(join(dataDir, 'bootstrap-admin-key'), 'utf8').trim(),
-    async kill(signal = 'SIGTERM') {
+    async kill(signal = 'SIGTERM', opts = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -9,7 +9,14 @@ import type { Row, SqlValue } from '../sql/table.ts';
  * while a transaction runs (it may await between statements), other callers wait for it, so no
  * statement from another request lands inside it.
  */
-export function openSqlite(path: string): SqlExecutor {
+export interface SqliteTuning {
+  /** Page cache in KiB (default 64 MB). */
+  cacheKib?: number;
+  /** Memory-mapped window in bytes (default 256 MB; 0 turns mmap off). */
+  mmapBytes?: number;
+}
+
+export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(path);
   // Only Keyway's user may read the file (SQLite gives its -wal and -shm files the same mode).
@@ -20,7 +27,8 @@ export function openSqlite(path: string): SqlExecutor {
   db.exec('PRAGMA secure_delete = ON;');
   // Reads of hot rows from a large file: memory-mapped I/O (256 MB window) and a 64 MB page cache
   // instead of the 2 MB default, so a million-connection store does not turn row reads into pread calls.
-  db.exec('PRAGMA mmap_size = 268435456; PRAGMA cache_size = -65536;');
+  // (A connection that only appends, like the audit thread's, asks for less.)
+  db.exec(`PRAGMA mmap_size = ${Math.trunc(tuning.mmapBytes ?? 268_435_456)}; PRAGMA cache_size = -${Math.trunc(tuning.cacheKib ?? 65_536)};`);
   const statements = new Map<string, StatementSync>();
   let txTail: Promise<unknown> = Promise.resolve();
   let inTx = false;

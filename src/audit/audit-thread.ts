@@ -1,0 +1,38 @@
+/**
+ * The audit thread (started by `ThreadAuditSink`): opens its own connection to the process's
+ * database and stores the batches it is sent, in order, answering each. It never migrates: the
+ * main thread has done that before starting it.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { cryptoRandom, pooledRandom } from '../core/random.ts';
+import { type StoreLocation, openStoreFor } from '../store/index.ts';
+import { StoreAuditSink } from './sink.ts';
+import { type PackedValue, unpackBatch } from './packed.ts';
+
+export type ToAuditThread =
+  | { type: 'write'; seq: number; values: PackedValue[] }
+  | { type: 'close' };
+
+export type FromAuditThread =
+  | { type: 'written'; seq: number }
+  | { type: 'failed'; seq: number; message: string };
+
+/** The SQLite connection only appends: a small page cache and no memory map. */
+const TUNING = { sqlite: { cacheKib: 8192, mmapBytes: 0 }, pgMaxConnections: 2 };
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  const location = workerData as StoreLocation;
+  const store = openStoreFor(location.databaseUrl, location.dataDir, TUNING);
+  const sink = new StoreAuditSink(store, pooledRandom(cryptoRandom));
+  port.on('message', (m: ToAuditThread) => {
+    if (m.type === 'close') {
+      void sink.close().then(() => store.close()).finally(() => port.close());
+      return;
+    }
+    sink.write(unpackBatch(m.values)).then(
+      () => port.postMessage({ type: 'written', seq: m.seq } satisfies FromAuditThread),
+      (e: unknown) => port.postMessage({ type: 'failed', seq: m.seq, message: e instanceof Error ? e.message : String(e) } satisfies FromAuditThread),
+    );
+  });
+}

@@ -1,0 +1,113 @@
+import { Worker } from 'node:worker_threads';
+import type { StoreLocation } from '../store/index.ts';
+import type { AuditSink, PendingAuditRecord } from './sink.ts';
+import { packBatch } from './packed.ts';
+import type { ToAuditThread, FromAuditThread } from './audit-thread.ts';
+
+export interface ThreadAuditSinkOptions {
+  /** The store the thread opens for itself: the same database as the process's own store. */
+  location: StoreLocation;
+  /** Where batches go when the thread cannot start or stops: the store on this thread. */
+  fallback: AuditSink;
+  /** Told once, when the thread is lost and the fallback takes over. */
+  onLost: (e: Error) => void;
+}
+
+interface Waiting {
+  batch: PendingAuditRecord[];
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** How long `close` waits for the thread to store what it holds and end. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Audit batches stored by a worker thread with its own connection to the database, so that making
+ * ids, encoding and inserting entries (and SQLite's commit) never run on the thread that answers
+ * requests. Batches are sent in order and the thread stores them in order; each `write` resolves
+ * when the thread says its batch is stored.
+ *
+ * If the thread cannot open the database or stops, the batches it had not confirmed, and every
+ * later one, are written by `fallback` on this thread: no entry is dropped. (One the thread stored
+ * just before dying, before it could confirm, may then be stored twice.)
+ */
+export class ThreadAuditSink implements AuditSink {
+  readonly #opts: ThreadAuditSinkOptions;
+  #worker: Worker | null;
+  readonly #waiting = new Map<number, Waiting>();
+  /** Every write not yet confirmed (or failed), for `close` to wait on. */
+  readonly #unsettled = new Set<Promise<void>>();
+  #seq = 0;
+  #closing = false;
+
+  constructor(opts: ThreadAuditSinkOptions) {
+    this.#opts = opts;
+    const worker = new Worker(new URL('./audit-thread.ts', import.meta.url), {
+      workerData: opts.location,
+      // Its heap holds a few batches at a time; a small young generation keeps its memory small.
+      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
+    });
+    worker.on('message', (m: FromAuditThread) => this.#answer(m));
+    worker.on('error', (e) => this.#lost(e));
+    worker.on('exit', (code) => {
+      if (!this.#closing) this.#lost(new Error(`the audit thread ended (exit code ${code})`));
+    });
+    worker.unref(); // idle, it never keeps the process alive (see write)
+    this.#worker = worker;
+  }
+
+  write(batch: PendingAuditRecord[]): Promise<void> {
+    const worker = this.#worker;
+    if (worker === null) return this.#opts.fallback.write(batch);
+    const seq = ++this.#seq;
+    const stored = new Promise<void>((resolve, reject) => {
+      this.#waiting.set(seq, { batch, resolve, reject });
+      worker.postMessage({ type: 'write', seq, values: packBatch(batch) } satisfies ToAuditThread);
+    });
+    // While the thread holds entries not yet confirmed, it keeps the process alive (a shutdown
+    // awaiting them must not find an empty event loop and exit first); idle, it never does.
+    if (this.#unsettled.size === 0) worker.ref();
+    this.#unsettled.add(stored);
+    const forget = (): void => {
+      this.#unsettled.delete(stored);
+      if (this.#unsettled.size === 0 && !this.#closing) worker.unref();
+    };
+    stored.then(forget, forget);
+    return stored;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (worker !== null) {
+      await Promise.allSettled([...this.#unsettled]);
+      this.#closing = true;
+      worker.ref();
+      const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'close' } satisfies ToAuditThread);
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
+      await ended;
+      clearTimeout(timer);
+      this.#worker = null;
+    }
+    await this.#opts.fallback.close();
+  }
+
+  #answer(m: FromAuditThread): void {
+    const w = this.#waiting.get(m.seq);
+    if (!w) return;
+    this.#waiting.delete(m.seq);
+    if (m.type === 'written') w.resolve();
+    else w.reject(new Error(`audit entries were not stored: ${m.message}`));
+  }
+
+  /** The thread is gone: what it had not confirmed, and everything after, goes to the fallback. */
+  #lost(e: Error): void {
+    if (this.#worker === null) return;
+    this.#worker = null;
+    this.#opts.onLost(new Error(`The audit thread stopped (${e.message}); audit entries are written on the main thread from now on.`, { cause: e }));
+    const unconfirmed = [...this.#waiting.entries()].sort((a, b) => a[0] - b[0]);
+    this.#waiting.clear();
+    for (const [, w] of unconfirmed) this.#opts.fallback.write(w.batch).then(w.resolve, w.reject);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The audit thread: `keyway serve` stores audit entries from a worker thread with its own
+ * connection to the database, off the thread answering requests. Entries arrive in order, are
+ * readable as soon as a reader flushes, survive a shutdown, and are never lost when the thread
+ * cannot do its job.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreAuditSink, ThreadAuditSink, type PendingAuditRecord } from '../src/audit/index.ts';
+import { packBatch, unpackBatch } from '../src/audit/packed.ts';
+import { cryptoRandom, pooledRandom } from '../src/core/index.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { openSqliteStore } from '../src/store/index.ts';
+import { ORG_A, T0, auditEntry, brokenAuditEntry, seed } from './helpers/store-fixtures.ts';
+import { startTestKeyway } from './helpers/keyway.ts';
+import { call, spawnKeyway } from './helpers/processes.ts';
+
+function pending(n: number, from = 0): PendingAuditRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const { id: _id, ...rest } = auditEntry('x', { at: T0 + from + i, detail: { n: from + i, path: '/items', query: ['page'] } });
+    return rest;
+  });
+}
+
+async function withStoreFile(fn: (dataDir: string) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyway-audit-thread-'));
+  try {
+    await fn(dataDir);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+test('the audit thread is on by default and can be turned off with KEYWAY_AUDIT_THREAD=0', () => {
+  assert.equal(loadConfig({}).auditThread, true);
+  assert.equal(loadConfig({ KEYWAY_AUDIT_THREAD: '0' }).auditThread, false);
+});
+
+test('a packed batch comes back as the entries it was made from', () => {
+  const batch = [...pending(3), { ...pending(1)[0]!, actorId: null, integrationId: null, connectionId: null, outcome: 'error' as const }];
+  assert.deepEqual(unpackBatch(packBatch(batch)), batch);
+  assert.throws(() => unpackBatch(['org_a', 1]), /not a multiple/);
+});
+
+test('batches written through the thread are stored by it in the order they were sent, each with its own id', async () => {
+  await withStoreFile(async (dataDir) => {
+    const store = openSqliteStore(join(dataDir, 'keyway.db'));
+    await store.migrate(T0);
+    await seed(store);
+    const lost: Error[] = [];
+    const sink = new ThreadAuditSink({
+      location: { databaseUrl: null, dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)), onLost: (e) => lost.push(e),
+    });
+    const writes = Array.from({ length: 20 }, (_, b) => sink.write(pending(25, b * 25)));
+    await Promise.all(writes);
+    const page = await store.audit.query(ORG_A, {}, { limit: 1000 });
+    assert.equal(page.data.length, 500);
+    // Newest first: entry n is 499 - position, so the thread kept the order of the batches and within them.
+    assert.deepEqual(page.data.map((e) => e.detail['n']), Array.from({ length: 500 }, (_, i) => 499 - i));
+    assert.equal(new Set(page.data.map((e) => e.id)).size, 500);
+    assert.ok(page.data.every((e) => /^aud_[A-Za-z0-9_-]{22}$/.test(e.id)));
+    assert.deepEqual(page.data[0]!.detail, { n: 499, path: '/items', query: ['page'] });
+    await sink.close();
+    assert.deepEqual(lost, []);
+    await store.close();
+  });
+});
+
+test('a batch the database refuses is reported, and the batches after it are still stored', async () => {
+  await withStoreFile(async (dataDir) => {
+    const store = openSqliteStore(join(dataDir, 'keyway.db'));
+    await store.migrate(T0);
+    await seed(store);
+    const sink = new ThreadAuditSink({
+      location: { databaseUrl: null, dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)), onLost: () => undefined,
+    });
+    const { id: _id, ...broken } = brokenAuditEntry('broken');
+    const refused = sink.write([...pending(2), broken]);
+    const after = sink.write(pending(3, 10));
+    await assert.rejects(refused, /audit entries were not stored/);
+    await after;
+    const page = await store.audit.query(ORG_A, {}, { limit: 100 });
+    assert.deepEqual(page.data.map((e) => e.detail['n']), [12, 11, 10]); // the refused batch was one transaction: none of it
+    await sink.close();
+    await store.close();
+  });
+});
+
+test('when the audit thread cannot open the database, every entry is stored on the main thread and the reason is told once', async () => {
+  await withStoreFile(async (dataDir) => {
+    const store = openSqliteStore(join(dataDir, 'keyway.db'));
+    await store.migrate(T0);
+    await seed(store);
+    const lost: Error[] = [];
+    const sink = new ThreadAuditSink({
+      // A location the thread cannot open (only postgres:// URLs or the data directory's file are stores).
+      location: { databaseUrl: 'mysql://127.0.0.1:1/keyway', dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)),
+      onLost: (e) => lost.push(e),
+    });
+    await Promise.all([sink.write(pending(5)), sink.write(pending(5, 5))]);
+    await sink.write(pending(5, 10)); // after the thread is gone: straight to the fallback
+    const page = await store.audit.query(ORG_A, {}, { limit: 100 });
+    assert.deepEqual(page.data.map((e) => e.detail['n']), Array.from({ length: 15 }, (_, i) => 14 - i));
+    assert.equal(lost.length, 1);
+    assert.match(lost[0]!.message, /The audit thread stopped \(.*KEYWAY_DATABASE_URL.*\); audit entries are written on the main thread from now on\./);
+    await sink.close();
+    await store.close();
+  });
+});
+
+test('with the audit thread on or off, every gateway call and token read is in /v1/audit as soon as it is asked for', async () => {
+  for (const thread of ['1', '0']) {
+    const t = await startTestKeyway({ env: { KEYWAY_AUDIT_THREAD: thread } });
+    try {
+      const calls = await Promise.all(Array.from({ length: 120 }, (_, i) =>
+        fetch(`${t.kw.url}/v1/proxy/conn_missing${i}/items?page=2`, { headers: { authorization: `Bearer ${t.apiKey}` } }).then((r) => r.status)));
+      assert.ok(calls.every((s) => s === 404));
+      const audit = await t.api('GET', '/v1/audit?action=proxy.call&limit=200');
+      assert.equal(audit.status, 200);
+      assert.equal(audit.body.data.length, 120, `KEYWAY_AUDIT_THREAD=${thread}`);
+      const requested = new Set(audit.body.data.map((e: { detail: { requestedConnection: string } }) => e.detail.requestedConnection));
+      assert.equal(requested.size, 120);
+      assert.deepEqual(audit.body.data[0].detail.query, ['page']);
+      assert.equal(audit.body.data[0].outcome, 'error');
+    } finally {
+      await t.close();
+    }
+  }
+});
+
+test('entries recorded just before `keyway serve` is stopped (SIGTERM) are in the database after it exits', async () => {
+  const kw = await spawnKeyway({});
+  const key = kw.bootstrapKey();
+  const calls = 300;
+  const statuses = await Promise.all(Array.from({ length: calls }, (_, i) =>
+    fetch(`${kw.url}/v1/proxy/conn_gone${i}/x`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status)));
+  assert.ok(statuses.every((s) => s === 404));
+  const created = await call(kw.url, key, 'POST', '/v1/api-keys', { name: 'last one' });
+  assert.equal(created.status, 201);
+  await kw.kill('SIGTERM', { keepData: true });
+  assert.equal(kw.child.exitCode, 0, kw.output());
+  const store = openSqliteStore(join(kw.dataDir, 'keyway.db'));
+  try {
+    const orgId = (await store.orgs.list())[0]!.id;
+    const proxied = await store.audit.query(orgId, { action: 'proxy.call' }, { limit: 1000 });
+    assert.equal(proxied.data.length, calls, kw.output());
+    const keys = await store.audit.query(orgId, { action: 'api_key.create' }, { limit: 10 });
+    assert.equal(keys.data[0]?.detail["key"], created.body.id, kw.output()); // the last thing done before SIGTERM
+  } finally {
+    await store.close();
+    rmSync(kw.dataDir, { recursive: true, force: true });
+  }
+});
