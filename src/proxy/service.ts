@@ -4,7 +4,7 @@ import { KeywayError, isKeywayError } from '../core/errors.ts';
 import { type Principal, canUseConnection } from '../access/index.ts';
 import type { Actor, AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
-import { auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
+import { type ProxyUrl, auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
 import { requestHeaders } from './headers.ts';
 import { type Credential, credentialFor, upstreamQuery } from './inject.ts';
 import { HINT_BODY_LIMIT, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
@@ -19,6 +19,8 @@ export interface TokenInUse {
 
 /** What the gateway needs from the token lifecycle; `TokenService` provides it. */
 export interface TokenSource {
+  /** The token and row from memory when they can be used as they are (checked lately, not due for a refresh). */
+  cached(orgId: string, id: string): TokenInUse | undefined;
   use(orgId: string, id: string, actor: Actor, opts: { audit?: boolean }): Promise<TokenInUse>;
   refreshAfterUnauthorized(orgId: string, id: string, version: number): Promise<{ accessToken: string; version: number }>;
 }
@@ -39,6 +41,14 @@ export const REPLAYABLE_BODY_LIMIT = 64 * 1024;
 const KEYWAY_HINT = 'Keyway-Hint';
 const AS_IS: Disposition = { kind: 'stream', extraHeaders: [] };
 const HOLD: Disposition = { kind: 'hold' };
+
+/** How a call ended, for its audit entry. */
+interface Outcome {
+  status: number;
+  retried: boolean;
+  /** False when the caller went away mid-answer. */
+  complete: boolean;
+}
 
 interface Call {
   req: IncomingMessage;
@@ -67,61 +77,94 @@ export class ProxyService {
   }
 
   /**
-   * Handles one call on the raw request and response. Throws a KeywayError only while nothing has
-   * been written, so the HTTP layer can answer it as an error.
+   * Handles one call on the raw request and response. Rejects with a KeywayError only while nothing
+   * has been written, so the HTTP layer can answer it as an error.
+   *
+   * When the token, its row and the target are in memory and the call has no body (the usual case),
+   * nothing is awaited before the request goes out: one promise per call, for the provider's answer.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+  handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
     const started = performance.now();
     const actor: Actor = principal.keyId === null ? { type: 'member', id: principal.memberId } : { type: 'api_key', id: principal.keyId, memberId: principal.memberId };
-    const url = parseProxyUrl(req.url ?? '');
-    const method = req.method ?? 'GET';
-    let connection: ConnectionRecord | null = null;
-    let outcome: { status: number; retried: boolean; complete: boolean } | null = null;
-    let failure: KeywayError | null = null;
+    let url: ProxyUrl;
     try {
-      checkForwardPath(url.path);
-      if (principal.scope.connections.length > 0 && !principal.scope.connections.includes(url.connectionId)) throw notFound(url.connectionId);
-      const use = await this.#d.tokens.use(principal.orgId, url.connectionId, actor, { audit: false });
-      connection = use.connection;
-      if (!canUseConnection(principal, connection)) {
-        connection = null;
-        throw notFound(url.connectionId);
-      }
-      const target = await this.#d.targets.of(use.connection);
-      const base = pickBase(target, req.headers['keyway-base-url']);
-      const body = hasBody(req) ? await requestBody(req) : null;
-      const call: Call = { req, res, principal, connection, target, base, path: url.path, query: url.query, body };
-      outcome = await this.#callWithRetry(call, use.token);
+      url = parseProxyUrl(req.url ?? '');
     } catch (e) {
-      failure = isKeywayError(e) ? e : new KeywayError('internal', 'unexpected', { cause: e });
-      throw failure;
-    } finally {
-      const where = auditPath(url.path, url.query);
-      const detail: Record<string, unknown> = { method, path: where.path, query: where.query, durationMs: Math.round(performance.now() - started) };
-      if (outcome) {
-        detail['status'] = outcome.status;
-        detail['retried'] = outcome.retried;
-        if (!outcome.complete) detail['aborted'] = true;
-      }
-      if (failure) detail['code'] = failure.code;
-      if (connection === null) detail['requestedConnection'] = url.connectionId.slice(0, 100);
-      this.#d.audit.record({
-        orgId: principal.orgId, actor, action: 'proxy.call', outcome: failure || !outcome?.complete ? 'error' : 'ok',
-        integrationId: connection?.integrationId ?? null, connectionId: connection?.id ?? null, detail,
-      });
-      this.#d.onCall?.({ connection: connection?.id ?? null, detail });
+      return Promise.reject(e); // not a gateway URL at all: nothing to audit
     }
+    const seen: { connection: ConnectionRecord | null } = { connection: null };
+    let outcome: Promise<Outcome>;
+    try {
+      outcome = this.#start(req, res, principal, actor, url, seen);
+    } catch (e) {
+      outcome = Promise.reject(e);
+    }
+    return outcome.then(
+      (done) => this.#audit(principal, actor, url, req.method ?? 'GET', started, seen.connection, done, null),
+      (e: unknown) => {
+        const failure = isKeywayError(e) ? e : new KeywayError('internal', 'unexpected', { cause: e });
+        this.#audit(principal, actor, url, req.method ?? 'GET', started, seen.connection, null, failure);
+        throw failure;
+      },
+    );
   }
 
-  async #callWithRetry(call: Call, token: { accessToken: string; version: number }): Promise<{ status: number; retried: boolean; complete: boolean }> {
+  /** Everything up to the provider's answer; `seen.connection` is set once the caller may use it. */
+  #start(req: IncomingMessage, res: ServerResponse, principal: Principal, actor: Actor, url: ProxyUrl, seen: { connection: ConnectionRecord | null }): Promise<Outcome> {
+    checkForwardPath(url.path);
+    if (principal.scope.connections.length > 0 && !principal.scope.connections.includes(url.connectionId)) throw notFound(url.connectionId);
+    const hit = hasBody(req) ? undefined : this.#d.tokens.cached(principal.orgId, url.connectionId);
+    const target = hit === undefined ? undefined : this.#d.targets.cached(hit.connection);
+    if (hit === undefined || target === undefined) return this.#startAfterLoading(req, res, principal, actor, url, seen);
+    if (!canUseConnection(principal, hit.connection)) throw notFound(url.connectionId);
+    seen.connection = hit.connection;
+    const base = pickBase(target, req.headers['keyway-base-url']);
+    return this.#callWithRetry({ req, res, principal, connection: hit.connection, target, base, path: url.path, query: url.query, body: null }, hit.token);
+  }
+
+  /** `#start` when something must be read or waited for: the row, the token (refreshed first if due), the target, the body. */
+  async #startAfterLoading(req: IncomingMessage, res: ServerResponse, principal: Principal, actor: Actor, url: ProxyUrl, seen: { connection: ConnectionRecord | null }): Promise<Outcome> {
+    const use = await this.#d.tokens.use(principal.orgId, url.connectionId, actor, { audit: false });
+    if (!canUseConnection(principal, use.connection)) throw notFound(url.connectionId);
+    seen.connection = use.connection;
+    const target = await this.#d.targets.of(use.connection);
+    const base = pickBase(target, req.headers['keyway-base-url']);
+    const body = hasBody(req) ? await requestBody(req) : null;
+    return this.#callWithRetry({ req, res, principal, connection: use.connection, target, base, path: url.path, query: url.query, body }, use.token);
+  }
+
+  /** The call's audit entry: method, path, query parameter names, status, duration — never a header value or a body. */
+  #audit(principal: Principal, actor: Actor, url: ProxyUrl, method: string, started: number, connection: ConnectionRecord | null, outcome: Outcome | null, failure: KeywayError | null): void {
+    const where = auditPath(url.path, url.query);
+    const detail: Record<string, unknown> = { method, path: where.path, query: where.query, durationMs: Math.round(performance.now() - started) };
+    if (outcome) {
+      detail['status'] = outcome.status;
+      detail['retried'] = outcome.retried;
+      if (!outcome.complete) detail['aborted'] = true;
+    }
+    if (failure) detail['code'] = failure.code;
+    if (connection === null) detail['requestedConnection'] = url.connectionId.slice(0, 100);
+    this.#d.audit.record({
+      orgId: principal.orgId, actor, action: 'proxy.call', outcome: failure || !outcome?.complete ? 'error' : 'ok',
+      integrationId: connection?.integrationId ?? null, connectionId: connection?.id ?? null, detail,
+    });
+    this.#d.onCall?.({ connection: connection?.id ?? null, detail });
+  }
+
+  #callWithRetry(call: Call, token: { accessToken: string; version: number }): Promise<Outcome> {
     const { connection } = call;
     const refreshable = connection.kind === 'oauth2' || connection.kind === 'client_credentials';
-    const replayable = call.body === null || Buffer.isBuffer(call.body);
-    const first = await this.#attempt(call, token.accessToken, refreshable ? 'hold401' : 'static');
-    if (first.kind === 'streamed') return { status: first.status, retried: false, complete: first.complete };
-    if (first.status !== 401) return this.#sendHeldWithScopeHint(call, first);
+    return this.#attempt(call, token.accessToken, refreshable ? 'hold401' : 'static').then((first) => {
+      if (first.kind === 'streamed') return { status: first.status, retried: false, complete: first.complete };
+      if (first.status !== 401) return this.#sendHeldWithScopeHint(call, first);
+      return this.#refreshAndRetry(call, token, first);
+    });
+  }
 
-    // A 401 from the provider on an OAuth connection: refresh if the token is still the current one.
+  /** A 401 from the provider on an OAuth connection: refresh if the token is still the current one, then replay once. */
+  async #refreshAndRetry(call: Call, token: { accessToken: string; version: number }, first: Extract<AttemptResult, { kind: 'held' }>): Promise<Outcome> {
+    const { connection } = call;
+    const replayable = call.body === null || Buffer.isBuffer(call.body);
     let fresh: { accessToken: string; version: number };
     try {
       fresh = await this.#d.tokens.refreshAfterUnauthorized(connection.orgId, connection.id, token.version);
@@ -171,7 +214,7 @@ export class ProxyService {
     return sendUpstream(this.#d.dispatcher, up, call.res, decide);
   }
 
-  #sendHeldWithScopeHint(call: Call, held: Extract<AttemptResult, { kind: 'held' }>): { status: number; retried: boolean; complete: boolean } {
+  #sendHeldWithScopeHint(call: Call, held: Extract<AttemptResult, { kind: 'held' }>): Outcome {
     const problem = scopeProblemFromBody(held.body);
     writeHeld(call.res, held, problem ? [KEYWAY_HINT, scopeHint(problem, call.connection.grantedScopes)] : []);
     return { status: held.status, retried: false, complete: true };

@@ -61,14 +61,24 @@ export class ProxyTargets {
     this.#monotonic = options.monotonic ?? (() => performance.now());
   }
 
+  /**
+   * The target from memory, without waiting, when it was built for this very row and its
+   * integration was read within `revalidateMs`; undefined means "call `of`".
+   */
+  cached(c: ConnectionRecord): ProxyTarget | undefined {
+    const hit = this.#entries.get(c.id);
+    if (hit === undefined || hit.connection !== c) return undefined;
+    const integration = this.#integrations.get(c.integrationId);
+    if (integration === undefined || this.#monotonic() - integration.checkedAt >= this.#revalidateMs || hit.integrationUpdatedAt !== integration.rec.updatedAt) return undefined;
+    return hit.target;
+  }
+
   async of(c: ConnectionRecord): Promise<ProxyTarget> {
+    const known = this.cached(c);
+    if (known !== undefined) return known;
     const now = this.#monotonic();
     const hit = this.#entries.get(c.id);
     let integration = this.#integrations.get(c.integrationId);
-    if (hit !== undefined && hit.connection === c && integration !== undefined && now - integration.checkedAt < this.#revalidateMs &&
-      hit.integrationUpdatedAt === integration.rec.updatedAt) {
-      return hit.target;
-    }
     if (integration === undefined || now - integration.checkedAt >= this.#revalidateMs) {
       integration = { rec: await this.#d.integration(c.orgId, c.integrationId), checkedAt: now };
       if (this.#integrations.size >= this.#max) this.#integrations.clear();
