@@ -244,6 +244,28 @@ describe('MCP: an AI assistant calls provider APIs through connections', () => {
     });
   });
 
+  test('a call_api counts once against the key\'s rate limit (its /mcp request), not again at the gateway; a caller cannot claim the same', async () => {
+    const { key } = await newKey({ name: 'limited caller', rateLimitPerMinute: 6 });
+    const client = await assistant(key); // initialize + initialized: requests 1 and 2
+    for (let i = 3; i <= 6; i++) {
+      const r = await call(client, 'call_api', { connection: alice, path: '/api/me' }); // requests 3 … 6
+      assert.equal(r.isError, false, `call ${i}: ${r.text}`);
+      assert.match(r.parts[0]!, /^HTTP 200/);
+    }
+    await assert.rejects(client.callTool({ name: 'call_api', arguments: { connection: alice, path: '/api/me' } }), (e: Error & { code?: number }) => {
+      assert.equal(e.code, 429);
+      return true;
+    });
+    // Sending the MCP call header directly gets a REST caller nothing: without this process's secret the call is counted.
+    const { key: rest } = await newKey({ name: 'rest caller', rateLimitPerMinute: 2 });
+    const headers = { authorization: `Bearer ${rest}`, 'keyway-mcp-call': 'guessed' };
+    assert.equal((await fetch(`${t.kw.url}/v1/proxy/${alice}/api/me`, { headers })).status, 200);
+    assert.equal((await fetch(`${t.kw.url}/v1/proxy/${alice}/api/me`, { headers })).status, 200);
+    const third = await fetch(`${t.kw.url}/v1/proxy/${alice}/api/me`, { headers });
+    assert.equal(third.status, 429);
+    assert.ok(Number(third.headers.get('retry-after')) > 0);
+  });
+
   test('a connection that needs re-auth answers with a connect link; once the person reconnects the assistant carries on', async () => {
     const carol = await connect(sandboxInt, 'carol');
     const { key: managerKey } = await newKey({ name: 'assistant that may manage', scope: { manage: true } });
@@ -305,6 +327,7 @@ describe('MCP: an AI assistant calls provider APIs through connections', () => {
 
   test('no token or API key appears in any tool result, the audit log or the logs', async () => {
     for (const id of [alice, bob]) await rememberTokens(id);
+    secrets.add(t.kw.services.mcpCallToken); // the tools' gateway secret, sent with every call_api
     assert.ok(results.length > 20, 'the tests above produced tool results');
     await t.kw.services.audit.flush();
     const audit = JSON.stringify((await t.api('GET', '/v1/audit?limit=200')).body);

@@ -57,19 +57,23 @@ export class ApiKeyGate {
     this.#monotonic = options.monotonic ?? (() => performance.now());
   }
 
-  /** Resolves `Authorization: Bearer kw_…` to its principal, or throws unauthorized / rate_limited. */
-  async authenticate(authorization: string | undefined): Promise<Principal> {
-    return this.cached(authorization) ?? this.#admit(await this.#check(this.#hashOf(authorization), this.#monotonic()));
+  /**
+   * Resolves `Authorization: Bearer kw_…` to its principal, or throws unauthorized / rate_limited.
+   * `counted: false` checks the key without taking from its rate limit: for a call already counted
+   * (an MCP tool's call through the gateway, counted as the /mcp request).
+   */
+  async authenticate(authorization: string | undefined, opts: { counted?: boolean } = {}): Promise<Principal> {
+    return this.cached(authorization, opts) ?? this.#admit(await this.#check(this.#hashOf(authorization), this.#monotonic()), opts.counted ?? true);
   }
 
   /**
    * `authenticate` answered from memory when the key was checked within `revalidateMs` (rate limit
    * applied); undefined when its row must be read (then call `authenticate`). Synchronous, for hot paths.
    */
-  cached(authorization: string | undefined): Principal | undefined {
+  cached(authorization: string | undefined, opts: { counted?: boolean } = {}): Principal | undefined {
     const entry = this.#byHash.get(this.#hashOf(authorization));
     if (!entry || this.#monotonic() - entry.checkedAt >= this.#revalidateMs) return undefined;
-    return this.#admit(entry);
+    return this.#admit(entry, opts.counted ?? true);
   }
 
   /**
@@ -90,10 +94,10 @@ export class ApiKeyGate {
     return hash;
   }
 
-  #admit(entry: Checked): Principal {
+  #admit(entry: Checked, counted: boolean): Principal {
     const { record } = entry;
     const limit = record.rateLimitPerMinute ?? this.#o.defaultRateLimitPerMinute;
-    if (limit === 0) return entry.principal;
+    if (limit === 0 || !counted) return entry.principal;
     const decision = this.#limiter.take(record.id, limit, this.#o.clock.now());
     if (!decision.allowed) {
       throw new KeywayError('rate_limited', `This API key made more than ${limit} requests in a minute; retry after ${decision.retryAfterSeconds} s.`, { retryAfter: decision.retryAfterSeconds });

@@ -74,18 +74,33 @@ export async function keyPrincipal(services: Services, authorization: string | u
   return withRole(services.members, p);
 }
 
-/** The gateway's check on its hot path: the key (cached, rate-limited); sharing decides use without the role. */
-export async function gatewayPrincipal(services: Services, authorization: string | undefined): Promise<Principal> {
-  const p = await services.keys.authenticate(authorization);
+/**
+ * The gateway's check on its hot path: the key (cached, rate-limited unless `counted` is false, for
+ * an MCP tool's call already counted at /mcp); sharing decides use without the role.
+ */
+export async function gatewayPrincipal(services: Services, authorization: string | undefined, counted = true): Promise<Principal> {
+  const p = await services.keys.authenticate(authorization, { counted });
   services.keyOwners.remember(p.keyId, p.memberId);
   return p;
 }
 
 /** `gatewayPrincipal` from memory (a key checked within the last 500 ms, rate limit applied); undefined when the store must be asked. */
-export function cachedGatewayPrincipal(services: Services, authorization: string | undefined): Principal | undefined {
-  const p = services.keys.cached(authorization);
+export function cachedGatewayPrincipal(services: Services, authorization: string | undefined, counted = true): Principal | undefined {
+  const p = services.keys.cached(authorization, { counted });
   if (p !== undefined) services.keyOwners.remember(p.keyId, p.memberId);
   return p;
+}
+
+/** The header an MCP tool's call through the gateway carries, with this process's `mcpCallToken`. */
+export const MCP_CALL_HEADER = 'keyway-mcp-call';
+
+/**
+ * True for an MCP tool's own call through the gateway (the header carries this process's secret):
+ * the /mcp request it came from was counted against the key's rate limit, so this one is not.
+ * The key itself is still checked; a wrong or missing secret is simply an ordinary, counted call.
+ */
+export function isMcpToolCall(services: Services, header: string | string[] | undefined): boolean {
+  return typeof header === 'string' && sameSecret(header, services.mcpCallToken);
 }
 
 /** What an API call is audited as: the member, through their key (the key's id, its member in the detail) or their session. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type Clock, type Config, type Random, pooledRandom } from '../core/index.ts';
+import { type Clock, type Config, type Random, pooledRandom, randomToken } from '../core/index.ts';
 import type { ConnectionRecord, Store, StoreLocation } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { Catalog } from '../catalog/index.ts';
@@ -64,6 +64,11 @@ export interface Services extends AppDeps {
   keyOwners: KeyOwners;
   /** Signed-in people's sessions. */
   sessions: SessionService;
+  /**
+   * A secret made at start, never shown: the MCP tools send it with their calls through this
+   * process's own gateway, so those calls are not counted twice against the key's rate limit.
+   */
+  mcpCallToken: string;
   /** Single sign-on with the configured OpenID Connect provider; null when none is configured. */
   signIn: OidcSignIn | null;
 }
@@ -158,6 +163,6 @@ export function createServices(deps: AppDeps): Services {
   });
   return {
     ...deps, audit, integrations, connect, connections, devicePoller, refresher, tokens, cacheCheck, keys, proxy, webhooks, scheduler, retention,
-    members, keyOwners, sessions, signIn,
+    members, keyOwners, sessions, signIn, mcpCallToken: randomToken(random),
   };
 }

@@ -36,6 +36,8 @@ export interface SelfGatewayOptions {
   origin: () => string;
   /** A dispatcher for loopback calls to this server (not the outbound policy's: nothing leaves the host). */
   dispatcher: Dispatcher;
+  /** Headers added to every call (the MCP call header that keeps it from being counted twice). */
+  headers?: Record<string, string>;
   /**
    * Bytes read and counted before the rest is dropped, so the size of a moderately large body
    * can be told exactly; a larger one is cut off there (the gateway records the call as aborted).
@@ -59,7 +61,7 @@ export function selfGateway(opts: SelfGatewayOptions): GatewayClient {
     async call(req) {
       // The path goes as it is — never through URL parsing, which would resolve `..` before the gateway could refuse it.
       const path = `/v1/proxy/${encodeURIComponent(req.connection)}${req.target}`;
-      const headers: Record<string, string> = { ...req.headers, authorization: req.authorization };
+      const headers: Record<string, string> = { ...req.headers, ...opts.headers, authorization: req.authorization };
       let res: Dispatcher.ResponseData;
       try {
         res = await opts.dispatcher.request({

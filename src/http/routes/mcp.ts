@@ -4,7 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { KeywayError } from '../../core/errors.ts';
 import { type McpDeps, createMcpServer, selfGateway } from '../../mcp/index.ts';
 import type { OpenApiRegistry } from '../route.ts';
-import { actorOf, keyPrincipal } from '../auth.ts';
+import { MCP_CALL_HEADER, actorOf, keyPrincipal } from '../auth.ts';
 import type { RouteDeps } from './deps.ts';
 
 /**
@@ -37,7 +37,8 @@ export function mcpRoutes({ app, services }: RouteDeps, registry: OpenApiRegistr
   });
   const deps: McpDeps = {
     store: services.store, tokens: services.tokens, integrations: services.integrations, connect: services.connect, audit: services.audit,
-    gateway: selfGateway({ origin: () => listeningOrigin(app), dispatcher }),
+    // The /mcp request was counted against the key's rate limit; its tool's call through the gateway is not counted again.
+    gateway: selfGateway({ origin: () => listeningOrigin(app), dispatcher, headers: { [MCP_CALL_HEADER]: services.mcpCallToken } }),
     onError: (e, tool) => services.logger.error({ err: e, tool }, 'MCP tool call failed'),
   };
 

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { PROXY_PREFIX } from '../../proxy/index.ts';
 import type { Principal } from '../../access/index.ts';
 import { answerRawError } from '../raw-reply.ts';
-import { cachedGatewayPrincipal, gatewayPrincipal } from '../auth.ts';
+import { MCP_CALL_HEADER, cachedGatewayPrincipal, gatewayPrincipal, isMcpToolCall } from '../auth.ts';
 import type { OpenApiRegistry } from '../route.ts';
 import type { Services } from '../services.ts';
 import type { RouteDeps } from './deps.ts';
@@ -27,12 +27,13 @@ export function gatewayListener(services: Services): RawListener {
   return (req, res) => {
     const fail = (e: unknown): void => answerRawError(res, e, services.logger, 'proxy call failed', (req.url ?? '').split('?')[0] ?? '');
     let known: Principal | undefined;
+    const counted = req.headers[MCP_CALL_HEADER] === undefined || !isMcpToolCall(services, req.headers[MCP_CALL_HEADER]);
     try {
-      known = cachedGatewayPrincipal(services, req.headers.authorization); // a key checked within the last 500 ms: no wait
+      known = cachedGatewayPrincipal(services, req.headers.authorization, counted); // a key checked within the last 500 ms: no wait
     } catch (e) {
       return fail(e);
     }
-    const principal = known ?? gatewayPrincipal(services, req.headers.authorization);
+    const principal = known ?? gatewayPrincipal(services, req.headers.authorization, counted);
     (principal instanceof Promise ? principal.then((p) => services.proxy.handle(req, res, p)) : services.proxy.handle(req, res, principal)).catch(fail);
   };
 }
