@@ -51,6 +51,8 @@ function connectionValues(def: ProviderDefinition): { sent: Record<string, strin
     if (p.example !== undefined) sent[name] = p.example;
     values[name] = value;
   }
+  // Values kept from the provider (a company id from the consent redirect) fill templates like params do.
+  for (const [name, k] of Object.entries(def.keep)) if (k.in === 'callback') values[name] ??= '9130350000000000';
   return { sent, values };
 }
 

@@ -82,8 +82,10 @@ function section(def: ProviderDefinition): string {
     if (headers.length > 0) out.push(`  - every call also sends ${headers.map(([k, v]) => code(`${k}: ${v}`)).join(', ')}`);
   }
   const kept = Object.entries(def.keep);
-  if (kept.length > 0) {
-    out.push(`- **Kept from the token response:** ${kept.map(([name, k]) => `${code(name)} from ${code(k.from)}${k.urlHostSuffixes ? ` (https only, host ending in ${k.urlHostSuffixes.map(code).join(', ')})` : ''}`).join('; ')}`);
+  for (const [source, title] of [['token_response', 'the token response'], ['callback', 'the redirect back after consent']] as const) {
+    const here = kept.filter(([, k]) => k.in === source);
+    if (here.length === 0) continue;
+    out.push(`- **Kept from ${title}:** ${here.map(([name, k]) => `${code(name)} from ${code(k.from)}${k.urlHostSuffixes ? ` (https only, host ending in ${k.urlHostSuffixes.map(code).join(', ')})` : ''}${k.pattern ? ` (must match ${code(k.pattern)})` : ''}`).join('; ')}`);
   }
   const identity = identityLine(def);
   if (identity) out.push(`- **Account identity:** ${identity}`);

@@ -31,8 +31,18 @@ export const connectionParamSchema = z.strictObject({
 
 /** A value taken from the token response and kept with the connection (not secret). */
 export const keptValueSchema = z.strictObject({
-  /** Dotted path in the token response body, e.g. `instance_url` or `team.id`. */
+  /**
+   * Where the value comes from: the token response (default), or the query of the provider's
+   * redirect back to Keyway after consent (QuickBooks' `realmId`, the company the person picked).
+   */
+  in: z.enum(['token_response', 'callback']).default('token_response'),
+  /** Token response: dotted path in its body, e.g. `instance_url` or `team.id`. Callback: the query parameter's name. */
   from: z.string().min(1),
+  /**
+   * A regular expression the whole value must match; a value that does not is refused with the
+   * connection (a value taken from the browser's redirect is checked before it goes into a URL).
+   */
+  pattern: z.string().min(1).optional(),
   /**
    * When set the value is a URL: https only, its host must end with one of these suffixes, and it
    * goes through the outbound policy before any use (Salesforce's instance_url).

@@ -1,4 +1,5 @@
 import { KeywayError } from '../core/errors.ts';
+import { keptValues } from '../catalog/index.ts';
 import type { ConnectAttemptRecord } from '../store/index.ts';
 import type { Actor } from '../audit/index.ts';
 import { type TokenSet, exchangeAuthorizationCode, providerErrorCode } from '../oauth/index.ts';
@@ -47,6 +48,16 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
     return out;
   }
 
+  // Values the definition keeps from this redirect (QuickBooks' realmId) are checked before the code is used.
+  try {
+    keptValues(ctx.provider.definition, {}, params);
+  } catch (e) {
+    const message = e instanceof KeywayError ? e.message : PROBLEM_TEXT.provider_error;
+    await markSession(d, attempt, { status: 'failed', error: 'callback_value_refused' });
+    d.audit.record({ orgId: attempt.orgId, actor: BROWSER, action: 'connection.connect_failed', outcome: 'error', integrationId: integration.id, detail: { session: sid, code: 'callback_value_refused' } });
+    return fail('provider_error', sid, { message });
+  }
+
   let tokens: TokenSet;
   try {
     const verifier = await d.vault.decrypt({ orgId: attempt.orgId, recordId: attempt.id, field: 'pkce_verifier' }, attempt.verifierEnc);
@@ -62,7 +73,7 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   }
   // The connection is made for whoever started the session (DESIGN.md "who acts"); the browser only carried it.
   const actor: Actor = session.createdByMemberId ? { type: 'member', id: session.createdByMemberId } : BROWSER;
-  return finishConnect(d, { session, integration, ctx, tokens, actor });
+  return finishConnect(d, { session, integration, ctx, tokens, actor, callback: params });
 }
 
 async function markSession(d: CallbackDeps, a: ConnectAttemptRecord, patch: { status: 'failed'; error: string | null }): Promise<void> {

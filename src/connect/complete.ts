@@ -19,6 +19,8 @@ export interface Completion {
   ctx: OAuthContext;
   tokens: TokenSet;
   actor: Actor;
+  /** The query of the provider's redirect back (browser flows), for values a definition keeps from it. */
+  callback?: URLSearchParams;
 }
 
 /**
@@ -70,7 +72,7 @@ async function storeNewConnection(d: CompleteDeps, c: Completion, account: Accou
   });
   conn.accessTokenEnc = await crypto.seal(conn, 'access_token', tokens.accessToken);
   conn.refreshTokenEnc = tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', tokens.refreshToken) : null;
-  Object.assign(conn, tokenFields(def, tokens, now));
+  Object.assign(conn, tokenFields(def, tokens, now, undefined, c.callback));
   await d.store.connections.insert(conn);
   return conn;
 }

@@ -59,6 +59,8 @@ export class FakeProvider {
   api: (req: FakeRequest) => FakeAnswer = () => ({ status: 404, json: { error: 'not_found' } });
   readonly #server: Server;
   readonly base: string;
+  /** Extra query parameters the authorization endpoint adds to its redirect back (QuickBooks' `realmId`). */
+  callbackExtras: Record<string, string> = {};
   #codes = 0;
 
   private constructor(server: Server, base: string) {
@@ -99,6 +101,7 @@ export class FakeProvider {
     const back = new URL(authorize.searchParams.get('redirect_uri') ?? '');
     back.searchParams.set('code', code);
     back.searchParams.set('state', authorize.searchParams.get('state') ?? '');
+    for (const [k, v] of Object.entries(this.callbackExtras)) back.searchParams.set(k, v);
     return back.toString();
   }
 
