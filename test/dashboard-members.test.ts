@@ -102,7 +102,7 @@ describe('dashboard in a browser: members, refresh, many connections', { skip },
     await context.close();
   });
 
-  test('members page: a member sees the list but no invite form and no controls', async () => {
+  test('members page: a member sees the list, no invite form and no controls but Leave in their own row', async () => {
     const carol = await invitePerson(t, t.apiKey, 'carol@example.com', 'member');
     const { context, page } = await signedInBrowser(browser, t, { member: await memberRecord(carol.memberId) });
     await page.goto(`${t.kw.url}/members`);
@@ -112,9 +112,43 @@ describe('dashboard in a browser: members, refresh, many connections', { skip },
     assert.match(main, /carol@example\.com/);
     assert.match(main, /Only owners and admins can invite people or change members/);
     assert.equal(await page.locator('main form').count(), 0, 'no invite form');
-    assert.equal(await page.locator('main button, main select').count(), 0, 'no controls');
+    assert.equal(await page.locator('main select').count(), 0, 'no role controls');
+    // One button: Leave, in their own row.
+    assert.equal(await page.locator('main button').count(), 1);
+    assert.equal(await page.locator(`tr#${carol.memberId} button`).innerText(), 'Leave');
     await screenshot(page, 'members-as-member');
     await context.close();
+  });
+
+  test('members page: a member leaves — asked first, signed out, their key stops working; the last owner is told why they cannot', async () => {
+    const erin = await invitePerson(t, t.apiKey, 'erin@example.com', 'member');
+    assert.equal((await fetch(`${t.kw.url}/v1/connections`, { headers: { authorization: `Bearer ${erin.key}` } })).status, 200);
+    const { context, page } = await signedInBrowser(browser, t, { member: await memberRecord(erin.memberId) });
+    await page.goto(`${t.kw.url}/members`);
+    await page.getByRole('heading', { name: 'Members', exact: true }).waitFor(WAIT);
+    let question = '';
+    page.once('dialog', (d) => { question = d.message(); void d.accept(); });
+    await Promise.all([page.waitForURL(/\/auth\/login/, WAIT), page.locator(`tr#${erin.memberId} button`, { hasText: 'Leave' }).click()]);
+    assert.match(question, /Leave the organization\? Your API keys are revoked and your sessions end at once/);
+    await screenshot(page, 'members-left');
+    // Gone from the list, their key refused, and the browser's session ended.
+    const members = await t.api('GET', '/v1/members');
+    assert.ok(!members.body.data.some((m: { id: string; removedAt: string | null }) => m.id === erin.memberId && m.removedAt === null));
+    const withKey = await fetch(`${t.kw.url}/v1/connections`, { headers: { authorization: `Bearer ${erin.key}` } });
+    assert.equal(withKey.status, 401);
+    await page.goto(`${t.kw.url}/members`);
+    assert.doesNotMatch(await page.locator('body').innerText(), /erin@example\.com/);
+    await context.close();
+
+    // The only owner: the API refuses, and the page says so; nothing changes.
+    const owner = await signedInBrowser(browser, t);
+    await owner.page.goto(`${t.kw.url}/members`);
+    await owner.page.getByRole('heading', { name: 'Members', exact: true }).waitFor(WAIT);
+    owner.page.once('dialog', (d) => { void d.accept(); });
+    await owner.page.locator('tr', { hasText: 'admin@localhost' }).getByRole('button', { name: 'Leave' }).click();
+    await flash(owner.page, /You are still a member: .*owner/);
+    assert.ok(owner.page.url().endsWith('/members'));
+    await owner.context.close();
   });
 
   test('Refresh on a connection whose grant was revoked shows the reason and focuses Re-authenticate; on an amber one it turns green', async () => {

@@ -221,6 +221,15 @@
         flash(`Not removed: ${e.message}`, 'err');
       }
     },
+    async 'leave-org'(button) {
+      if (!window.confirm('Leave the organization? Your API keys are revoked and your sessions end at once (you are signed out here too), and your personal connections are disconnected (revoked at the provider). Connections you shared with the team stay.')) return;
+      try {
+        await api('DELETE', `/v1/members/${encodeURIComponent(button.dataset.member)}`);
+        window.location.assign('/auth/login');
+      } catch (e) {
+        flash(`You are still a member: ${e.message}`, 'err');
+      }
+    },
     async 'withdraw-invite'(button) {
       if (!window.confirm(`Withdraw the invite for ${button.dataset.name}? Its link stops working.`)) return;
       try {

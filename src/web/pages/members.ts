@@ -33,10 +33,12 @@ function memberRow(viewer: MembersViewer, m: Json): Html {
 <select id="${selectId}" data-current="${m.role}">${roleOptions(grantable(viewer), m.role)}</select>
 <button type="button" data-action="set-role" data-member="${m.id}" data-name="${m.name}">Change role</button></span>`
     : html`<span data-role>${m.role}</span>`;
-  const remove = manage && !you
-    ? html`<button type="button" class="danger" data-action="remove-member" data-member="${m.id}" data-name="${m.name}">Remove</button>` : '';
+  // Anyone may leave (the API refuses the last owner, and the page shows why); admins remove others.
+  const action = you
+    ? html`<button type="button" class="danger" data-action="leave-org" data-member="${m.id}">Leave</button>`
+    : manage ? html`<button type="button" class="danger" data-action="remove-member" data-member="${m.id}" data-name="${m.name}">Remove</button>` : '';
   return html`<tr id="${m.id}" data-member="${m.id}"><td>${m.name}${you ? html` <span class="small">(you)</span>` : ''}</td><td>${m.email}</td>
-<td>${roleCell}</td><td>${m.singleSignOn ? 'single sign-on' : 'sign-in links'}</td><td>${m.createdAt}</td><td>${remove}</td></tr>`;
+<td>${roleCell}</td><td>${m.singleSignOn ? 'single sign-on' : 'sign-in links'}</td><td>${m.createdAt}</td><td>${action}</td></tr>`;
 }
 
 function inviteForm(viewer: MembersViewer): Html {
@@ -59,7 +61,7 @@ function invitesTable(invites: Json[]): Html {
 
 /**
  * Members with their roles. Owners and admins also get the invite form, open invites, and role and
- * remove controls where the API's rules let them act; a member sees the list only.
+ * remove controls where the API's rules let them act; a member sees the list and can leave.
  */
 export function membersPage(viewer: MembersViewer, members: Json[], invites: Json[] | null): Html {
   const current = members.filter((m) => m.removedAt === null || m.removedAt === undefined);
