@@ -13,6 +13,8 @@ export interface ResolvedProvider {
   revocationEndpoint: string | null;
   deviceAuthorizationEndpoint: string | null;
   parEndpoint: string | null;
+  /** Authorization requests are pushed to `parEndpoint` first (RFC 9126). */
+  usePar: boolean;
   /** RFC 9207: the server promises `iss` in every authorization response. */
   issParameterSupported: boolean;
   oidc: boolean;
@@ -27,6 +29,10 @@ export interface EndpointConfig {
   revocationUrl?: string | undefined;
   deviceAuthorizationUrl?: string | undefined;
   parUrl?: string | undefined;
+  /** The provider's metadata says every authorization request must be pushed (RFC 9126 `require_pushed_authorization_requests`). */
+  requirePar?: boolean | undefined;
+  /** The integration's choice: push authorization requests (true) or not (false); unset follows `requirePar`. */
+  usePar?: boolean | undefined;
   apiBaseUrl?: string | undefined;
   issParameterSupported?: boolean | undefined;
   oidc?: boolean | undefined;
@@ -54,6 +60,7 @@ export function resolveProvider(def: ProviderDefinition, config: EndpointConfig,
     revocationEndpoint: fill(config.revocationUrl ?? def.revocationUrl),
     deviceAuthorizationEndpoint: fill(config.deviceAuthorizationUrl ?? def.deviceAuthorizationUrl),
     parEndpoint: fill(config.parUrl ?? def.parUrl),
+    usePar: (config.usePar ?? config.requirePar ?? false) && (config.parUrl ?? def.parUrl) !== undefined,
     issParameterSupported: config.issParameterSupported ?? def.issParameterSupported,
     oidc: config.oidc ?? def.oidc,
     // Base URLs from token-response values (`{instance_url}`) exist only once a token came back.

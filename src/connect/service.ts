@@ -5,7 +5,7 @@ import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
 import type { ConnectGrant, ConnectSessionRecord, IntegrationRecord, Store, ConnectionRecord } from '../store/index.ts';
 import type { Actor, AuditWriter } from '../audit/index.ts';
-import { buildAuthorizationUrl, requestDeviceAuthorization } from '../oauth/index.ts';
+import { buildAuthorizationUrl, pushAuthorizationRequest, requestDeviceAuthorization } from '../oauth/index.ts';
 import { validateConnectionParams } from '../catalog/index.ts';
 import type { IntegrationService } from '../integrations/index.ts';
 import type { SecretSealer } from '../tokens/index.ts';
@@ -174,10 +174,11 @@ export class ConnectService {
       nonce, issuer: ctx.provider.issuer, redirectUri, expiresAt: now + ATTEMPT_TTL_MS, usedAt: null, createdAt: now,
     });
     await store.connectAttempts.purgeExpired(now - ATTEMPT_TTL_MS);
-    const url = buildAuthorizationUrl(ctx, {
+    const request = {
       redirectUri, scopes: session.scopes ?? integration.scopes, state, nonce,
       codeChallenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : null,
-    });
+    };
+    const url = ctx.provider.usePar ? await pushAuthorizationRequest(ctx, request) : buildAuthorizationUrl(ctx, request);
     return {
       redirectTo: url.toString(),
       cookie: { name: `${BINDING_COOKIE_PREFIX}${attemptId.slice(3)}`, value: binding, maxAgeSeconds: ATTEMPT_TTL_MS / 1000 },

@@ -25,8 +25,9 @@ export function presentIntegration(r: IntegrationRecord, redirectUri: string, p:
     scopes: r.scopes, redirectUri,
     endpoints: {
       issuer: p.issuer, authorizationUrl: p.authorizationEndpoint, tokenUrl: p.tokenEndpoint,
-      revocationUrl: p.revocationEndpoint, apiBaseUrls: p.apiBaseUrls,
+      revocationUrl: p.revocationEndpoint, apiBaseUrls: p.apiBaseUrls, parUrl: p.parEndpoint,
     },
+    pushedAuthorization: p.usePar,
     createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
   };
 }

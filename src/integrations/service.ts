@@ -25,6 +25,11 @@ export interface IntegrationInput {
   revocationUrl?: string | undefined;
   apiBaseUrl?: string | undefined;
   issuer?: string | undefined;
+  /**
+   * Push each authorization request to the provider's PAR endpoint first (RFC 9126). Unset: only
+   * when the provider's metadata requires it.
+   */
+  pushedAuthorization?: boolean | undefined;
 }
 
 export interface IntegrationServiceDeps {
@@ -109,6 +114,11 @@ export class IntegrationService {
     for (const f of URL_FIELDS) {
       const v = config[f];
       if (v !== undefined) config[f] = outbound.checkUrl(v, f).toString();
+    }
+    if (input.pushedAuthorization !== undefined) config.usePar = input.pushedAuthorization;
+    if ((config.usePar ?? config.requirePar) === true && (config.parUrl ?? def.parUrl) === undefined) {
+      const fix = def.id === 'custom' ? 'give "issuer" so Keyway can discover it, or leave "pushedAuthorization" unset' : 'leave "pushedAuthorization" unset';
+      throw new KeywayError('invalid_request', `${def.name} has no pushed authorization request (PAR) endpoint${config.requirePar ? ', although its metadata requires pushed requests' : ''}; ${fix}.`);
     }
     return config;
   }

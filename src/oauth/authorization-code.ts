@@ -22,10 +22,41 @@ export interface AuthorizationRequest {
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
  */
 export function buildAuthorizationUrl(ctx: OAuthContext, req: AuthorizationRequest): URL {
+  const url = authorizationEndpoint(ctx);
+  for (const [k, v] of authorizationParams(ctx, req)) url.searchParams.set(k, v);
+  return url;
+}
+
+/**
+ * With pushed authorization requests (RFC 9126): the same parameters are POSTed to the provider's
+ * PAR endpoint first, client-authenticated, and the browser is sent with only `client_id` and the
+ * `request_uri` the provider gave back — nothing of the request travels through the browser.
+ * @see https://www.rfc-editor.org/rfc/rfc9126
+ */
+export async function pushAuthorizationRequest(ctx: OAuthContext, req: AuthorizationRequest): Promise<URL> {
+  const url = authorizationEndpoint(ctx);
+  const as = asMetadata(ctx.provider);
+  const client = clientOf(ctx);
+  let requestUri: string;
+  try {
+    const res = await oauth.pushedAuthorizationRequest(as, client, clientAuthOf(ctx), authorizationParams(ctx, req), requestOptions(ctx));
+    requestUri = (await oauth.processPushedAuthorizationResponse(as, client, res)).request_uri;
+  } catch (e) {
+    throw toKeywayError(e, 'Pushed authorization request');
+  }
+  url.searchParams.set('client_id', ctx.client.clientId);
+  url.searchParams.set('request_uri', requestUri);
+  return url;
+}
+
+function authorizationEndpoint(ctx: OAuthContext): URL {
   const endpoint = ctx.provider.authorizationEndpoint;
   if (!endpoint) throw new KeywayError('invalid_request', 'This integration has no authorization endpoint; it cannot use the authorization code grant.');
-  const url = new URL(endpoint);
-  const p = url.searchParams;
+  return new URL(endpoint);
+}
+
+function authorizationParams(ctx: OAuthContext, req: AuthorizationRequest): URLSearchParams {
+  const p = new URLSearchParams();
   p.set('response_type', 'code');
   p.set('client_id', ctx.client.clientId);
   p.set('redirect_uri', req.redirectUri);
@@ -38,7 +69,7 @@ export function buildAuthorizationUrl(ctx: OAuthContext, req: AuthorizationReque
   }
   if (req.nonce) p.set('nonce', req.nonce);
   for (const [k, v] of Object.entries({ ...ctx.provider.definition.authParams, ...req.extraParams })) p.set(k, v);
-  return url;
+  return p;
 }
 
 export interface CodeExchange {

@@ -33,6 +33,7 @@ export async function discoverIssuer(issuer: string, opts: DiscoveryOptions): Pr
         deviceAuthorizationUrl: as.device_authorization_endpoint,
         parUrl: as.pushed_authorization_request_endpoint,
         issParameterSupported: as.authorization_response_iss_parameter_supported === true,
+        requirePar: as.require_pushed_authorization_requests === true,
         oidc: algorithm === 'oidc' || Boolean(as.userinfo_endpoint) || Boolean(as.id_token_signing_alg_values_supported),
       };
     } catch (e) {

@@ -1,4 +1,4 @@
-export { type AuthorizationRequest, type CodeExchange, buildAuthorizationUrl, exchangeAuthorizationCode } from './authorization-code.ts';
+export { type AuthorizationRequest, type CodeExchange, buildAuthorizationUrl, exchangeAuthorizationCode, pushAuthorizationRequest } from './authorization-code.ts';
 export { refreshAccessToken } from './refresh.ts';
 export { discoverIssuer, type DiscoveryOptions } from './discovery.ts';
 export { type OAuthContext } from './metadata.ts';

@@ -24,6 +24,8 @@ export interface SandboxClient {
   grantTypes?: string[];
   /** default: client_secret_basic with a secret (client_secret_post also accepted), `none` without */
   tokenEndpointAuthMethod?: string;
+  /** The client's authorization requests must be pushed first (RFC 9126 `require_pushed_authorization_requests`). */
+  requirePushedAuthorization?: boolean;
 }
 
 export interface ProviderSettings {
@@ -54,6 +56,7 @@ export function clientMetadata(client: SandboxClient): ClientMetadata {
       (client.clientSecret ? 'client_secret_basic' : 'none')) as ClientMetadata['token_endpoint_auth_method'],
   };
   if (client.clientSecret !== undefined) metadata.client_secret = client.clientSecret;
+  if (client.requirePushedAuthorization) metadata['require_pushed_authorization_requests'] = true;
   return metadata;
 }
 

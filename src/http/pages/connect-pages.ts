@@ -63,6 +63,10 @@ export function connectPages(services: Services, app: import('fastify').FastifyI
       return reply.code(302).header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer').redirect(started.redirectTo);
     } catch (e) {
       const problem: ConnectProblem | null = e instanceof KeywayError && e.code === 'connect_failed' && e.message in PROBLEM_TEXT ? (e.message as ConnectProblem) : null;
+      if (!problem && e instanceof KeywayError && (e.code === 'provider_error' || e.code === 'provider_unavailable')) {
+        // The provider refused or could not take the pushed authorization request: a page for the person, not JSON.
+        return send(reply, 502, outcomePage({ ok: false, sessionId: null, problem: 'provider_error', message: `${PROBLEM_TEXT.provider_error} (${e.message})` }, publicUrl.origin));
+      }
       if (!problem) throw e;
       return send(reply, 400, outcomePage({ ok: false, sessionId: null, problem, message: PROBLEM_TEXT[problem] }, publicUrl.origin));
     }

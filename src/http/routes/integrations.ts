@@ -17,6 +17,8 @@ const integrationBody = z.strictObject({
   revocationUrl: z.string().max(2000).optional(),
   apiBaseUrl: z.string().max(2000).optional(),
   issuer: z.string().max(2000).optional(),
+  /** Push authorization requests to the provider's PAR endpoint (RFC 9126); unset: only when its metadata requires it. */
+  pushedAuthorization: z.boolean().optional(),
 });
 
 const idParam = z.object({ id: z.string().max(100) });
