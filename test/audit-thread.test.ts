@@ -13,7 +13,7 @@ import { StoreAuditSink, ThreadAuditSink, type PendingAuditRecord } from '../src
 import { packBatch, unpackBatch } from '../src/audit/packed.ts';
 import { cryptoRandom, pooledRandom } from '../src/core/index.ts';
 import { loadConfig } from '../src/core/config.ts';
-import { openSqliteStore } from '../src/store/index.ts';
+import { type Store, openSqliteStore } from '../src/store/index.ts';
 import { ORG_A, T0, auditEntry, brokenAuditEntry, seed } from './helpers/store-fixtures.ts';
 import { startTestKeyway } from './helpers/keyway.ts';
 import { call, spawnKeyway } from './helpers/processes.ts';
@@ -25,11 +25,34 @@ function pending(n: number, from = 0): PendingAuditRecord[] {
   });
 }
 
-async function withStoreFile(fn: (dataDir: string) => Promise<void>): Promise<void> {
+interface SinkRun {
+  store: Store;
+  sink: ThreadAuditSink;
+  /** What the sink told `onLost`. */
+  lost: Error[];
+}
+
+/**
+ * A migrated, seeded SQLite file and a ThreadAuditSink over it (the thread opening `databaseUrl`,
+ * the file's own when null), its fallback the store on this thread; all closed and removed after.
+ */
+async function withThreadSink(databaseUrl: string | null, fn: (run: SinkRun) => Promise<void>): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyway-audit-thread-'));
+  const store = openSqliteStore(join(dataDir, 'keyway.db'));
   try {
-    await fn(dataDir);
+    await store.migrate(T0);
+    await seed(store);
+    const lost: Error[] = [];
+    const sink = new ThreadAuditSink({
+      location: { databaseUrl, dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)), onLost: (e) => lost.push(e),
+    });
+    try {
+      await fn({ store, sink, lost });
+    } finally {
+      await sink.close();
+    }
   } finally {
+    await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -46,14 +69,7 @@ test('a packed batch comes back as the entries it was made from', () => {
 });
 
 test('batches written through the thread are stored by it in the order they were sent, each with its own id', async () => {
-  await withStoreFile(async (dataDir) => {
-    const store = openSqliteStore(join(dataDir, 'keyway.db'));
-    await store.migrate(T0);
-    await seed(store);
-    const lost: Error[] = [];
-    const sink = new ThreadAuditSink({
-      location: { databaseUrl: null, dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)), onLost: (e) => lost.push(e),
-    });
+  await withThreadSink(null, async ({ store, sink, lost }) => {
     const writes = Array.from({ length: 20 }, (_, b) => sink.write(pending(25, b * 25)));
     await Promise.all(writes);
     const page = await store.audit.query(ORG_A, {}, { limit: 1000 });
@@ -63,20 +79,12 @@ test('batches written through the thread are stored by it in the order they were
     assert.equal(new Set(page.data.map((e) => e.id)).size, 500);
     assert.ok(page.data.every((e) => /^aud_[A-Za-z0-9_-]{22}$/.test(e.id)));
     assert.deepEqual(page.data[0]!.detail, { n: 499, path: '/items', query: ['page'] });
-    await sink.close();
     assert.deepEqual(lost, []);
-    await store.close();
   });
 });
 
 test('a batch the database refuses is reported, and the batches after it are still stored', async () => {
-  await withStoreFile(async (dataDir) => {
-    const store = openSqliteStore(join(dataDir, 'keyway.db'));
-    await store.migrate(T0);
-    await seed(store);
-    const sink = new ThreadAuditSink({
-      location: { databaseUrl: null, dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)), onLost: () => undefined,
-    });
+  await withThreadSink(null, async ({ store, sink }) => {
     const { id: _id, ...broken } = brokenAuditEntry('broken');
     const refused = sink.write([...pending(2), broken]);
     const after = sink.write(pending(3, 10));
@@ -84,30 +92,18 @@ test('a batch the database refuses is reported, and the batches after it are sti
     await after;
     const page = await store.audit.query(ORG_A, {}, { limit: 100 });
     assert.deepEqual(page.data.map((e) => e.detail['n']), [12, 11, 10]); // the refused batch was one transaction: none of it
-    await sink.close();
-    await store.close();
   });
 });
 
 test('when the audit thread cannot open the database, every entry is stored on the main thread and the reason is told once', async () => {
-  await withStoreFile(async (dataDir) => {
-    const store = openSqliteStore(join(dataDir, 'keyway.db'));
-    await store.migrate(T0);
-    await seed(store);
-    const lost: Error[] = [];
-    const sink = new ThreadAuditSink({
-      // A location the thread cannot open (only postgres:// URLs or the data directory's file are stores).
-      location: { databaseUrl: 'mysql://127.0.0.1:1/keyway', dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)),
-      onLost: (e) => lost.push(e),
-    });
+  // A location the thread cannot open (only postgres:// URLs or the data directory's file are stores).
+  await withThreadSink('mysql://127.0.0.1:1/keyway', async ({ store, sink, lost }) => {
     await Promise.all([sink.write(pending(5)), sink.write(pending(5, 5))]);
     await sink.write(pending(5, 10)); // after the thread is gone: straight to the fallback
     const page = await store.audit.query(ORG_A, {}, { limit: 100 });
     assert.deepEqual(page.data.map((e) => e.detail['n']), Array.from({ length: 15 }, (_, i) => 14 - i));
     assert.equal(lost.length, 1);
     assert.match(lost[0]!.message, /The audit thread stopped \(.*KEYWAY_DATABASE_URL.*\); audit entries are written on the main thread from now on\./);
-    await sink.close();
-    await store.close();
   });
 });
 
