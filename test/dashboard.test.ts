@@ -215,7 +215,17 @@ describe('dashboard in a browser', { skip }, () => {
     assert.ok(added, 'the integration was created');
     assert.equal(await result.locator('code').innerText(), added.redirectUri);
     assert.deepEqual(added.scopes, ['read', 'write']);
+    assert.equal(added.pushedAuthorization, false, 'the PAR box left unchecked is not sent');
     await screenshot(page, 'add-integration-custom');
+    // The PAR box checked for a provider given by URLs only: the API's refusal, with what to do, is shown.
+    await page.goto(`${t.kw.url}/integrations/new?provider=custom`);
+    await page.getByLabel('Authorization URL').fill('https://auth.example.com/authorize');
+    await page.getByLabel('Token URL').fill('https://auth.example.com/token');
+    await page.getByLabel('Client ID').fill('client-2');
+    await page.getByLabel(/Push authorization requests first/).check();
+    await page.getByRole('button', { name: 'Add integration' }).click();
+    await page.getByText(/no pushed authorization request \(PAR\) endpoint; give "issuer"/).waitFor(WAIT);
+    assert.ok(!(await t.api('GET', '/v1/integrations')).body.data.some((i: { clientId: string }) => i.clientId === 'client-2'), 'nothing was added');
     await page.goto(`${t.kw.url}/integrations`);
     await page.getByRole('heading', { name: 'In-house <b>OAuth</b>' }).waitFor(WAIT);
 

@@ -262,13 +262,19 @@
 
   // ------------------------------------------------------------------ forms that call the API
 
-  /** Form fields as the API's JSON: empty fields left out, "scopes" split on spaces, "a.b" nested, checkboxes as booleans. */
+  /**
+   * Form fields as the API's JSON: empty fields left out, "scopes" split on spaces, "a.b" nested,
+   * checkboxes as booleans (an unchecked one marked data-only-checked is left out: "unset", not false).
+   */
   function formJson(form) {
     const out = {};
     for (const el of form.elements) {
       if (!el.name) continue;
       let value;
-      if (el.type === 'checkbox') value = el.checked;
+      if (el.type === 'checkbox') {
+        if (!el.checked && el.dataset.onlyChecked !== undefined) continue;
+        value = el.checked;
+      }
       else if (el.value.trim() === '') continue;
       else if (el.name === 'scopes') value = el.value.trim().split(/[\s,]+/);
       else value = el.value.trim();

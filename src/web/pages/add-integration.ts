@@ -36,6 +36,8 @@ ${field('authorizationUrl', 'Authorization URL')}${field('tokenUrl', 'Token URL'
 ${field('clientId', 'Client ID', { required: true })}
 ${field('clientSecret', 'Client secret', { type: 'password' })}
 ${field('scopes', 'Scopes (separated by spaces)', { value: (p.scopes?.default ?? []).join(' ') })}
+${custom ? html`<p class="field"><label><input type="checkbox" name="pushedAuthorization" data-only-checked> Push authorization requests first (PAR, RFC 9126)</label>
+<span class="small">The browser then carries only a reference to the request. Unchecked, Keyway pushes only when the provider says it must. Needs the issuer URL, so Keyway can find the PAR endpoint.</span></p>` : ''}
 <p><button type="submit" class="primary">Add integration</button></p>
 </form><div class="result" data-result-for="integration" role="status"></div>`;
 }
