@@ -155,6 +155,12 @@ describe('a broken definition stops start-up, naming the file, the provider and 
     assert.match(e.message, /provider "acme": field "pkce/);
   });
 
+  test('a kept value whose pattern is not a regular expression is refused', () => {
+    const e = loadOnly('acme.yaml', `${base}keep:\n  company:\n    in: callback\n    from: companyId\n    pattern: "[0-9"\n`);
+    assert.match(e.message, /acme\.yaml: provider "acme": field "keep\.company\.pattern"/);
+    assert.match(e.message, /must be a valid regular expression/);
+  });
+
   test('a missing token URL is refused', () => {
     const e = loadOnly('acme.yaml', 'id: acme\nname: Acme\nauthorizationUrl: https://acme.example/authorize\n');
     assert.match(e.message, /acme\.yaml: provider "acme": field "tokenUrl" is required/);

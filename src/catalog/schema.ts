@@ -42,7 +42,14 @@ export const keptValueSchema = z.strictObject({
    * A regular expression the whole value must match; a value that does not is refused with the
    * connection (a value taken from the browser's redirect is checked before it goes into a URL).
    */
-  pattern: z.string().min(1).optional(),
+  pattern: z.string().min(1).refine((p) => {
+    try {
+      new RegExp(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression').optional(),
   /**
    * When set the value is a URL: https only, its host must end with one of these suffixes, and it
    * goes through the outbound policy before any use (Salesforce's instance_url).
