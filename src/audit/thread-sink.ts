@@ -79,8 +79,9 @@ export class ThreadAuditSink implements AuditSink {
 
   async close(): Promise<void> {
     const worker = this.#worker;
-    if (worker !== null) {
-      await Promise.allSettled([...this.#unsettled]);
+    if (worker !== null) await Promise.allSettled([...this.#unsettled]);
+    // Lost while we waited (its batches went to the fallback), it has already exited: nothing to end.
+    if (worker !== null && this.#worker === worker) {
       this.#closing = true;
       worker.ref();
       const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
