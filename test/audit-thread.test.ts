@@ -14,7 +14,7 @@ import { packBatch, unpackBatch } from '../src/audit/packed.ts';
 import { cryptoRandom, pooledRandom } from '../src/core/index.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { type Store, openSqliteStore } from '../src/store/index.ts';
-import { ORG_A, T0, auditEntry, brokenAuditEntry, seed } from './helpers/store-fixtures.ts';
+import { ORG_A, T0, auditEntry, brokenAuditEntry, connection, seed } from './helpers/store-fixtures.ts';
 import { startTestKeyway } from './helpers/keyway.ts';
 import { call, spawnKeyway } from './helpers/processes.ts';
 
@@ -45,6 +45,7 @@ async function withThreadSink(databaseUrl: string | null, fn: (run: SinkRun) => 
     const lost: Error[] = [];
     const sink = new ThreadAuditSink({
       location: { databaseUrl, dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)), onLost: (e) => lost.push(e),
+      fallbackStamps: (ids) => store.connections.stamps(ids),
     });
     try {
       await fn({ store, sink, lost });
@@ -104,6 +105,25 @@ test('when the audit thread cannot open the database, every entry is stored on t
     assert.deepEqual(page.data.map((e) => e.detail['n']), Array.from({ length: 15 }, (_, i) => 14 - i));
     assert.equal(lost.length, 1);
     assert.match(lost[0]!.message, /The audit thread stopped \(.*KEYWAY_DATABASE_URL.*\); audit entries are written on the main thread from now on\./);
+  });
+});
+
+test('the thread answers the token cache\'s re-check with the stamps the database has; a deleted connection is absent; lost, the main thread answers', async () => {
+  await withThreadSink(null, async ({ store, sink }) => {
+    for (const id of ['conn_1', 'conn_2', 'conn_3']) await store.connections.insert(connection(id));
+    await store.connections.update(ORG_A, 'conn_2', { tokenVersion: 7, updatedAt: T0 + 5 });
+    await store.connections.delete(ORG_A, 'conn_3');
+    const fromThread = await sink.stamps(['conn_1', 'conn_2', 'conn_3', 'conn_never']);
+    assert.deepEqual(fromThread, await store.connections.stamps(['conn_1', 'conn_2', 'conn_3', 'conn_never']));
+    assert.deepEqual([...fromThread.keys()].sort(), ['conn_1', 'conn_2']);
+    assert.match(fromThread.get('conn_2')!, /^7\|/);
+  });
+  await withThreadSink('mysql://127.0.0.1:1/keyway', async ({ store, sink, lost }) => {
+    await store.connections.insert(connection('conn_1'));
+    const found = await sink.stamps(['conn_1']);
+    assert.deepEqual(found, await store.connections.stamps(['conn_1']));
+    await sink.write(pending(1)); // by now the thread is known lost, whichever came first
+    assert.equal(lost.length, 1);
   });
 });
 

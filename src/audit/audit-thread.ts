@@ -1,7 +1,8 @@
 /**
  * The audit thread (started by `ThreadAuditSink`): opens its own connection to the process's
- * database and stores the batches it is sent, in order, answering each. It never migrates: the
- * main thread has done that before starting it.
+ * database and stores the batches it is sent, in order, answering each. It also answers the token
+ * cache's periodic re-check (connection stamps), a read that would otherwise run on the request
+ * thread. It never migrates: the main thread has done that before starting it.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cryptoRandom, pooledRandom } from '../core/random.ts';
@@ -11,11 +12,15 @@ import { type PackedValue, unpackBatch } from './packed.ts';
 
 export type ToAuditThread =
   | { type: 'write'; seq: number; values: PackedValue[] }
+  /** The token cache's re-check: these connections' stamps (a read, answered as it comes). */
+  | { type: 'stamps'; seq: number; ids: string[] }
   | { type: 'close' };
 
 export type FromAuditThread =
   | { type: 'written'; seq: number }
-  | { type: 'failed'; seq: number; message: string };
+  | { type: 'failed'; seq: number; message: string }
+  /** `[id, stamp, id, stamp, …]`; a connection that no longer exists is absent. */
+  | { type: 'stamps'; seq: number; pairs: string[] };
 
 /** The SQLite connection only appends: a small page cache and no memory map. */
 const TUNING = { sqlite: { cacheKib: 8192, mmapBytes: 0 }, pgMaxConnections: 2 };
@@ -28,6 +33,13 @@ if (!isMainThread && parentPort) {
   port.on('message', (m: ToAuditThread) => {
     if (m.type === 'close') {
       void sink.close().then(() => store.close()).finally(() => port.close());
+      return;
+    }
+    if (m.type === 'stamps') {
+      store.connections.stamps(m.ids).then(
+        (found) => port.postMessage({ type: 'stamps', seq: m.seq, pairs: [...found].flat() } satisfies FromAuditThread),
+        (e: unknown) => port.postMessage({ type: 'failed', seq: m.seq, message: e instanceof Error ? e.message : String(e) } satisfies FromAuditThread),
+      );
       return;
     }
     sink.write(unpackBatch(m.values)).then(

@@ -11,6 +11,14 @@ export interface ThreadAuditSinkOptions {
   fallback: AuditSink;
   /** Told once, when the thread is lost and the fallback takes over. */
   onLost: (e: Error) => void;
+  /** The store's `connections.stamps` on this thread: used when the thread is lost. */
+  fallbackStamps: (ids: string[]) => Promise<Map<string, string>>;
+}
+
+interface StampWait {
+  ids: string[];
+  resolve: (found: Map<string, string>) => void;
+  reject: (e: Error) => void;
 }
 
 interface Waiting {
@@ -36,6 +44,7 @@ export class ThreadAuditSink implements AuditSink {
   readonly #opts: ThreadAuditSinkOptions;
   #worker: Worker | null;
   readonly #waiting = new Map<number, Waiting>();
+  readonly #stampWaits = new Map<number, StampWait>();
   /** Every write not yet confirmed (or failed), for `close` to wait on. */
   readonly #unsettled = new Set<Promise<void>>();
   #seq = 0;
@@ -77,6 +86,21 @@ export class ThreadAuditSink implements AuditSink {
     return stored;
   }
 
+  /**
+   * The token cache's re-check, run by the thread: each connection's stamp as the database has it
+   * (`connections.stamps`). Reading and encoding a few hundred rows then costs the request thread
+   * only the copy of ids and stamps.
+   */
+  stamps(ids: string[]): Promise<Map<string, string>> {
+    const worker = this.#worker;
+    if (worker === null || this.#closing) return this.#opts.fallbackStamps(ids);
+    const seq = ++this.#seq;
+    return new Promise<Map<string, string>>((resolve, reject) => {
+      this.#stampWaits.set(seq, { ids, resolve, reject });
+      worker.postMessage({ type: 'stamps', seq, ids } satisfies ToAuditThread);
+    });
+  }
+
   async close(): Promise<void> {
     const worker = this.#worker;
     if (worker !== null) await Promise.allSettled([...this.#unsettled]);
@@ -95,11 +119,23 @@ export class ThreadAuditSink implements AuditSink {
   }
 
   #answer(m: FromAuditThread): void {
+    const s = this.#stampWaits.get(m.seq);
+    if (s !== undefined) {
+      this.#stampWaits.delete(m.seq);
+      if (m.type === 'stamps') {
+        const found = new Map<string, string>();
+        for (let i = 0; i < m.pairs.length; i += 2) found.set(m.pairs[i]!, m.pairs[i + 1]!);
+        s.resolve(found);
+      } else {
+        s.reject(new Error(`connection stamps could not be read: ${m.type === 'failed' ? m.message : m.type}`));
+      }
+      return;
+    }
     const w = this.#waiting.get(m.seq);
     if (!w) return;
     this.#waiting.delete(m.seq);
     if (m.type === 'written') w.resolve();
-    else w.reject(new Error(`audit entries were not stored: ${m.message}`));
+    else if (m.type === 'failed') w.reject(new Error(`audit entries were not stored: ${m.message}`));
   }
 
   /** The thread is gone: what it had not confirmed, and everything after, goes to the fallback. */
@@ -110,5 +146,8 @@ export class ThreadAuditSink implements AuditSink {
     const unconfirmed = [...this.#waiting.entries()].sort((a, b) => a[0] - b[0]);
     this.#waiting.clear();
     for (const [, w] of unconfirmed) this.#opts.fallback.write(w.batch).then(w.resolve, w.reject);
+    const reads = [...this.#stampWaits.values()];
+    this.#stampWaits.clear();
+    for (const r of reads) this.#opts.fallbackStamps(r.ids).then(r.resolve, r.reject);
   }
 }

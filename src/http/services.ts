@@ -80,9 +80,11 @@ export function createServices(deps: AppDeps): Services {
   const policy: RefreshPolicy = { refreshAheadMs: config.refreshAheadMs, failingAfter: 3 };
   const keyOwners = new KeyOwners();
   const onThisThread = new StoreAuditSink(store, pooledRandom(random));
-  const sink: AuditSink = deps.auditThread
-    ? new ThreadAuditSink({ location: deps.auditThread, fallback: onThisThread, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
-    : onThisThread;
+  const stampsHere = (ids: string[]) => store.connections.stamps(ids);
+  const thread = deps.auditThread
+    ? new ThreadAuditSink({ location: deps.auditThread, fallback: onThisThread, fallbackStamps: stampsHere, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
+    : null;
+  const sink: AuditSink = thread ?? onThisThread;
   const audit = new AuditWriter({
     sink, clock, onError: (e) => logger.error({ err: e }, 'audit write failed'),
     memberOfKey: (keyId) => keyOwners.memberOf(keyId),
@@ -118,7 +120,8 @@ export function createServices(deps: AppDeps): Services {
   const tokens = new TokenService({ store, clock, crypto, audit, refresher, policy, onStatusChange, cache: tokenCache });
   let checkFailing = false; // logged once per outage, not every quarter second
   const cacheCheck = new CacheCheck({
-    cache: tokenCache, store,
+    // With the audit thread, the re-check's reads run there too, off the thread answering requests.
+    cache: tokenCache, stamps: thread ? (ids) => thread.stamps(ids) : stampsHere,
     onError: (e) => {
       if (!checkFailing) logger.warn({ err: e }, 'cached connections could not be re-checked; calls read their rows until the store answers');
       checkFailing = true;

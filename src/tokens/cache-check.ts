@@ -1,9 +1,12 @@
-import type { Store } from '../store/index.ts';
 import { CACHE_TRUST_MS, type TokenCache, type TokenCacheEntry } from './token-cache.ts';
+
+/** Each connection's stamp as the store has it now (`connections.stamps`); a deleted one is absent. */
+export type StampReader = (ids: string[]) => Promise<Map<string, string>>;
 
 export interface CacheCheckOptions {
   cache: TokenCache;
-  store: Pick<Store, 'connections'>;
+  /** The store's `connections.stamps`, or the same query run by the audit thread (off the request thread). */
+  stamps: StampReader;
   /** The token service's `revalidateMs`: entries older than this are not served. Default CACHE_TRUST_MS. */
   revalidateMs?: number;
   /** Elapsed-time source (real time even when tests stop the clock). */
@@ -59,14 +62,14 @@ export class CacheCheck {
 
   /** One pass. Returns how many entries were dropped. */
   async runOnce(): Promise<number> {
-    const { cache, store } = this.#o;
+    const { cache, stamps: read } = this.#o;
     const tick = this.#monotonic();
     const due: TokenCacheEntry[] = [];
     for (const e of cache.entries()) if (tick - e.checkedAt >= this.#revalidateMs / 2) due.push(e);
     let dropped = 0;
     for (let i = 0; i < due.length; i += CHUNK) {
       const chunk = due.slice(i, i + CHUNK);
-      const stamps = await store.connections.stamps(chunk.map((e) => e.connection.id));
+      const stamps = await read(chunk.map((e) => e.connection.id));
       for (const e of chunk) {
         if (cache.get(e.connection.id) !== e) continue; // replaced meanwhile: the new entry is newer
         if (stamps.get(e.connection.id) === e.stamp) e.checkedAt = tick;
