@@ -81,11 +81,23 @@ export function pickPath(body: Record<string, unknown>, path: string): string | 
  * definition's host suffixes, or it is refused (a token response must not be able to point the
  * gateway at an arbitrary host).
  */
-export function keptValues(def: ProviderDefinition, body: Record<string, unknown>, callback?: URLSearchParams): Record<string, string> {
+export function keptValues(def: ProviderDefinition, body: Record<string, unknown>): Record<string, string> {
+  return keptFrom(def, 'token_response', (from) => pickPath(body, from));
+}
+
+/**
+ * The values a definition keeps from the provider's redirect back after consent (QuickBooks'
+ * `realmId`): there only on a connect or re-authentication, never on a refresh (the kept one stays).
+ */
+export function callbackValues(def: ProviderDefinition, callback: URLSearchParams): Record<string, string> {
+  return keptFrom(def, 'callback', (from) => callback.get(from));
+}
+
+function keptFrom(def: ProviderDefinition, source: 'token_response' | 'callback', read: (from: string) => string | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, spec] of Object.entries(def.keep)) {
-    // A value from the consent redirect is there only on a connect or re-authentication, never on a refresh (the kept one stays).
-    const v = spec.in === 'callback' ? callback?.get(spec.from) ?? null : pickPath(body, spec.from);
+    if (spec.in !== source) continue;
+    const v = read(spec.from);
     if (v === null) continue;
     if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`).test(v)) {
       throw new KeywayError('provider_error', `${def.name} sent a "${spec.from}" that is not what it should be (${spec.pattern}); nothing was stored. Connect again; if it keeps happening, tell the provider's support.`);

@@ -1,5 +1,5 @@
 import { KeywayError } from '../core/errors.ts';
-import { keptValues } from '../catalog/index.ts';
+import { callbackValues } from '../catalog/index.ts';
 import type { ConnectAttemptRecord } from '../store/index.ts';
 import type { Actor } from '../audit/index.ts';
 import { type TokenSet, exchangeAuthorizationCode, providerErrorCode } from '../oauth/index.ts';
@@ -49,8 +49,9 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   }
 
   // Values the definition keeps from this redirect (QuickBooks' realmId) are checked before the code is used.
+  let fromCallback: Record<string, string>;
   try {
-    keptValues(ctx.provider.definition, {}, params);
+    fromCallback = callbackValues(ctx.provider.definition, params);
   } catch (e) {
     const message = e instanceof KeywayError ? e.message : PROBLEM_TEXT.provider_error;
     await markSession(d, attempt, { status: 'failed', error: 'callback_value_refused' });
@@ -73,7 +74,7 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   }
   // The connection is made for whoever started the session (DESIGN.md "who acts"); the browser only carried it.
   const actor: Actor = session.createdByMemberId ? { type: 'member', id: session.createdByMemberId } : BROWSER;
-  return finishConnect(d, { session, integration, ctx, tokens, actor, callback: params });
+  return finishConnect(d, { session, integration, ctx, tokens, actor, fromCallback });
 }
 
 async function markSession(d: CallbackDeps, a: ConnectAttemptRecord, patch: { status: 'failed'; error: string | null }): Promise<void> {

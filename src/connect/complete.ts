@@ -19,8 +19,8 @@ export interface Completion {
   ctx: OAuthContext;
   tokens: TokenSet;
   actor: Actor;
-  /** The query of the provider's redirect back (browser flows), for values a definition keeps from it. */
-  callback?: URLSearchParams;
+  /** Values the definition keeps from the provider's redirect back (browser flows; `callbackValues`, already checked). */
+  fromCallback?: Record<string, string>;
 }
 
 /**
@@ -72,7 +72,7 @@ async function storeNewConnection(d: CompleteDeps, c: Completion, account: Accou
   });
   conn.accessTokenEnc = await crypto.seal(conn, 'access_token', tokens.accessToken);
   conn.refreshTokenEnc = tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', tokens.refreshToken) : null;
-  Object.assign(conn, tokenFields(def, tokens, now, undefined, c.callback));
+  Object.assign(conn, tokenFields(def, tokens, now, undefined, c.fromCallback));
   await d.store.connections.insert(conn);
   return conn;
 }

@@ -48,7 +48,7 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
   const patch: Partial<ConnectionRecord> = {
     accessTokenEnc: await crypto.seal(conn, 'access_token', c.tokens.accessToken),
     refreshTokenEnc: c.tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', c.tokens.refreshToken) : keepOld ? conn.refreshTokenEnc : null,
-    ...tokenFields(def, c.tokens, now, previous, c.callback),
+    ...tokenFields(def, c.tokens, now, previous, c.fromCallback),
     requestedScopes: requested,
     // RFC 6749 §5.1: no `scope` in the response means the requested scopes were granted.
     grantedScopes: c.tokens.scopes ?? requested,

@@ -15,7 +15,7 @@ const DAY_MS = 86_400_000;
  * reconnecting when the token expires, with the definition's advice (Google's `prompt=consent`).
  */
 export function tokenFields(def: ProviderDefinition, tokens: TokenSet, now: number,
-  previous?: Pick<ConnectionRecord, 'providerValues' | 'refreshExpiresAt' | 'grantedScopes'>, callback?: URLSearchParams): Partial<ConnectionRecord> {
+  previous?: Pick<ConnectionRecord, 'providerValues' | 'refreshExpiresAt' | 'grantedScopes'>, fromCallback: Record<string, string> = {}): Partial<ConnectionRecord> {
   let refreshExpiresAt: number | null;
   if (tokens.refreshTokenExpiresIn !== null) refreshExpiresAt = now + tokens.refreshTokenExpiresIn * 1000;
   else if (tokens.refreshToken !== null) refreshExpiresAt = def.refresh.refreshTokenLifetimeDays ? now + def.refresh.refreshTokenLifetimeDays * DAY_MS : null;
@@ -25,7 +25,7 @@ export function tokenFields(def: ProviderDefinition, tokens: TokenSet, now: numb
     expiresAt: tokens.expiresIn === null ? null : now + tokens.expiresIn * 1000,
     obtainedAt: now,
     refreshExpiresAt,
-    providerValues: { ...previous?.providerValues, ...keptValues(def, tokens.extra, callback) },
+    providerValues: { ...previous?.providerValues, ...keptValues(def, tokens.extra), ...fromCallback },
     ...(tokens.scopes !== null ? { grantedScopes: tokens.scopes } : previous ? { grantedScopes: previous.grantedScopes } : {}),
     ...(previous === undefined && tokens.fromConsent === true && tokens.refreshToken === null && tokens.expiresIn !== null && def.refresh.kind !== 'none'
       ? { statusReason: noRefreshTokenReason(def, now + tokens.expiresIn * 1000) } : {}),

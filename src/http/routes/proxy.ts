@@ -27,7 +27,7 @@ export function gatewayListener(services: Services): RawListener {
   return (req, res) => {
     const fail = (e: unknown): void => answerRawError(res, e, services.logger, 'proxy call failed', (req.url ?? '').split('?')[0] ?? '');
     let known: Principal | undefined;
-    const counted = req.headers[MCP_CALL_HEADER] === undefined || !isMcpToolCall(services, req.headers[MCP_CALL_HEADER]);
+    const counted = !isMcpToolCall(services, req.headers[MCP_CALL_HEADER]);
     try {
       known = cachedGatewayPrincipal(services, req.headers.authorization, counted); // a key checked within the last 500 ms: no wait
     } catch (e) {
