@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreAuditSink, ThreadAuditSink, type PendingAuditRecord } from '../src/audit/index.ts';
+import { ThreadAuditSink, type PendingAuditRecord } from '../src/audit/index.ts';
 import { packBatch, unpackBatch } from '../src/audit/packed.ts';
 import { cryptoRandom, pooledRandom } from '../src/core/index.ts';
 import { loadConfig } from '../src/core/config.ts';
@@ -44,8 +44,7 @@ async function withThreadSink(databaseUrl: string | null, fn: (run: SinkRun) => 
     await seed(store);
     const lost: Error[] = [];
     const sink = new ThreadAuditSink({
-      location: { databaseUrl, dataDir }, fallback: new StoreAuditSink(store, pooledRandom(cryptoRandom)), onLost: (e) => lost.push(e),
-      fallbackStamps: (ids) => store.connections.stamps(ids),
+      location: { databaseUrl, dataDir }, store, random: pooledRandom(cryptoRandom), onLost: (e) => lost.push(e),
     });
     try {
       await fn({ store, sink, lost });

@@ -1,18 +1,19 @@
 import { Worker } from 'node:worker_threads';
-import type { StoreLocation } from '../store/index.ts';
-import type { AuditSink, PendingAuditRecord } from './sink.ts';
+import type { Random } from '../core/random.ts';
+import type { Store, StoreLocation } from '../store/index.ts';
+import { type AuditSink, type PendingAuditRecord, StoreAuditSink } from './sink.ts';
 import { packBatch } from './packed.ts';
 import type { ToAuditThread, FromAuditThread } from './audit-thread.ts';
 
 export interface ThreadAuditSinkOptions {
   /** The store the thread opens for itself: the same database as the process's own store. */
   location: StoreLocation;
-  /** Where batches go when the thread cannot start or stops: the store on this thread. */
-  fallback: AuditSink;
-  /** Told once, when the thread is lost and the fallback takes over. */
+  /** The same database opened on this thread: it stores batches and reads stamps when the thread cannot start or stops. */
+  store: Store;
+  /** For audit ids when this thread stores them (pooled: one id per entry). */
+  random: Random;
+  /** Told once, when the thread is lost and this thread takes over. */
   onLost: (e: Error) => void;
-  /** The store's `connections.stamps` on this thread: used when the thread is lost. */
-  fallbackStamps: (ids: string[]) => Promise<Map<string, string>>;
 }
 
 interface StampWait {
@@ -37,11 +38,13 @@ const CLOSE_TIMEOUT_MS = 10_000;
  * when the thread says its batch is stored.
  *
  * If the thread cannot open the database or stops, the batches it had not confirmed, and every
- * later one, are written by `fallback` on this thread: no entry is dropped. (One the thread stored
+ * later one, are written with `store` on this thread: no entry is dropped. (One the thread stored
  * just before dying, before it could confirm, may then be stored twice.)
  */
 export class ThreadAuditSink implements AuditSink {
   readonly #opts: ThreadAuditSinkOptions;
+  /** Stores batches on this thread once the thread is lost. */
+  readonly #fallback: StoreAuditSink;
   #worker: Worker | null;
   readonly #waiting = new Map<number, Waiting>();
   readonly #stampWaits = new Map<number, StampWait>();
@@ -52,6 +55,7 @@ export class ThreadAuditSink implements AuditSink {
 
   constructor(opts: ThreadAuditSinkOptions) {
     this.#opts = opts;
+    this.#fallback = new StoreAuditSink(opts.store, opts.random);
     const worker = new Worker(new URL('./audit-thread.ts', import.meta.url), {
       workerData: opts.location,
       // Its heap holds a few batches at a time; a small young generation keeps its memory small.
@@ -68,7 +72,7 @@ export class ThreadAuditSink implements AuditSink {
 
   write(batch: PendingAuditRecord[]): Promise<void> {
     const worker = this.#worker;
-    if (worker === null) return this.#opts.fallback.write(batch);
+    if (worker === null) return this.#fallback.write(batch);
     const seq = ++this.#seq;
     const stored = new Promise<void>((resolve, reject) => {
       this.#waiting.set(seq, { batch, resolve, reject });
@@ -93,7 +97,7 @@ export class ThreadAuditSink implements AuditSink {
    */
   stamps(ids: string[]): Promise<Map<string, string>> {
     const worker = this.#worker;
-    if (worker === null || this.#closing) return this.#opts.fallbackStamps(ids);
+    if (worker === null || this.#closing) return this.#opts.store.connections.stamps(ids);
     const seq = ++this.#seq;
     return new Promise<Map<string, string>>((resolve, reject) => {
       this.#stampWaits.set(seq, { ids, resolve, reject });
@@ -115,7 +119,7 @@ export class ThreadAuditSink implements AuditSink {
       clearTimeout(timer);
       this.#worker = null;
     }
-    await this.#opts.fallback.close();
+    await this.#fallback.close();
   }
 
   #answer(m: FromAuditThread): void {
@@ -145,9 +149,9 @@ export class ThreadAuditSink implements AuditSink {
     this.#opts.onLost(new Error(`The audit thread stopped (${e.message}); audit entries are written on the main thread from now on.`, { cause: e }));
     const unconfirmed = [...this.#waiting.entries()].sort((a, b) => a[0] - b[0]);
     this.#waiting.clear();
-    for (const [, w] of unconfirmed) this.#opts.fallback.write(w.batch).then(w.resolve, w.reject);
+    for (const [, w] of unconfirmed) this.#fallback.write(w.batch).then(w.resolve, w.reject);
     const reads = [...this.#stampWaits.values()];
     this.#stampWaits.clear();
-    for (const r of reads) this.#opts.fallbackStamps(r.ids).then(r.resolve, r.reject);
+    for (const r of reads) this.#opts.store.connections.stamps(r.ids).then(r.resolve, r.reject);
   }
 }

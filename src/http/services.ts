@@ -79,12 +79,11 @@ export function createServices(deps: AppDeps): Services {
   const leaseMs = deps.leaseMs ?? (deps.providerTimeoutMs ? Math.max(config.refreshLeaseMs, providerTimeoutMs * 2) : config.refreshLeaseMs);
   const policy: RefreshPolicy = { refreshAheadMs: config.refreshAheadMs, failingAfter: 3 };
   const keyOwners = new KeyOwners();
-  const onThisThread = new StoreAuditSink(store, pooledRandom(random));
-  const stampsHere = (ids: string[]) => store.connections.stamps(ids);
+  const auditRandom = pooledRandom(random);
   const thread = deps.auditThread
-    ? new ThreadAuditSink({ location: deps.auditThread, fallback: onThisThread, fallbackStamps: stampsHere, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
+    ? new ThreadAuditSink({ location: deps.auditThread, store, random: auditRandom, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
     : null;
-  const sink: AuditSink = thread ?? onThisThread;
+  const sink: AuditSink = thread ?? new StoreAuditSink(store, auditRandom);
   const audit = new AuditWriter({
     sink, clock, onError: (e) => logger.error({ err: e }, 'audit write failed'),
     memberOfKey: (keyId) => keyOwners.memberOf(keyId),
@@ -121,7 +120,7 @@ export function createServices(deps: AppDeps): Services {
   let checkFailing = false; // logged once per outage, not every quarter second
   const cacheCheck = new CacheCheck({
     // With the audit thread, the re-check's reads run there too, off the thread answering requests.
-    cache: tokenCache, stamps: thread ? (ids) => thread.stamps(ids) : stampsHere,
+    cache: tokenCache, stamps: (ids) => (thread ? thread.stamps(ids) : store.connections.stamps(ids)),
     onError: (e) => {
       if (!checkFailing) logger.warn({ err: e }, 'cached connections could not be re-checked; calls read their rows until the store answers');
       checkFailing = true;
