@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ThreadAuditSink, type PendingAuditRecord } from '../src/audit/index.ts';
-import { packBatch, unpackBatch } from '../src/audit/packed.ts';
+import { type PackedEntry, type PendingAuditRecord, ThreadAuditSink, unpackEntry } from '../src/audit/index.ts';
 import { cryptoRandom, pooledRandom } from '../src/core/index.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { type Store, openSqliteStore } from '../src/store/index.ts';
@@ -18,10 +17,15 @@ import { ORG_A, T0, auditEntry, brokenAuditEntry, connection, seed } from './hel
 import { startTestKeyway } from './helpers/keyway.ts';
 import { call, spawnKeyway } from './helpers/processes.ts';
 
-function pending(n: number, from = 0): PendingAuditRecord[] {
+/** An entry as the writer queues it. */
+function pack(e: PendingAuditRecord, member: string | null = null): PackedEntry {
+  return [e.orgId, e.at, e.actorType, e.actorId, e.action, e.outcome, e.integrationId, e.connectionId, e.detail, member];
+}
+
+function pending(n: number, from = 0): PackedEntry[] {
   return Array.from({ length: n }, (_, i) => {
     const { id: _id, ...rest } = auditEntry('x', { at: T0 + from + i, detail: { n: from + i, path: '/items', query: ['page'] } });
-    return rest;
+    return pack(rest);
   });
 }
 
@@ -62,10 +66,15 @@ test('the audit thread is on by default and can be turned off with KEYWAY_AUDIT_
   assert.equal(loadConfig({ KEYWAY_AUDIT_THREAD: '0' }).auditThread, false);
 });
 
-test('a packed batch comes back as the entries it was made from', () => {
-  const batch = [...pending(3), { ...pending(1)[0]!, actorId: null, integrationId: null, connectionId: null, outcome: 'error' as const }];
-  assert.deepEqual(unpackBatch(packBatch(batch)), batch);
-  assert.throws(() => unpackBatch(['org_a', 1]), /not a multiple/);
+test('a packed batch comes back as the entries it was made from; an API key\'s member lands in the detail', () => {
+  const { id: _id, ...plain } = auditEntry('x', { actorId: null, integrationId: null, connectionId: null, outcome: 'error' });
+  const { id: _id2, ...byKey } = auditEntry('y', { actorType: 'api_key', actorId: 'key_1', detail: { status: 200 } });
+  const batch = [...pending(3), pack(plain), pack(byKey, 'mem_1'), pack({ ...plain, detail: {} })];
+  batch[5]![8] = null; // no detail given
+  const back = structuredClone(batch).map(unpackEntry); // as the thread receives them
+  assert.deepEqual(back.slice(0, 4), [...pending(3).map(unpackEntry), plain]);
+  assert.deepEqual(back[4], { ...byKey, detail: { status: 200, member: 'mem_1' } });
+  assert.deepEqual(back[5], { ...plain, detail: {} });
 });
 
 test('batches written through the thread are stored by it in the order they were sent, each with its own id', async () => {
@@ -86,7 +95,7 @@ test('batches written through the thread are stored by it in the order they were
 test('a batch the database refuses is reported, and the batches after it are still stored', async () => {
   await withThreadSink(null, async ({ store, sink }) => {
     const { id: _id, ...broken } = brokenAuditEntry('broken');
-    const refused = sink.write([...pending(2), broken]);
+    const refused = sink.write([...pending(2), pack(broken)]);
     const after = sink.write(pending(3, 10));
     await assert.rejects(refused, /audit entries were not stored/);
     await after;

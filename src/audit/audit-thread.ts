@@ -8,10 +8,10 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cryptoRandom, pooledRandom } from '../core/random.ts';
 import { type StoreLocation, openStoreFor } from '../store/index.ts';
 import { StoreAuditSink } from './sink.ts';
-import { type PackedValue, unpackBatch } from './packed.ts';
+import type { PackedEntry } from './packed.ts';
 
 export type ToAuditThread =
-  | { type: 'write'; seq: number; values: PackedValue[] }
+  | { type: 'write'; seq: number; entries: PackedEntry[] }
   /** The token cache's re-check: these connections' stamps (a read, answered as it comes). */
   | { type: 'stamps'; seq: number; ids: string[] }
   | { type: 'close' };
@@ -42,7 +42,7 @@ if (!isMainThread && parentPort) {
       );
       return;
     }
-    sink.write(unpackBatch(m.values)).then(
+    sink.write(m.entries).then(
       () => port.postMessage({ type: 'written', seq: m.seq } satisfies FromAuditThread),
       (e: unknown) => port.postMessage({ type: 'failed', seq: m.seq, message: e instanceof Error ? e.message : String(e) } satisfies FromAuditThread),
     );

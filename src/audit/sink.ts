@@ -1,7 +1,8 @@
 import { type Random, newId } from '../core/index.ts';
 import type { NewAuditRecord, Store } from '../store/index.ts';
+import { type PackedEntry, unpackEntry } from './packed.ts';
 
-/** An audit entry as the writer queues it; the sink that stores it gives it its id. */
+/** An audit entry before it is stored; the sink that stores it gives it its id. */
 export type PendingAuditRecord = Omit<NewAuditRecord, 'id'>;
 
 /** Where the audit writer's batches go: the store on this thread, or the audit thread. */
@@ -10,7 +11,7 @@ export interface AuditSink {
    * Stores one batch after every batch given before it. Resolves once it is stored; rejects when it
    * could not be (the writer logs that), and later batches are still tried.
    */
-  write(batch: PendingAuditRecord[]): Promise<void>;
+  write(batch: PackedEntry[]): Promise<void>;
   /** Waits for every batch given so far, then lets go of what the sink holds. */
   close(): Promise<void>;
 }
@@ -27,8 +28,8 @@ export class StoreAuditSink implements AuditSink {
     this.#random = random;
   }
 
-  write(batch: PendingAuditRecord[]): Promise<void> {
-    const done = this.#tail.then(() => this.#store.audit.append(batch.map((e) => ({ id: newId('audit', this.#random), ...e }))));
+  write(batch: PackedEntry[]): Promise<void> {
+    const done = this.#tail.then(() => this.#store.audit.append(batch.map((e) => ({ id: newId('audit', this.#random), ...unpackEntry(e) }))));
     this.#tail = done.catch(() => undefined);
     return done;
   }

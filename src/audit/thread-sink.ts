@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Random } from '../core/random.ts';
 import type { Store, StoreLocation } from '../store/index.ts';
-import { type AuditSink, type PendingAuditRecord, StoreAuditSink } from './sink.ts';
-import { packBatch } from './packed.ts';
+import { type AuditSink, StoreAuditSink } from './sink.ts';
+import type { PackedEntry } from './packed.ts';
 import type { ToAuditThread, FromAuditThread } from './audit-thread.ts';
 
 export interface ThreadAuditSinkOptions {
@@ -23,7 +23,7 @@ interface StampWait {
 }
 
 interface Waiting {
-  batch: PendingAuditRecord[];
+  batch: PackedEntry[];
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -70,13 +70,13 @@ export class ThreadAuditSink implements AuditSink {
     this.#worker = worker;
   }
 
-  write(batch: PendingAuditRecord[]): Promise<void> {
+  write(batch: PackedEntry[]): Promise<void> {
     const worker = this.#worker;
     if (worker === null) return this.#fallback.write(batch);
     const seq = ++this.#seq;
     const stored = new Promise<void>((resolve, reject) => {
       this.#waiting.set(seq, { batch, resolve, reject });
-      worker.postMessage({ type: 'write', seq, values: packBatch(batch) } satisfies ToAuditThread);
+      worker.postMessage({ type: 'write', seq, entries: batch } satisfies ToAuditThread);
     });
     // While the thread holds entries not yet confirmed, it keeps the process alive (a shutdown
     // awaiting them must not find an empty event loop and exit first); idle, it never does.

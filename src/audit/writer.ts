@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { AuditRecord } from '../store/index.ts';
-import type { AuditSink, PendingAuditRecord } from './sink.ts';
+import type { AuditSink } from './sink.ts';
+import type { PackedEntry } from './packed.ts';
 
 export type AuditAction =
   | 'integration.create' | 'integration.update' | 'integration.delete'
@@ -50,7 +51,7 @@ export interface AuditWriterOptions {
  */
 export class AuditWriter {
   readonly #opts: AuditWriterOptions;
-  #queue: PendingAuditRecord[] = [];
+  #queue: PackedEntry[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -59,11 +60,10 @@ export class AuditWriter {
   }
 
   record(e: AuditEvent): void {
-    this.#queue.push({
-      orgId: e.orgId, at: this.#opts.clock.now(),
-      actorType: e.actor.type, actorId: e.actor.id, action: e.action, outcome: e.outcome ?? 'ok',
-      integrationId: e.integrationId ?? null, connectionId: e.connectionId ?? null, detail: this.#detail(e),
-    });
+    this.#queue.push([
+      e.orgId, this.#opts.clock.now(), e.actor.type, e.actor.id, e.action, e.outcome ?? 'ok',
+      e.integrationId ?? null, e.connectionId ?? null, e.detail ?? null, this.#member(e.actor),
+    ]);
     if (this.#queue.length >= (this.#opts.maxBatch ?? 500)) void this.flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#opts.flushIntervalMs ?? 50);
@@ -71,12 +71,10 @@ export class AuditWriter {
     }
   }
 
-  /** Entries made through an API key carry the member it belongs to (who acted). */
-  #detail(e: AuditEvent): Record<string, unknown> {
-    const detail = e.detail ?? {};
-    if (e.actor.type !== 'api_key' || e.actor.id === null) return detail;
-    const member = e.actor.memberId ?? this.#opts.memberOfKey?.(e.actor.id) ?? null;
-    return member === null ? detail : { ...detail, member };
+  /** Entries made through an API key carry the member it belongs to (who acted), stored in the detail. */
+  #member(actor: Actor): string | null {
+    if (actor.type !== 'api_key' || actor.id === null) return null;
+    return actor.memberId ?? this.#opts.memberOfKey?.(actor.id) ?? null;
   }
 
   /** Hands what is queued to the sink; resolves once it and every earlier batch is stored (or failed and logged). */
