@@ -32,7 +32,9 @@ export interface SsoIdentity {
 /**
  * Discovers the identity provider (OpenID Connect Discovery §4; the document's `issuer` must be the
  * configured one) and builds the same protocol context integrations use, so sign-in runs through
- * src/oauth's Authorization Code + PKCE code. Each endpoint passes the outbound URL policy.
+ * src/oauth's Authorization Code + PKCE code. Each endpoint passes the outbound URL policy. The
+ * authorization request is pushed (RFC 9126) when KEYWAY_OIDC_PAR says so, or, unset, when the
+ * provider's metadata requires it.
  * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
  */
 export async function discoverSignInProvider(d: OidcClientDeps): Promise<DiscoveredProvider> {
@@ -58,9 +60,18 @@ export async function discoverSignInProvider(d: OidcClientDeps): Promise<Discove
     issuer: as.issuer,
     authorizationUrl: endpoint(as.authorization_endpoint, 'authorization_endpoint'),
     tokenUrl: endpoint(as.token_endpoint, 'token_endpoint'),
+    parUrl: endpoint(as.pushed_authorization_request_endpoint, 'pushed_authorization_request_endpoint'),
+    requirePar: as.require_pushed_authorization_requests === true,
+    usePar: d.config.pushedAuthorization ?? undefined,
     issParameterSupported: as.authorization_response_iss_parameter_supported === true,
     oidc: true,
   });
+  const wantsPar = d.config.pushedAuthorization ?? as.require_pushed_authorization_requests === true;
+  if (wantsPar && provider.parEndpoint === null) {
+    throw new KeywayError('discovery_failed', d.config.pushedAuthorization === true
+      ? `KEYWAY_OIDC_PAR is on, but the identity provider at ${issuerUrl.origin} publishes no pushed authorization request endpoint. Turn PAR on at the provider, or unset KEYWAY_OIDC_PAR.`
+      : `The identity provider at ${issuerUrl.origin} requires pushed authorization requests but publishes no endpoint for them; check its configuration.`);
+  }
   return {
     ctx: {
       provider, client: { clientId: d.config.clientId, clientSecret: d.config.clientSecret },

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
-import { buildAuthorizationUrl, exchangeAuthorizationCode } from '../oauth/index.ts';
+import { buildAuthorizationUrl, exchangeAuthorizationCode, pushAuthorizationRequest } from '../oauth/index.ts';
 import type { MemberRecord, SignInAttemptRecord, Store } from '../store/index.ts';
 import { type DiscoveredProvider, type OidcClientDeps, type SsoIdentity, discoverSignInProvider, identityOf } from './oidc-client.ts';
 import { sha256Hex } from './sessions.ts';
@@ -78,10 +78,11 @@ export class OidcSignIn {
     };
     await store.signInAttempts.insert(attempt);
     await store.signInAttempts.purgeExpired(now - SIGN_IN_ATTEMPT_TTL_MS);
-    const url = buildAuthorizationUrl(p.ctx, {
+    const request = {
       redirectUri: this.redirectUri, scopes: p.ctx.provider.definition.scopes.default, state, nonce,
       codeChallenge: hash('sha256', verifierOf(binding), 'base64url'),
-    });
+    };
+    const url = p.ctx.provider.usePar ? await pushAuthorizationRequest(p.ctx, request) : buildAuthorizationUrl(p.ctx, request);
     return {
       redirectTo: url.toString(),
       cookie: { name: `${SIGN_IN_COOKIE_PREFIX}${attempt.id.slice(4)}`, value: binding, maxAgeSeconds: SIGN_IN_ATTEMPT_TTL_MS / 1000 },

@@ -57,6 +57,7 @@ Environment:
   KEYWAY_OIDC_ISSUER         single sign-on for people: the OpenID Connect provider's issuer
   KEYWAY_OIDC_CLIENT_ID      … its client id (redirect URI: {KEYWAY_PUBLIC_URL}/auth/callback)
   KEYWAY_OIDC_CLIENT_SECRET  … its client secret (omit for a public client)
+  KEYWAY_OIDC_PAR            … push sign-in requests first (RFC 9126): 1 always, 0 never (default: when it requires it)
   KEYWAY_RATE_LIMIT_PER_MINUTE requests per minute per API key unless the key sets its own (default 6000; 0: none)
 `;
 

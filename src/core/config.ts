@@ -43,6 +43,11 @@ export interface OidcSignInConfig {
   clientId: string;
   /** Null for a public client (PKCE only). */
   clientSecret: string | null;
+  /**
+   * Pushed authorization requests (RFC 9126, KEYWAY_OIDC_PAR): true always, false never, null when
+   * the provider's metadata requires them (a requirement set per client is not in the metadata).
+   */
+  pushedAuthorization: boolean | null;
 }
 
 function oidcConfig(env: NodeJS.ProcessEnv): OidcSignInConfig | null {
@@ -58,7 +63,13 @@ function oidcConfig(env: NodeJS.ProcessEnv): OidcSignInConfig | null {
   } catch {
     throw new KeywayError('invalid_request', `KEYWAY_OIDC_ISSUER must be the identity provider's issuer URL, such as https://login.example.com, got "${issuer}".`);
   }
-  return { issuer, clientId, clientSecret }; // exactly as the provider names itself (Auth0's ends in /)
+  const par = env['KEYWAY_OIDC_PAR']?.trim();
+  const pushedAuthorization = par === undefined || par === '' ? null : ON.includes(par.toLowerCase()) ? true : OFF.includes(par.toLowerCase()) ? false : undefined;
+  if (pushedAuthorization === undefined) {
+    throw new KeywayError('invalid_request', `KEYWAY_OIDC_PAR must be 1 (push every sign-in's authorization request, RFC 9126) or 0 (never); leave it unset to push only when the identity provider requires it. Got "${par}".`);
+  }
+  // The issuer exactly as the provider names itself (Auth0's ends in /).
+  return { issuer, clientId, clientSecret, pushedAuthorization };
 }
 
 export interface ConfigFlags {
@@ -68,9 +79,12 @@ export interface ConfigFlags {
   dev?: boolean | undefined;
 }
 
+const ON = ['1', 'true', 'yes', 'on'];
+const OFF = ['0', 'false', 'no', 'off'];
+
 function truthy(v: string | undefined): boolean | undefined {
   if (v === undefined || v === '') return undefined;
-  return ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+  return ON.includes(v.toLowerCase());
 }
 
 function port(v: string, from: string): number {
