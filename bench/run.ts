@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Proc, startProc } from './procs.ts';
-import { type Sample, type Target, drive, medianSample } from './load.ts';
+import { type Sample, type Target, drive, median, medianSample } from './load.ts';
 import { seedConnections } from './seed.ts';
 
 const { values: flags } = parseArgs({
@@ -86,8 +86,14 @@ async function api(origin: string, key: string, method: string, path: string, bo
   return json;
 }
 
-/** Runs every target `ROUNDS` times, alternating, after a short warm-up of each; medians per target. */
-async function measure(targets: Target[]): Promise<Map<string, Sample>> {
+/** What `measure` found: medians per target, and every round's sample (for ratios paired within a round). */
+interface Measured {
+  medians: Map<string, Sample>;
+  rounds: Map<string, Sample[]>;
+}
+
+/** Runs every target `ROUNDS` times, alternating, after a short warm-up of each. */
+async function measure(targets: Target[]): Promise<Measured> {
   for (const t of targets) {
     const check = await fetch(`${t.origin}${t.paths[0]}`, { headers: t.headers ?? {} });
     if (check.status !== 200) throw new Error(`${t.name} answered ${check.status}: ${await check.text()}`);
@@ -103,8 +109,22 @@ async function measure(targets: Target[]): Promise<Map<string, Sample>> {
       process.stderr.write(`  round ${round + 1} ${t.name.padEnd(22)} ${s.reqPerSec.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms  ${s.cpuMicrosPerReq.toFixed(1)} µs CPU/req (main thread ${s.mainCpuMicrosPerReq.toFixed(1)})${s.failures ? `  FAILURES ${s.failures}` : ''}\n`);
     }
   }
-  return new Map([...samples].map(([k, v]) => [k, medianSample(v)]));
+  return { medians: new Map([...samples].map(([k, v]) => [k, medianSample(v)])), rounds: samples };
 }
+
+/**
+ * A Keyway target against its reference, round by round: both ran back to back (the order
+ * alternates, so they are always neighbours), seconds apart rather than minutes, which takes most of
+ * the machine's drift out. `of` picks the figure; the median over the rounds, and each round's.
+ */
+function paired(m: Measured, name: string, reference: string, of: (s: Sample) => number): { median: number; each: number[] } {
+  const a = m.rounds.get(name) ?? [];
+  const b = m.rounds.get(reference) ?? [];
+  const each = a.map((s, i) => (b[i] ? of(s) / of(b[i]) : NaN));
+  return { median: median(each), each };
+}
+
+const fmt = (p: { median: number; each: number[] }): string => `${p.median.toFixed(2)}× (rounds: ${p.each.map((x) => x.toFixed(2)).join(', ')})`;
 
 function table(results: Map<string, Sample>): string {
   const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'main thread µs/req', 'failures']];
@@ -156,7 +176,7 @@ async function main(): Promise<void> {
 
     process.stderr.write(`Seeding ${HOT.toLocaleString('en')} hot connections…\n`);
     const { hot } = await seedConnections(dataDir, integrationId, { from: 0, to: HOT, hot: HOT }, dbUrl);
-    const phases: Array<{ stored: number; results: Map<string, Sample>; memory: { rss: number; peak: number } }> = [];
+    const phases: Phase[] = [];
     if (TOTAL > HOT) {
       keyway = await startKeyway(dataDir);
       process.stderr.write(`Store of ${HOT.toLocaleString('en')} connections:\n`);
@@ -189,11 +209,17 @@ async function main(): Promise<void> {
   }
 }
 
-function report(phases: Array<{ stored: number; results: Map<string, Sample>; memory: { rss: number; peak: number } }>): void {
+interface Phase {
+  stored: number;
+  results: Measured;
+  memory: { rss: number; peak: number };
+}
+
+function report(phases: Phase[]): void {
   const MB = 1024 * 1024;
   const out: string[] = [];
   for (const ph of phases) {
-    const r = ph.results;
+    const r = ph.results.medians;
     out.push(`\n### Keyway storing ${ph.stored.toLocaleString('en')} connections (${HOT.toLocaleString('en')} hot); medians of ${ROUNDS} rounds of ${DURATION} s, ${CONCURRENCY} connections\n`);
     out.push(table(r));
     const proxy = r.get('Keyway proxy');
@@ -202,14 +228,20 @@ function report(phases: Array<{ stored: number; results: Map<string, Sample>; me
     if (r.has('direct upstream')) out.push(`- bare pass-through / direct upstream: ${ratio(bare, r.get('direct upstream')).toFixed(2)}×`);
     out.push(`- Keyway proxy / bare pass-through: ${ratio(proxy, bare).toFixed(2)}× (goal ≥ 0.90×); p99 ${proxy && bare ? `${(proxy.p99 - bare.p99) >= 0 ? '+' : ''}${(proxy.p99 - bare.p99).toFixed(2)} ms` : '?'} (goal ≤ +1 ms)`);
     out.push(`- Keyway /token / hello-world: ${ratio(r.get('Keyway /token'), r.get('hello-world')).toFixed(2)}× (goal ≥ 0.85×)`);
+    const reqs = (x: Sample) => x.reqPerSec;
+    out.push(`- paired within each round: proxy / pass-through req/s ${fmt(paired(ph.results, 'Keyway proxy', 'bare pass-through', reqs))}; /token / hello-world ${fmt(paired(ph.results, 'Keyway /token', 'hello-world', reqs))}`);
     out.push(`- Keyway RSS after the runs: ${(ph.memory.rss / MB).toFixed(0)} MB (peak ${(ph.memory.peak / MB).toFixed(0)} MB; goal < 300 MB)`);
   }
   if (phases.length === 2) {
-    const [small, large] = phases as [typeof phases[0], typeof phases[0]];
-    const cpu = (p: typeof small, n: string) => p.results.get(n)?.cpuMicrosPerReq ?? NaN;
+    const [small, large] = phases as [Phase, Phase];
+    const cpu = (p: Phase, n: string) => p.results.medians.get(n)?.cpuMicrosPerReq ?? NaN;
     out.push(`\n### ${small.stored.toLocaleString('en')} vs ${large.stored.toLocaleString('en')} stored connections (goal: within 10%)\n`);
-    for (const n of ['Keyway proxy', 'Keyway /token']) {
-      out.push(`- ${n}: req/s ${ratio(large.results.get(n), small.results.get(n)).toFixed(2)}×, CPU µs/req ${cpu(small, n).toFixed(1)} → ${cpu(large, n).toFixed(1)}`);
+    for (const [n, reference] of [['Keyway proxy', 'bare pass-through'], ['Keyway /token', 'hello-world']] as const) {
+      out.push(`- ${n}: req/s ${ratio(large.results.medians.get(n), small.results.medians.get(n)).toFixed(2)}×, CPU µs/req ${cpu(small, n).toFixed(1)} → ${cpu(large, n).toFixed(1)}`);
+      // The machine's speed drifts between the two phases (minutes apart): the cost relative to the
+      // reference measured beside it in the same round compares them on equal terms.
+      const rel = (p: Phase) => paired(p.results, n, reference, (x) => x.cpuMicrosPerReq).median;
+      out.push(`  CPU per request relative to the ${reference} beside it: ${rel(small).toFixed(2)}× → ${rel(large).toFixed(2)}× (${((rel(large) / rel(small) - 1) * 100).toFixed(0)}%)`);
     }
   }
   process.stdout.write(`${out.join('\n')}\n`);
