@@ -199,6 +199,24 @@ describe('gateway: forwarding to the provider API', () => {
     assert.match(line, /"status":200/);
     for (const s of [token, t.apiKey, 'hunter2', 'do-not-log']) assert.ok(!logs.includes(s));
   });
+
+  test('token reads and calls refused at the API key check are logged too (at debug), by status and code only', async () => {
+    const read = await fetch(`${t.kw.url}/v1/connections/${conn}/token`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+    assert.equal(read.status, 200);
+    await read.arrayBuffer();
+    const missing = await fetch(`${t.kw.url}/v1/connections/conn_not_there/token`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+    assert.equal(missing.status, 404);
+    const badKey = 'kw_live_not-a-real-key-0123456789';
+    const refused = await fetch(`${t.kw.url}/v1/proxy/${conn}/items`, { headers: { authorization: `Bearer ${badKey}` } });
+    assert.equal(refused.status, 401);
+    await refused.arrayBuffer();
+    const lines = t.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(lines.some((l) => l['msg'] === 'token read' && l['connection'] === conn && l['status'] === 200), 'the token read');
+    assert.ok(lines.some((l) => l['msg'] === 'token read' && l['connection'] === 'conn_not_there' && l['status'] === 404 && l['code'] === 'not_found'), 'the refused read');
+    assert.ok(lines.some((l) => l['msg'] === 'proxy call refused' && l['status'] === 401 && l['code'] === 'unauthorized'), 'the call with a bad key');
+    const logs = t.logs.text();
+    for (const s of [token, t.apiKey, badKey]) assert.ok(!logs.includes(s));
+  });
 });
 
 describe('gateway: a token the provider rejects', () => {

@@ -18,9 +18,13 @@ function writeRawError(res: ServerResponse, r: ReturnType<typeof toErrorResponse
   res.end(JSON.stringify(r.body));
 }
 
-/** Any failure of a raw listener answered as `writeRawError` does; server faults are logged (never a provider's). */
-export function answerRawError(res: ServerResponse, e: unknown, logger: { error(obj: object, msg: string): void }, what: string, path: string): void {
+/**
+ * Any failure of a raw listener answered as `writeRawError` does; server faults are logged (never a
+ * provider's). Returns the status and error code sent.
+ */
+export function answerRawError(res: ServerResponse, e: unknown, logger: { error(obj: object, msg: string): void }, what: string, path: string): { status: number; code: string } {
   const r = toErrorResponse(e);
   if (r.status >= 500 && r.code !== 'provider_unavailable') logger.error({ err: e, path }, what);
   writeRawError(res, r);
+  return { status: r.status, code: r.code };
 }

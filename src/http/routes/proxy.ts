@@ -24,17 +24,32 @@ export function isGatewayUrl(url: string | undefined): boolean {
  * per-request framework work; errors are answered exactly as `sendError` would.
  */
 export function gatewayListener(services: Services): RawListener {
+  // Calls the API key check refuses never reach the proxy service (which logs and audits the rest):
+  // told here at debug level, by status and error code only.
+  const toldRefused = services.logger.isLevelEnabled('debug')
+    ? (sent: { status: number; code: string }): void => services.logger.debug(sent, 'proxy call refused')
+    : null;
   return (req, res) => {
-    const fail = (e: unknown): void => answerRawError(res, e, services.logger, 'proxy call failed', (req.url ?? '').split('?')[0] ?? '');
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const fail = (e: unknown): void => {
+      answerRawError(res, e, services.logger, 'proxy call failed', path);
+    };
+    const refuse = (e: unknown): void => {
+      const sent = answerRawError(res, e, services.logger, 'proxy call failed', path);
+      toldRefused?.(sent);
+    };
     let known: Principal | undefined;
     const counted = !isMcpToolCall(services, req.headers[MCP_CALL_HEADER]);
     try {
       known = cachedGatewayPrincipal(services, req.headers.authorization, counted); // a key checked within the last 500 ms: no wait
     } catch (e) {
-      return fail(e);
+      return refuse(e);
     }
-    const principal = known ?? gatewayPrincipal(services, req.headers.authorization, counted);
-    (principal instanceof Promise ? principal.then((p) => services.proxy.handle(req, res, p)) : services.proxy.handle(req, res, principal)).catch(fail);
+    if (known !== undefined) {
+      services.proxy.handle(req, res, known).catch(fail);
+      return;
+    }
+    gatewayPrincipal(services, req.headers.authorization, counted).then((p) => services.proxy.handle(req, res, p).catch(fail), refuse);
   };
 }
 

@@ -76,7 +76,12 @@ function readCachedToken(services: Services, principal: Principal, id: string): 
 export function tokenListener(services: Services): (req: IncomingMessage, res: ServerResponse, id: string) => void {
   // The JSON of each token handed out, made once per token version (the cache keeps the token object).
   const bodies = new WeakMap<AccessToken, string>();
-  const send = (res: ServerResponse, t: AccessToken): void => {
+  // Told of every read at debug level (this listener runs ahead of Fastify's request log): the
+  // connection asked for and the status, never the token or the key.
+  const told = services.logger.isLevelEnabled('debug')
+    ? (id: string, status: number, code?: string): void => services.logger.debug({ connection: id, status, ...(code ? { code } : {}) }, 'token read')
+    : null;
+  const send = (res: ServerResponse, id: string, t: AccessToken): void => {
     let json = bodies.get(t);
     if (json === undefined) {
       json = JSON.stringify(presentToken(t));
@@ -84,8 +89,12 @@ export function tokenListener(services: Services): (req: IncomingMessage, res: S
     }
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(json) });
     res.end(json);
+    told?.(id, 200);
   };
-  const fail = (res: ServerResponse, e: unknown): void => answerRawError(res, e, services.logger, 'token read failed', '/v1/connections/{id}/token');
+  const fail = (res: ServerResponse, id: string, e: unknown): void => {
+    const sent = answerRawError(res, e, services.logger, 'token read failed', '/v1/connections/{id}/token');
+    told?.(id, sent.status, sent.code);
+  };
   return (req, res, id) => {
     let answer: Promise<AccessToken>;
     try {
@@ -98,13 +107,13 @@ export function tokenListener(services: Services): (req: IncomingMessage, res: S
       } else {
         const principal = principalWithRole(key, member);
         const t = readCachedToken(services, principal, id);
-        if (t !== undefined) return send(res, t);
+        if (t !== undefined) return send(res, id, t);
         answer = readStoredToken(services, principal, id);
       }
     } catch (e) {
-      return fail(res, e);
+      return fail(res, id, e);
     }
-    answer.then((t) => send(res, t), (e: unknown) => fail(res, e));
+    answer.then((t) => send(res, id, t), (e: unknown) => fail(res, id, e));
   };
 }
 
