@@ -229,7 +229,8 @@ function report(phases: Phase[]): void {
     out.push(`- Keyway proxy / bare pass-through: ${ratio(proxy, bare).toFixed(2)}× (goal ≥ 0.90×); p99 ${proxy && bare ? `${(proxy.p99 - bare.p99) >= 0 ? '+' : ''}${(proxy.p99 - bare.p99).toFixed(2)} ms` : '?'} (goal ≤ +1 ms)`);
     out.push(`- Keyway /token / hello-world: ${ratio(r.get('Keyway /token'), r.get('hello-world')).toFixed(2)}× (goal ≥ 0.85×)`);
     const reqs = (x: Sample) => x.reqPerSec;
-    out.push(`- paired within each round: proxy / pass-through req/s ${fmt(paired(ph.results, 'Keyway proxy', 'bare pass-through', reqs))}; /token / hello-world ${fmt(paired(ph.results, 'Keyway /token', 'hello-world', reqs))}`);
+    const p99 = (ph.results.rounds.get('Keyway proxy') ?? []).map((x, i) => x.p99 - (ph.results.rounds.get('bare pass-through')?.[i]?.p99 ?? NaN));
+    out.push(`- paired within each round: proxy / pass-through req/s ${fmt(paired(ph.results, 'Keyway proxy', 'bare pass-through', reqs))}, p99 ${p99.map((d) => `${d >= 0 ? '+' : ''}${d} ms`).join(', ')}; /token / hello-world ${fmt(paired(ph.results, 'Keyway /token', 'hello-world', reqs))}`);
     out.push(`- Keyway RSS after the runs: ${(ph.memory.rss / MB).toFixed(0)} MB (peak ${(ph.memory.peak / MB).toFixed(0)} MB; goal < 300 MB)`);
   }
   if (phases.length === 2) {
