@@ -104,6 +104,18 @@ test('a batch the database refuses is reported, and the batches after it are sti
   });
 });
 
+test('a batch holding a value that cannot be copied to the thread is stored on the main thread instead, and the thread carries on', async () => {
+  await withThreadSink(null, async ({ store, sink, lost }) => {
+    const [odd] = pending(1, 100);
+    odd![8] = { n: 100, note: 'kept', notData: () => 'left out' };
+    await sink.write([odd!]);
+    await sink.write(pending(1, 101));
+    const page = await store.audit.query(ORG_A, {}, { limit: 10 });
+    assert.deepEqual(page.data.map((e) => e.detail), [{ n: 101, path: '/items', query: ['page'] }, { n: 100, note: 'kept' }]);
+    assert.deepEqual(lost, []);
+  });
+});
+
 test('when the audit thread cannot open the database, every entry is stored on the main thread and the reason is told once', async () => {
   // A location the thread cannot open (only postgres:// URLs or the data directory's file are stores).
   await withThreadSink('mysql://127.0.0.1:1/keyway', async ({ store, sink, lost }) => {

@@ -74,10 +74,15 @@ export class ThreadAuditSink implements AuditSink {
     const worker = this.#worker;
     if (worker === null) return this.#fallback.write(batch);
     const seq = ++this.#seq;
-    const stored = new Promise<void>((resolve, reject) => {
-      this.#waiting.set(seq, { batch, resolve, reject });
+    try {
       worker.postMessage({ type: 'write', seq, entries: batch } satisfies ToAuditThread);
-    });
+    } catch {
+      // Some detail holds a value that cannot be copied to another thread (a function, say): this
+      // batch is stored here instead (ahead of any the thread still holds), as the store would
+      // store it on this thread (JSON: such values left out).
+      return this.#fallback.write(batch);
+    }
+    const stored = new Promise<void>((resolve, reject) => this.#waiting.set(seq, { batch, resolve, reject }));
     // While the thread holds entries not yet confirmed, it keeps the process alive (a shutdown
     // awaiting them must not find an empty event loop and exit first); idle, it never does.
     if (this.#unsettled.size === 0) worker.ref();
