@@ -31,6 +31,11 @@ Usage:
       Print a one-time sign-in link (15 minutes) for a member; no password is ever stored.
   keyway migrate [--data-dir DIR]
       Apply pending database migrations (SQLite in DATA_DIR, or KEYWAY_DATABASE_URL) and exit.
+  keyway master-key status|rewrap [--data-dir DIR]
+      Master-key rotation: which master key wraps each data key; rewrap moves them all under the
+      active KEYWAY_MASTER_KEY (the old one in KEYWAY_PREVIOUS_MASTER_KEYS meanwhile).
+  keyway master-key generate
+      Print a new random master key (base64) for KEYWAY_MASTER_KEY.
   keyway doctor [--data-dir DIR]
       Check the database and schema, the master key, clock skew and each provider's token endpoint.
   keyway docs providers
@@ -196,6 +201,10 @@ export async function main(argv: string[]): Promise<void> {
   if (cmd === 'login-link') return (await import('./login-link.ts')).loginLinkCommand(rest);
   if (cmd === 'migrate') return migrateCommand(rest);
   if (cmd === 'doctor') return doctorCommand(rest);
+  if (cmd === 'master-key') {
+    process.exitCode = await (await import('./master-key.ts')).masterKeyCommand(rest);
+    return;
+  }
   if (cmd === 'docs' && rest[0] === 'providers') { // keyway docs providers > docs/providers.md
     const { BUILTIN_PROVIDERS_DIR, loadDefinitionsFromDir, renderProvidersMarkdown } = await import('../catalog/index.ts');
     process.stdout.write(renderProvidersMarkdown(loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR)));

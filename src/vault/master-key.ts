@@ -75,7 +75,7 @@ export function createMasterKeys(input: {
  *    0600, written whole and linked into place exclusively, so processes starting together agree).
  *
  * `KEYWAY_PREVIOUS_MASTER_KEYS` (comma-separated base64) are older keys still accepted for
- * unwrapping during a rotation; `Vault.rewrapDataKeys()` moves data keys off them.
+ * unwrapping during a rotation; `Vault.rewrapDataKeys()` (`keyway master-key rewrap`) moves data keys off them.
  */
 export async function loadMasterKeys(options: LoadMasterKeysOptions): Promise<MasterKeys> {
   const { dataDir, env, random = cryptoRandom } = options;
@@ -211,7 +211,7 @@ async function ignoredKeyFileWarning(path: string, keys: MasterKeys): Promise<st
   if (!(file instanceof Error)) file.active.fill(0);
   if (!configured) {
     return `KEYWAY_MASTER_KEY is set, so the key file ${path} is not used. If secrets were stored under it, ` +
-      'add its key to KEYWAY_PREVIOUS_MASTER_KEYS until rewrapDataKeys has run.';
+      'add its key to KEYWAY_PREVIOUS_MASTER_KEYS until `keyway master-key rewrap` has run.';
   }
   return undefined;
 }
