@@ -30,12 +30,9 @@ export function gatewayListener(services: Services): RawListener {
     ? (sent: { status: number; code: string }): void => services.logger.debug(sent, 'proxy call refused')
     : null;
   return (req, res) => {
-    const path = (req.url ?? '').split('?')[0] ?? '';
-    const fail = (e: unknown): void => {
-      answerRawError(res, e, services.logger, 'proxy call failed', path);
-    };
+    const fail = (e: unknown): { status: number; code: string } => answerRawError(res, e, services.logger, 'proxy call failed', (req.url ?? '').split('?')[0] ?? '');
     const refuse = (e: unknown): void => {
-      const sent = answerRawError(res, e, services.logger, 'proxy call failed', path);
+      const sent = fail(e);
       toldRefused?.(sent);
     };
     let known: Principal | undefined;
