@@ -60,7 +60,7 @@ test('a master key rotated with status and rewrap: secrets stay readable, the ol
   try {
     const made = await call(kw.url, kw.bootstrapKey(), 'POST', '/v1/integrations', {
       provider: 'custom', name: 'Rotated', clientId: 'rot', clientSecret: CLIENT_SECRET,
-      authorizationUrl: 'https://auth.example.com/authorize', tokenUrl: 'https://auth.example.com/token',
+      authorizationUrl: 'http://127.0.0.1:9/authorize', tokenUrl: 'http://127.0.0.1:9/token', // nothing listens: never called here
     });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     integration = { orgId: made.body.orgId ?? (await call(kw.url, kw.bootstrapKey(), 'GET', '/v1/me')).body.org.id, id: made.body.id };
@@ -78,6 +78,8 @@ test('a master key rotated with status and rewrap: secrets stay readable, the ol
     const refused = await cli(['master-key', 'rewrap', ...dir], { KEYWAY_MASTER_KEY: newKey });
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, new RegExp(`not configured \\(${oldKid}\\)`));
+    const doctorLost = await cli(['doctor', ...dir], { KEYWAY_MASTER_KEY: newKey });
+    assert.match(doctorLost.stdout, new RegExp(`FAIL\\s+master key: 1 data key is wrapped under a master key that is not configured \\(${oldKid}\\), so the secrets under it cannot be decrypted\\.`));
 
     // During the rotation: new key active, old one previous.
     const during = { KEYWAY_MASTER_KEY: newKey, KEYWAY_PREVIOUS_MASTER_KEYS: oldKey };
@@ -85,6 +87,8 @@ test('a master key rotated with status and rewrap: secrets stay readable, the ol
     assert.equal(before.code, 0, before.stdout + before.stderr);
     assert.match(before.stdout, new RegExp(`${oldKid}\\s+KEYWAY_PREVIOUS_MASTER_KEYS\\s+1 data key\\n`));
     assert.match(before.stdout, /run `keyway master-key rewrap` before removing it/);
+    const doctorDuring = await cli(['doctor', ...dir], during);
+    assert.match(doctorDuring.stdout, /ok\s+master key: loaded from env; decrypts stored secrets; 1 data key is still under an older master key: run `keyway master-key rewrap` to finish the rotation/);
     const rewrapped = await cli(['master-key', 'rewrap', ...dir], during);
     assert.equal(rewrapped.code, 0, rewrapped.stderr);
     assert.match(rewrapped.stdout, new RegExp(`Re-wrapped 1 data key under the active master key ${newKid}\\.`));
@@ -96,9 +100,11 @@ test('a master key rotated with status and rewrap: secrets stay readable, the ol
     const after = await cli(['master-key', 'status', ...dir], { KEYWAY_MASTER_KEY: newKey });
     assert.equal(after.code, 0);
     assert.match(after.stdout, new RegExp(`${newKid}\\s+active\\s+1 data key\\n`));
+    const doctorAfter = await cli(['doctor', ...dir], { KEYWAY_MASTER_KEY: newKey });
+    assert.match(doctorAfter.stdout, /ok\s+master key: loaded from env; decrypts stored secrets\n/);
     assert.equal(await clientSecretWith(kw.dataDir, newKey, integration), CLIENT_SECRET);
     await assert.rejects(clientSecretWith(kw.dataDir, oldKey, integration), /not configured/);
-    for (const r of [lost, refused, before, rewrapped, again, after]) {
+    for (const r of [lost, refused, doctorLost, before, doctorDuring, rewrapped, again, after, doctorAfter]) {
       for (const secret of [oldKey, newKey, CLIENT_SECRET]) assert.ok(!(r.stdout + r.stderr).includes(secret), 'no key or secret is printed');
     }
   } finally {

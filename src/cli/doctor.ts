@@ -71,9 +71,19 @@ async function masterKeyCheck(store: Store, dataDir: string, env: NodeJS.Process
       const integ = (await store.integrations.list(org.id)).find((i) => i.clientSecretEnc !== null);
       if (integ?.clientSecretEnc) { sample = { orgId: org.id, id: integ.id, enc: integ.clientSecretEnc }; break; }
     }
-    if (!sample) return { name: 'master key', ok: true, detail: `loaded from ${masterKeys.source}; nothing stored yet to decrypt` };
+    // Every data key must be under a configured master key; ones under an older key mean a rotation is not finished.
+    const byKid = new Map<string, number>();
+    for (const row of await store.dataKeys.listAllDataKeys()) byKid.set(row.masterKid, (byKid.get(row.masterKid) ?? 0) + 1);
+    const unknown = [...byKid].filter(([kid]) => !masterKeys.all.has(kid));
+    if (unknown.length > 0) {
+      const n = unknown.reduce((a, [, c]) => a + c, 0);
+      return { name: 'master key', ok: false, detail: `${n} data key${n === 1 ? ' is' : 's are'} wrapped under a master key that is not configured (${unknown.map(([kid]) => kid).join(', ')}), so the secrets under ${n === 1 ? 'it' : 'them'} cannot be decrypted. The key does not match what the data was encrypted with: set the right KEYWAY_MASTER_KEY, and the old one in KEYWAY_PREVIOUS_MASTER_KEYS during a rotation (\`keyway master-key status\` shows every data key's master key)` };
+    }
+    const older = [...byKid].filter(([kid]) => kid !== masterKeys.active.kid).reduce((a, [, c]) => a + c, 0);
+    const rotation = older > 0 ? `; ${older} data key${older === 1 ? ' is' : 's are'} still under an older master key: run \`keyway master-key rewrap\` to finish the rotation` : '';
+    if (!sample) return { name: 'master key', ok: true, detail: `loaded from ${masterKeys.source}; nothing stored yet to decrypt${rotation}` };
     await vault.decrypt({ orgId: sample.orgId, recordId: sample.id, field: 'client_secret' }, sample.enc);
-    return { name: 'master key', ok: true, detail: `loaded from ${masterKeys.source}; decrypts stored secrets` };
+    return { name: 'master key', ok: true, detail: `loaded from ${masterKeys.source}; decrypts stored secrets${rotation}` };
   } catch (e) {
     return { name: 'master key', ok: false, detail: `${safeMessage(e)}. The key does not match what the data was encrypted with: set the right KEYWAY_MASTER_KEY, and the old one in KEYWAY_PREVIOUS_MASTER_KEYS during a rotation.` };
   }
