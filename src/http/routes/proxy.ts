@@ -31,22 +31,22 @@ export function gatewayListener(services: Services): RawListener {
     : null;
   return (req, res) => {
     const fail = (e: unknown): { status: number; code: string } => answerRawError(res, e, services.logger, 'proxy call failed', (req.url ?? '').split('?')[0] ?? '');
-    const refuse = (e: unknown): void => {
-      const sent = fail(e);
-      toldRefused?.(sent);
-    };
     let known: Principal | undefined;
     const counted = !isMcpToolCall(services, req.headers[MCP_CALL_HEADER]);
     try {
       known = cachedGatewayPrincipal(services, req.headers.authorization, counted); // a key checked within the last 500 ms: no wait
     } catch (e) {
-      return refuse(e);
+      toldRefused?.(fail(e));
+      return;
     }
     if (known !== undefined) {
       services.proxy.handle(req, res, known).catch(fail);
       return;
     }
-    gatewayPrincipal(services, req.headers.authorization, counted).then((p) => services.proxy.handle(req, res, p).catch(fail), refuse);
+    gatewayPrincipal(services, req.headers.authorization, counted).then(
+      (p) => services.proxy.handle(req, res, p).catch(fail),
+      (e: unknown) => toldRefused?.(fail(e)),
+    );
   };
 }
 
