@@ -8,6 +8,7 @@ import { MIGRATIONS } from '../store/sql/migrations.ts';
 import { MASTER_KEY_FILE, createVault, loadMasterKeys } from '../vault/index.ts';
 import { BUILTIN_PROVIDERS_DIR, Catalog, loadDefinitionsFromDir, resolveProvider, type EndpointConfig } from '../catalog/index.ts';
 import { createOutbound } from '../outbound/index.ts';
+import { dataKeysByMasterKey } from './master-key.ts';
 
 export interface Check {
   name: string;
@@ -72,8 +73,7 @@ async function masterKeyCheck(store: Store, dataDir: string, env: NodeJS.Process
       if (integ?.clientSecretEnc) { sample = { orgId: org.id, id: integ.id, enc: integ.clientSecretEnc }; break; }
     }
     // Every data key must be under a configured master key; ones under an older key mean a rotation is not finished.
-    const byKid = new Map<string, number>();
-    for (const row of await store.dataKeys.listAllDataKeys()) byKid.set(row.masterKid, (byKid.get(row.masterKid) ?? 0) + 1);
+    const byKid = await dataKeysByMasterKey(store);
     const unknown = [...byKid].filter(([kid]) => !masterKeys.all.has(kid));
     if (unknown.length > 0) {
       const n = unknown.reduce((a, [, c]) => a + c, 0);
