@@ -293,3 +293,24 @@ describe('gateway: a token the provider rejects', () => {
     assert.match(hint, /Re-authenticate the connection and accept "items:write"/);
   });
 });
+
+test('at the default log level, calls the key check refuses and failed token reads are still answered, at once', async () => {
+  // The hot paths log refusals only at debug; below it they must answer all the same (a log hook
+  // that is off once swallowed the answer: the caller waited forever).
+  const t = await startTestKeyway({ env: { KEYWAY_LOG_LEVEL: 'info' } });
+  try {
+    const get = (path: string, key: string) => fetch(`${t.kw.url}${path}`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(5000) });
+    const unknownKey = await get('/v1/proxy/conn_x/items', 'kw_live_not-a-real-key-0123456789');
+    assert.equal(unknownKey.status, 401);
+    assert.equal(unknownKey.headers.get('keyway-error'), 'unauthorized');
+    const limited = (await t.api('POST', '/v1/api-keys', { name: 'one a minute', rateLimitPerMinute: 1 })).body.key as string;
+    assert.equal((await get('/v1/proxy/conn_x/items', limited)).status, 404); // the one call: no such connection
+    const over = await get('/v1/proxy/conn_x/items', limited); // refused from memory, before any wait
+    assert.equal(over.status, 429);
+    assert.ok(Number(over.headers.get('retry-after')) > 0);
+    const missing = await get('/v1/connections/conn_x/token', t.apiKey);
+    assert.equal(missing.status, 404);
+  } finally {
+    await t.close();
+  }
+});

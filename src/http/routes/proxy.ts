@@ -26,9 +26,10 @@ export function isGatewayUrl(url: string | undefined): boolean {
 export function gatewayListener(services: Services): RawListener {
   // Calls the API key check refuses never reach the proxy service (which logs and audits the rest):
   // told here at debug level, by status and error code only.
-  const toldRefused = services.logger.isLevelEnabled('debug')
+  // (A function either way: `f?.(fail(e))` would skip answering the call when `f` is null.)
+  const refused = services.logger.isLevelEnabled('debug')
     ? (sent: { status: number; code: string }): void => services.logger.debug(sent, 'proxy call refused')
-    : null;
+    : (_sent: { status: number; code: string }): void => undefined;
   return (req, res) => {
     const fail = (e: unknown): { status: number; code: string } => answerRawError(res, e, services.logger, 'proxy call failed', (req.url ?? '').split('?')[0] ?? '');
     let known: Principal | undefined;
@@ -36,7 +37,7 @@ export function gatewayListener(services: Services): RawListener {
     try {
       known = cachedGatewayPrincipal(services, req.headers.authorization, counted); // a key checked within the last 500 ms: no wait
     } catch (e) {
-      toldRefused?.(fail(e));
+      refused(fail(e));
       return;
     }
     if (known !== undefined) {
@@ -45,7 +46,7 @@ export function gatewayListener(services: Services): RawListener {
     }
     gatewayPrincipal(services, req.headers.authorization, counted).then(
       (p) => services.proxy.handle(req, res, p).catch(fail),
-      (e: unknown) => toldRefused?.(fail(e)),
+      (e: unknown) => refused(fail(e)),
     );
   };
 }
