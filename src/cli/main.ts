@@ -1,12 +1,13 @@
-import { resolve, join } from 'node:path';
-import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../core/config.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
-import { type Store, openStoreFor } from '../store/index.ts';
+import { openStoreFor } from '../store/index.ts';
 import { newId } from '../core/ids.ts';
 import { bootstrap, createApiKey } from '../access/index.ts';
 import { startKeyway } from '../http/server.ts';
 import { parseArgs } from './args.ts';
+import { withStore } from './with-store.ts';
 
 export const HELP = `keyway — self-hosted OAuth connection broker
 
@@ -101,20 +102,6 @@ async function keys(argv: string[]): Promise<void> {
     const { key, record } = await createApiKey(deps, { orgId: org.id, memberId: admin.id, name });
     process.stdout.write(`${key}\n`);
     process.stderr.write(`Created API key ${record.id} ("${name}") for ${admin.email}. It is shown only this once.\n`);
-  } finally {
-    await store.close();
-  }
-}
-
-/** Opens the data folder's store (which must exist) for a command that reads or changes it. */
-async function withStore<T>(dataDirFlag: string | undefined, fn: (store: Store) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env, { dataDir: dataDirFlag });
-  const file = join(resolve(config.dataDir), 'keyway.db');
-  if (!config.databaseUrl && !existsSync(file)) throw new Error(`No Keyway data in ${resolve(config.dataDir)}. Pass --data-dir, or start \`keyway serve\` once.`);
-  const store = openStoreFor(config.databaseUrl, resolve(config.dataDir));
-  try {
-    await store.migrate(systemClock.now());
-    return await fn(store);
   } finally {
     await store.close();
   }

@@ -8,12 +8,12 @@
  * wrap them are, so the command is quick and a run cut short is finished by running it again.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { loadConfig } from '../core/config.ts';
+import { join } from 'node:path';
 import { cryptoRandom, systemClock } from '../core/index.ts';
-import { type Store, openStoreFor } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
 import { MASTER_KEY_BYTES, MASTER_KEY_FILE, type MasterKeys, createVault, loadMasterKeys } from '../vault/index.ts';
 import { parseArgs } from './args.ts';
+import { withStore } from './with-store.ts';
 
 const USAGE = 'Usage: keyway master-key status [--data-dir DIR] | keyway master-key rewrap [--data-dir DIR] | keyway master-key generate';
 
@@ -26,20 +26,13 @@ export async function masterKeyCommand(argv: string[], out: (s: string) => void 
   }
   if (sub !== 'status' && sub !== 'rewrap') throw new Error(USAGE);
   const { flags } = parseArgs(rest, { 'data-dir': 'string' });
-  const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
-  const dataDir = resolve(config.dataDir);
-  if (!config.databaseUrl && !existsSync(join(dataDir, 'keyway.db'))) {
-    throw new Error(`No Keyway data in ${dataDir}. Pass --data-dir, or set KEYWAY_DATABASE_URL.`);
-  }
-  if (process.env['KEYWAY_MASTER_KEY'] === undefined && !existsSync(join(dataDir, MASTER_KEY_FILE))) {
-    // loadMasterKeys would make a new key file: never as a side effect of a key command.
-    throw new Error(`No master key: KEYWAY_MASTER_KEY is not set and there is no ${join(dataDir, MASTER_KEY_FILE)}. Set the key the data was stored with.`);
-  }
-  const masterKeys = await loadMasterKeys({ dataDir, env: process.env, random: cryptoRandom });
-  for (const w of masterKeys.warnings) process.stderr.write(`warning: ${w}\n`);
-  const store = openStoreFor(config.databaseUrl, dataDir);
-  try {
-    await store.migrate(systemClock.now());
+  return withStore(flags['data-dir'] as string | undefined, async (store, _config, dataDir) => {
+    if (process.env['KEYWAY_MASTER_KEY'] === undefined && !existsSync(join(dataDir, MASTER_KEY_FILE))) {
+      // loadMasterKeys would make a new key file: never as a side effect of a key command.
+      throw new Error(`No master key: KEYWAY_MASTER_KEY is not set and there is no ${join(dataDir, MASTER_KEY_FILE)}. Set the key the data was stored with.`);
+    }
+    const masterKeys = await loadMasterKeys({ dataDir, env: process.env, random: cryptoRandom });
+    for (const w of masterKeys.warnings) process.stderr.write(`warning: ${w}\n`);
     if (sub === 'rewrap') {
       const vault = createVault({ masterKeys, dataKeys: store.dataKeys, random: cryptoRandom, clock: systemClock });
       const moved = await vault.rewrapDataKeys(); // throws, after moving what it could, when some key is not configured
@@ -48,9 +41,7 @@ export async function masterKeyCommand(argv: string[], out: (s: string) => void 
         : `Every data key was already under the active master key ${masterKeys.active.kid}.\n`);
     }
     return report(masterKeys, await dataKeysByMasterKey(store), out);
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** How many data keys each master key (by kid) wraps. */
