@@ -164,10 +164,12 @@ async function main(): Promise<void> {
     await stopProc(keyway);
 
     const auth = { authorization: `Bearer ${key}` };
-    const direct: Target = { name: 'direct upstream', proc: upstream, origin: upstreamOrigin, paths: ['/v1/items'], headers: auth };
-    const bare: Target = { name: 'bare pass-through', proc: passthrough, origin: `http://127.0.0.1:${passthrough.port}`, paths: ['/v1/items'], headers: auth };
-    // The same request headers for every target: the load is the same, only the server differs.
-    const helloT: Target = { name: 'hello-world', proc: hello, origin: `http://127.0.0.1:${hello.port}`, paths: ['/'], headers: auth };
+    // The same load for every target, only the server differs: the same request headers, and as many
+    // prebuilt requests taken in turn as the Keyway targets cycle through (a reference repeats its path).
+    const same = (path: string): string[] => Array.from({ length: HOT }, () => path);
+    const direct: Target = { name: 'direct upstream', proc: upstream, origin: upstreamOrigin, paths: same('/v1/items'), headers: auth };
+    const bare: Target = { name: 'bare pass-through', proc: passthrough, origin: `http://127.0.0.1:${passthrough.port}`, paths: same('/v1/items'), headers: auth };
+    const helloT: Target = { name: 'hello-world', proc: hello, origin: `http://127.0.0.1:${hello.port}`, paths: same('/'), headers: auth };
     const keywayTargets = (kw: Proc, hot: string[]): Target[] => [
       { name: 'Keyway proxy', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/proxy/${id}/items`), headers: auth },
       { name: 'Keyway /token', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/connections/${id}/token`), headers: auth },
