@@ -129,6 +129,26 @@ describe('background refresh', () => {
     }
   });
 
+  test('once started, the scheduler makes its first pass within a fifth of a tick, not a whole tick later', async () => {
+    // After a restart, tokens that came due while Keyway was down are renewed at once.
+    const env = await setUp({ accessTtlSeconds: 600 });
+    const { t, provider } = env;
+    const scheduler = schedulerFor(t, 20_000); // ticks of 16–24 s; the first pass at 0.2 × 0.5 × 20 s = 2 s
+    try {
+      await connect(t, env.integration, 'restart');
+      t.clock.advance(9 * MIN); // a minute left of ten: inside the refresh-ahead window (15 % of the lifetime)
+      const before = provider.refreshes;
+      const started = performance.now();
+      scheduler.start();
+      while (provider.refreshes === before && performance.now() - started < 10_000) await sleep(50);
+      assert.equal(provider.refreshes, before + 1, 'the due connection was refreshed by the first pass');
+      assert.ok(performance.now() - started < 10_000, 'long before a whole tick (16 s at the least) had passed');
+    } finally {
+      await scheduler.stop();
+      await env.close();
+    }
+  });
+
   test('two processes\u2019 schedulers passing at once refresh each due connection exactly once', async () => {
     const env = await setUp({ accessTtlSeconds: 600 });
     const { t, provider } = env;

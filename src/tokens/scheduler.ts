@@ -175,17 +175,21 @@ export class RefreshScheduler {
     if (b.tokens < 0) await new Promise((r) => setTimeout(r, (-b.tokens / rate) * 1000));
   }
 
+  /**
+   * Passes every tick (jittered ±20% so processes started together do not pass in lockstep). The
+   * first pass comes within a fifth of a tick of starting (jittered the same way), not a whole tick
+   * later: after a restart or downtime, what expired meanwhile is renewed at once.
+   */
   start(): void {
     if (this.#timer) return;
-    const loop = (): void => {
-      // Jitter the tick ±20% so processes started together do not pass in lockstep.
-      const delay = Math.round(this.#o.tickMs * (0.8 + 0.4 * this.#o.random()));
+    const loop = (delay: number): void => {
       this.#timer = setTimeout(() => {
-        void this.runOnce().catch((e: unknown) => this.#o.onError?.(e)).finally(() => { if (this.#timer) loop(); });
+        void this.runOnce().catch((e: unknown) => this.#o.onError?.(e))
+          .finally(() => { if (this.#timer) loop(Math.round(this.#o.tickMs * (0.8 + 0.4 * this.#o.random()))); });
       }, delay);
       this.#timer.unref();
     };
-    loop();
+    loop(Math.round(this.#o.tickMs * 0.2 * this.#o.random()));
   }
 
   async stop(): Promise<void> {
