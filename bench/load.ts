@@ -36,8 +36,8 @@ export async function drive(t: Target, opts: LoadOptions): Promise<Sample> {
   const cpuBefore = t.proc.cpuMicros();
   const mainBefore = t.proc.mainThreadCpuMicros();
   // Every target is sent a list of prebuilt requests, taken in turn. (A `setupRequest` that
-  // changes the path instead makes autocannon rebuild every request: 15–25 µs more of the load
-  // generator's CPU per request, which on a machine it shares with the server lowered the targets
+  // changes the path instead makes autocannon rebuild every request: 55–62 against 28–46 µs of the
+  // load generator's CPU per request, which on a machine it shares with the server lowered the targets
   // driven that way by a quarter: measured against the same hello-world.)
   const result = await autocannon({
     url: `${t.origin}${t.paths[0]}`,
