@@ -141,8 +141,7 @@ describe('background refresh', () => {
       const started = performance.now();
       scheduler.start();
       while (provider.refreshes === before && performance.now() - started < 10_000) await sleep(50);
-      assert.equal(provider.refreshes, before + 1, 'the due connection was refreshed by the first pass');
-      assert.ok(performance.now() - started < 10_000, 'long before a whole tick (16 s at the least) had passed');
+      assert.equal(provider.refreshes, before + 1, 'the due connection was refreshed by a pass within 10 s of starting, long before a whole tick (16 s at the least)');
     } finally {
       await scheduler.stop();
       await env.close();

@@ -176,20 +176,20 @@ export class RefreshScheduler {
   }
 
   /**
-   * Passes every tick (jittered ±20% so processes started together do not pass in lockstep). The
-   * first pass comes within a fifth of a tick of starting (jittered the same way), not a whole tick
-   * later: after a restart or downtime, what expired meanwhile is renewed at once.
+   * Passes every tick, jittered ±20% so processes started together do not pass in lockstep. The
+   * first pass comes at a random point within the first fifth of a tick, not a whole tick later:
+   * after a restart or downtime, what came due meanwhile is renewed at once.
    */
   start(): void {
     if (this.#timer) return;
+    const after = (from: number, to: number): number => Math.round(this.#o.tickMs * (from + (to - from) * this.#o.random()));
     const loop = (delay: number): void => {
       this.#timer = setTimeout(() => {
-        void this.runOnce().catch((e: unknown) => this.#o.onError?.(e))
-          .finally(() => { if (this.#timer) loop(Math.round(this.#o.tickMs * (0.8 + 0.4 * this.#o.random()))); });
+        void this.runOnce().catch((e: unknown) => this.#o.onError?.(e)).finally(() => { if (this.#timer) loop(after(0.8, 1.2)); });
       }, delay);
       this.#timer.unref();
     };
-    loop(Math.round(this.#o.tickMs * 0.2 * this.#o.random()));
+    loop(after(0, 0.2));
   }
 
   async stop(): Promise<void> {
