@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PackedEntry, type PendingAuditRecord, ThreadAuditSink, unpackEntry } from '../src/audit/index.ts';
-import { cryptoRandom, pooledRandom } from '../src/core/index.ts';
+import { cryptoRandom } from '../src/core/index.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { type Store, openSqliteStore } from '../src/store/index.ts';
 import { ORG_A, T0, auditEntry, brokenAuditEntry, connection, seed } from './helpers/store-fixtures.ts';
@@ -48,7 +48,7 @@ async function withThreadSink(databaseUrl: string | null, fn: (run: SinkRun) => 
     await seed(store);
     const lost: Error[] = [];
     const sink = new ThreadAuditSink({
-      location: { databaseUrl, dataDir }, store, random: pooledRandom(cryptoRandom), onLost: (e) => lost.push(e),
+      location: { databaseUrl, dataDir }, store, random: cryptoRandom, onLost: (e) => lost.push(e),
     });
     try {
       await fn({ store, sink, lost });
@@ -69,12 +69,14 @@ test('the audit thread is on by default and can be turned off with KEYWAY_AUDIT_
 test('a packed batch comes back as the entries it was made from; an API key\'s member lands in the detail', () => {
   const { id: _id, ...plain } = auditEntry('x', { actorId: null, integrationId: null, connectionId: null, outcome: 'error' });
   const { id: _id2, ...byKey } = auditEntry('y', { actorType: 'api_key', actorId: 'key_1', detail: { status: 200 } });
-  const batch = [...pending(3), pack(plain), pack(byKey, 'mem_1'), pack({ ...plain, detail: {} })];
+  const batch = [...pending(3), pack(plain), pack(byKey, 'mem_1'), pack({ ...plain, detail: {} }), pack({ ...byKey, detail: {} }, 'mem_2')];
   batch[5]![8] = null; // no detail given
-  const back = structuredClone(batch).map(unpackEntry); // as the thread receives them
-  assert.deepEqual(back.slice(0, 4), [...pending(3).map(unpackEntry), plain]);
-  assert.deepEqual(back[4], { ...byKey, detail: { status: 200, member: 'mem_1' } });
-  assert.deepEqual(back[5], { ...plain, detail: {} });
+  batch[6]![8] = null; // no detail given, a member to add
+  const back = structuredClone(batch).map((e, i) => unpackEntry(e, `aud_${i}`)); // as the thread receives them
+  assert.deepEqual(back.slice(0, 4), [...pending(3).map((e, i) => unpackEntry(e, `aud_${i}`)), { ...plain, id: 'aud_3' }]);
+  assert.deepEqual(back[4], { ...byKey, id: 'aud_4', detail: { status: 200, member: 'mem_1' } });
+  assert.deepEqual(back[5], { ...plain, id: 'aud_5', detail: {} });
+  assert.deepEqual(back[6], { ...byKey, id: 'aud_6', detail: { member: 'mem_2' } });
 });
 
 test('batches written through the thread are stored by it in the order they were sent, each with its own id', async () => {

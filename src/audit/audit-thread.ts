@@ -5,7 +5,7 @@
  * thread. It never migrates: the main thread has done that before starting it.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { cryptoRandom, pooledRandom } from '../core/random.ts';
+import { cryptoRandom } from '../core/random.ts';
 import { type StoreLocation, openStoreFor } from '../store/index.ts';
 import { StoreAuditSink } from './sink.ts';
 import type { PackedEntry } from './packed.ts';
@@ -29,7 +29,7 @@ if (!isMainThread && parentPort) {
   const port = parentPort;
   const location = workerData as StoreLocation;
   const store = openStoreFor(location.databaseUrl, location.dataDir, TUNING);
-  const sink = new StoreAuditSink(store, pooledRandom(cryptoRandom));
+  const sink = new StoreAuditSink(store, cryptoRandom);
   port.on('message', (m: ToAuditThread) => {
     if (m.type === 'close') {
       void sink.close().then(() => store.close()).finally(() => port.close());

@@ -1,3 +1,4 @@
+import type { NewAuditRecord } from '../store/index.ts';
 import type { PendingAuditRecord } from './sink.ts';
 
 /**
@@ -17,11 +18,12 @@ export type PackedEntry = [
   detail: Record<string, unknown> | null, member: string | null,
 ];
 
-/** The record a packed entry stands for; the acting member, when there is one, lands in the detail. */
-export function unpackEntry(p: PackedEntry): PendingAuditRecord {
-  const detail = p[8] ?? {};
+/** The record a packed entry stands for, stored as `id`; the acting member, when there is one, lands in the detail. */
+export function unpackEntry(p: PackedEntry, id: string): NewAuditRecord {
+  const detail = p[8];
   return {
-    orgId: p[0], at: p[1], actorType: p[2], actorId: p[3], action: p[4], outcome: p[5],
-    integrationId: p[6], connectionId: p[7], detail: p[9] === null ? detail : { ...detail, member: p[9] },
+    id, orgId: p[0], at: p[1], actorType: p[2], actorId: p[3], action: p[4], outcome: p[5],
+    integrationId: p[6], connectionId: p[7],
+    detail: p[9] === null ? detail ?? {} : detail === null ? { member: p[9] } : { ...detail, member: p[9] },
   };
 }

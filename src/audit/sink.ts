@@ -1,4 +1,4 @@
-import { type Random, newId } from '../core/index.ts';
+import { type Random, idSource } from '../core/index.ts';
 import type { NewAuditRecord, Store } from '../store/index.ts';
 import { type PackedEntry, unpackEntry } from './packed.ts';
 
@@ -19,17 +19,16 @@ export interface AuditSink {
 /** Writes batches with the store on the calling thread, one after another. */
 export class StoreAuditSink implements AuditSink {
   readonly #store: Store;
-  readonly #random: Random;
+  readonly #newId: () => string;
   #tail: Promise<unknown> = Promise.resolve();
 
-  /** `random` should be pooled (`pooledRandom`): one id per entry. */
   constructor(store: Store, random: Random) {
     this.#store = store;
-    this.#random = random;
+    this.#newId = idSource('audit', random);
   }
 
   write(batch: PackedEntry[]): Promise<void> {
-    const done = this.#tail.then(() => this.#store.audit.append(batch.map((e) => ({ id: newId('audit', this.#random), ...unpackEntry(e) }))));
+    const done = this.#tail.then(() => this.#store.audit.append(batch.map((e) => unpackEntry(e, this.#newId()))));
     this.#tail = done.catch(() => undefined);
     return done;
   }

@@ -10,7 +10,7 @@ export interface ThreadAuditSinkOptions {
   location: StoreLocation;
   /** The same database opened on this thread: it stores batches and reads stamps when the thread cannot start or stops. */
   store: Store;
-  /** For audit ids when this thread stores them (pooled: one id per entry). */
+  /** For audit ids when this thread stores them. */
   random: Random;
   /** Told once, when the thread is lost and this thread takes over. */
   onLost: (e: Error) => void;

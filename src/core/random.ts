@@ -15,24 +15,3 @@ export function base64url(bytes: Uint8Array): string {
 export function randomToken(random: Random, n = 32): string {
   return base64url(random.bytes(n));
 }
-
-/**
- * Random bytes drawn 4 KB at a time and handed out in order: for ids made on a hot path (audit
- * entries), where one CSPRNG call per id costs several microseconds.
- */
-export function pooledRandom(random: Random, size = 4096): Random {
-  let pool: Uint8Array = new Uint8Array(0);
-  let offset = 0;
-  return {
-    bytes(n) {
-      if (n > size) return random.bytes(n);
-      if (offset + n > pool.length) {
-        pool = random.bytes(size);
-        offset = 0;
-      }
-      const out = pool.slice(offset, offset + n);
-      offset += n;
-      return out;
-    },
-  };
-}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type Clock, type Config, type Random, pooledRandom, randomToken } from '../core/index.ts';
+import { type Clock, type Config, type Random, randomToken } from '../core/index.ts';
 import type { ConnectionRecord, Store, StoreLocation } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { Catalog } from '../catalog/index.ts';
@@ -79,11 +79,10 @@ export function createServices(deps: AppDeps): Services {
   const leaseMs = deps.leaseMs ?? (deps.providerTimeoutMs ? Math.max(config.refreshLeaseMs, providerTimeoutMs * 2) : config.refreshLeaseMs);
   const policy: RefreshPolicy = { refreshAheadMs: config.refreshAheadMs, failingAfter: 3 };
   const keyOwners = new KeyOwners();
-  const auditRandom = pooledRandom(random);
   const thread = deps.auditThread
-    ? new ThreadAuditSink({ location: deps.auditThread, store, random: auditRandom, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
+    ? new ThreadAuditSink({ location: deps.auditThread, store, random, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
     : null;
-  const sink: AuditSink = thread ?? new StoreAuditSink(store, auditRandom);
+  const sink: AuditSink = thread ?? new StoreAuditSink(store, random);
   const audit = new AuditWriter({
     sink, clock, onError: (e) => logger.error({ err: e }, 'audit write failed'),
     memberOfKey: (keyId) => keyOwners.memberOf(keyId),

@@ -497,6 +497,15 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await pageAll({ connectionId: 'conn_even' }, 4), ids([...entries].reverse().filter((e) => e.connectionId === 'conn_even')));
       });
 
+      test('a batch larger than one INSERT statement (full chunks and a remainder) is stored whole, in order, every value as given', async () => {
+        const big = Array.from({ length: 123 }, (_, i) => auditEntry(`au_big_${String(i).padStart(3, '0')}`, {
+          at: T0 + 100_000 + i, detail: { n: i, path: `/items/${i}` }, connectionId: i % 2 === 0 ? null : `conn_${i}`,
+        }));
+        await s().audit.append(big);
+        const got = (await query({ since: T0 + 100_000 }, 200)).map(withoutSeq);
+        assert.deepEqual(got, [...big].reverse());
+      });
+
       test('a batch that fails part way stores none of its entries', async () => {
         await assert.rejects(s().audit.append([auditEntry('au_new'), brokenAuditEntry('au_bad')]), 'an entry the table refuses fails the batch');
         assert.equal((await query({})).length, 30);

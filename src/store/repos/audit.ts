@@ -18,6 +18,22 @@ const INSERT_HEAD = `INSERT INTO audit_log (${COLS.join(', ')}) VALUES `;
 const ROW_PLACEHOLDERS = `(${COLS.map(() => '?').join(', ')})`;
 /** 50 rows × 10 columns stays far below SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_INSERT = 50;
+const insertOf = (rows: number): string => `${INSERT_HEAD}${Array(rows).fill(ROW_PLACEHOLDERS).join(', ')}`;
+/** The statement for a full chunk, made once (a batch is mostly full chunks). */
+const FULL_INSERT = insertOf(ROWS_PER_INSERT);
+
+/** The bound values of `entries[from, to)`, in column order. */
+function rowValues(entries: NewAuditRecord[], from: number, to: number): SqlValue[] {
+  const out: SqlValue[] = new Array((to - from) * COLS.length);
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    const e = entries[i]!;
+    out[k++] = e.id; out[k++] = e.orgId; out[k++] = e.at; out[k++] = e.actorType; out[k++] = e.actorId;
+    out[k++] = e.action; out[k++] = e.outcome; out[k++] = e.integrationId; out[k++] = e.connectionId;
+    out[k++] = JSON.stringify(e.detail);
+  }
+  return out;
+}
 
 export function auditRepo(sql: SqlExecutor) {
   return {
@@ -29,11 +45,8 @@ export function auditRepo(sql: SqlExecutor) {
       if (entries.length === 0) return;
       await sql.transaction(async (tx) => {
         for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
-          const chunk = entries.slice(i, i + ROWS_PER_INSERT);
-          await tx.run(`${INSERT_HEAD}${Array(chunk.length).fill(ROW_PLACEHOLDERS).join(', ')}`, chunk.flatMap((e) => [
-            e.id, e.orgId, e.at, e.actorType, e.actorId, e.action, e.outcome, e.integrationId, e.connectionId,
-            JSON.stringify(e.detail),
-          ]));
+          const end = Math.min(entries.length, i + ROWS_PER_INSERT);
+          await tx.run(end - i === ROWS_PER_INSERT ? FULL_INSERT : insertOf(end - i), rowValues(entries, i, end));
         }
       });
     },
