@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { AuditRecord } from '../store/index.ts';
 import type { AuditSink } from './sink.ts';
 import type { PackedEntry } from './packed.ts';
+import { EventGroups } from './groups.ts';
 
 export type AuditAction =
   | 'integration.create' | 'integration.update' | 'integration.delete'
@@ -42,6 +43,11 @@ export interface AuditWriterOptions {
   maxBatch?: number;
   /** The member behind an API-key actor that did not say (the gateway's entries). */
   memberOfKey?: (keyId: string) => string | null;
+  /**
+   * How long events given to `recordRepeated` are gathered into one entry (default 1000 ms); 0
+   * stores each as an entry of its own.
+   */
+  groupMs?: number;
 }
 
 /**
@@ -51,24 +57,58 @@ export interface AuditWriterOptions {
  */
 export class AuditWriter {
   readonly #opts: AuditWriterOptions;
+  /** Open groups of `recordRepeated` events; their windows run on monotonic time. */
+  readonly #groups: EventGroups | null;
   #queue: PackedEntry[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(opts: AuditWriterOptions) {
     this.#opts = opts;
+    const groupMs = opts.groupMs ?? 1000;
+    this.#groups = groupMs > 0 ? new EventGroups(groupMs) : null;
   }
 
   record(e: AuditEvent): void {
-    this.#queue.push([
-      e.orgId, this.#opts.clock.now(), e.actor.type, e.actor.id, e.action, e.outcome ?? 'ok',
+    this.#queued(this.#packed(e, this.#opts.clock.now()));
+  }
+
+  /**
+   * An event that repeats often with nothing but its time changing (a token read): within
+   * `groupMs` of the first, events with the same organization, actor, action, outcome,
+   * integration and connection (and no detail) are stored as one entry, its detail `count` and
+   * `laterMs` (each later event's time in milliseconds after the entry's `at`; see EventGroups).
+   */
+  recordRepeated(e: AuditEvent): void {
+    if (this.#groups === null || e.detail !== undefined) return this.record(e);
+    const full = this.#groups.add(this.#packed(e, this.#opts.clock.now()), performance.now());
+    if (full !== null) this.#queued(full);
+    else this.#arm();
+  }
+
+  #packed(e: AuditEvent, at: number): PackedEntry {
+    return [
+      e.orgId, at, e.actor.type, e.actor.id, e.action, e.outcome ?? 'ok',
       e.integrationId ?? null, e.connectionId ?? null, e.detail ?? null, this.#member(e.actor),
-    ]);
-    if (this.#queue.length >= (this.#opts.maxBatch ?? 500)) void this.flush();
-    else if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), this.#opts.flushIntervalMs ?? 50);
-      this.#timer.unref();
-    }
+    ];
+  }
+
+  #queued(entry: PackedEntry): void {
+    this.#queue.push(entry);
+    if (this.#queue.length >= (this.#opts.maxBatch ?? 500)) this.#send();
+    else this.#arm();
+  }
+
+  /** The timer that hands over what is queued and closes the groups whose window has passed. */
+  #arm(): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#groups?.closeDue(performance.now(), this.#queue);
+      this.#send();
+      if ((this.#groups?.size ?? 0) > 0) this.#arm();
+    }, this.#opts.flushIntervalMs ?? 50);
+    this.#timer.unref();
   }
 
   /** Entries made through an API key carry the member it belongs to (who acted), stored in the detail. */
@@ -77,9 +117,18 @@ export class AuditWriter {
     return actor.memberId ?? this.#opts.memberOfKey?.(actor.id) ?? null;
   }
 
-  /** Hands what is queued to the sink; resolves once it and every earlier batch is stored (or failed and logged). */
+  /**
+   * Closes every group and hands what is queued to the sink; resolves once it and every earlier
+   * batch is stored (or failed and logged).
+   */
   flush(): Promise<void> {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
+    this.#groups?.closeDue(Infinity, this.#queue);
+    return this.#send();
+  }
+
+  /** Hands what is queued to the sink (open groups stay open). */
+  #send(): Promise<void> {
     const batch = this.#queue;
     if (batch.length === 0) return this.#flushing;
     this.#queue = [];

@@ -29,6 +29,11 @@ export interface Config {
   auditRetentionDays: number;
   /** Audit entries are stored by a thread of their own, off the one answering requests (default on). */
   auditThread: boolean;
+  /**
+   * Token reads by one key (or person) of one connection within this many milliseconds of the
+   * first are stored as one audit entry with their count and times (default 1000; 0: an entry each).
+   */
+  auditGroupMs: number;
   /** Background refreshes running at once in this process (default 8). */
   refreshConcurrency: number;
   /** Background refreshes per second to one provider from this process (default 50). */
@@ -107,6 +112,14 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return n;
 }
 
+function wholeNumberUpTo(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new KeywayError('invalid_request', `${name} must be a whole number from 0 to ${max}, got "${v}".`);
+  return n;
+}
+
 /** Per API key, unless the key has its own limit (`rateLimitPerMinute`). */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6000;
 
@@ -145,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     backgroundRefresh: truthy(env['KEYWAY_BACKGROUND_REFRESH']) ?? true,
     auditRetentionDays: positiveInt(env, 'KEYWAY_AUDIT_RETENTION_DAYS', 365),
     auditThread: truthy(env['KEYWAY_AUDIT_THREAD']) ?? true,
+    auditGroupMs: wholeNumberUpTo(env, 'KEYWAY_AUDIT_GROUP_MS', 1000, 60_000),
     refreshConcurrency: positiveInt(env, 'KEYWAY_REFRESH_CONCURRENCY', 8),
     refreshProviderRate: positiveInt(env, 'KEYWAY_REFRESH_PROVIDER_RATE', 50),
     rateLimitPerMinute,

@@ -85,7 +85,7 @@ export function createServices(deps: AppDeps): Services {
   const sink: AuditSink = thread ?? new StoreAuditSink(store, random);
   const audit = new AuditWriter({
     sink, clock, onError: (e) => logger.error({ err: e }, 'audit write failed'),
-    memberOfKey: (keyId) => keyOwners.memberOf(keyId),
+    memberOfKey: (keyId) => keyOwners.memberOf(keyId), groupMs: config.auditGroupMs,
   });
   // The refresher caches integrations for a second; an edit here drops that at once.
   let forgetIntegration = (_id: string): void => undefined;

@@ -70,7 +70,8 @@ export class TokenService {
   /** The audit entry of a token handed out (`use` writes it; a hot path serving `cached` calls it). */
   auditRead(t: TokenInUse, actor: Actor): void {
     const c = t.connection;
-    this.#d.audit.record({ orgId: c.orgId, actor, action: 'token.read', integrationId: c.integrationId, connectionId: c.id });
+    // Reads repeat many times a second for a busy caller: gathered into one entry (count and times).
+    this.#d.audit.recordRepeated({ orgId: c.orgId, actor, action: 'token.read', integrationId: c.integrationId, connectionId: c.id });
   }
 
   /** Drops the cached token of a connection (deleted, re-authenticated, tokens replaced). */
