@@ -130,6 +130,21 @@ test('when the audit thread cannot open the database, every entry is stored on t
   });
 });
 
+test('asked again, the thread answers what the database has now: a change or a deletion made meanwhile by another connection is in the next answer', async () => {
+  await withThreadSink(null, async ({ store, sink }) => {
+    for (const id of ['conn_1', 'conn_2']) await store.connections.insert(connection(id));
+    const ids = ['conn_1', 'conn_2'];
+    const first = await sink.stamps(ids);
+    assert.deepEqual(await sink.stamps(ids), first, 'nothing changed: the same answer');
+    await store.connections.update(ORG_A, 'conn_1', { status: 'refresh_failing', updatedAt: T0 + 9 });
+    await store.connections.delete(ORG_A, 'conn_2');
+    const after = await sink.stamps(ids);
+    assert.deepEqual(after, await store.connections.stamps(ids));
+    assert.notEqual(after.get('conn_1'), first.get('conn_1'));
+    assert.equal(after.has('conn_2'), false);
+  });
+});
+
 test('the thread answers the token cache\'s re-check with the stamps the database has; a deleted connection is absent; lost, the main thread answers', async () => {
   await withThreadSink(null, async ({ store, sink }) => {
     for (const id of ['conn_1', 'conn_2', 'conn_3']) await store.connections.insert(connection(id));

@@ -35,6 +35,16 @@ describe('postgres', { skip: skip ?? false }, () => {
     }
   });
 
+  test('PostgreSQL cannot tell whether another connection committed: dataVersion is null, so re-checks always read', async () => {
+    const store = openPostgresStore({ connectionString: await server().newDatabase(), max: 2 });
+    try {
+      await store.migrate(1);
+      assert.equal(await store.dataVersion(), null);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a database that cannot be reached fails fast with store_unavailable, not a hang', async () => {
     const store = openPostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: 500 });
     try {

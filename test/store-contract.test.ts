@@ -21,6 +21,24 @@ storeContract('sqlite (file)', async () => openSqliteStore(tempFile()));
 storeContract('sqlite (:memory:)', async () => openSqliteStore(':memory:'));
 
 describe('sqlite store (file) with another process on the same file', () => {
+  test('dataVersion moves when another connection commits, and not for this connection\'s own commits', async () => {
+    const file = tempFile();
+    const store = openSqliteStore(file);
+    await store.migrate(1);
+    const other = new DatabaseSync(file);
+    try {
+      const v0 = await store.dataVersion();
+      assert.equal(typeof v0, 'number');
+      await store.audit.append([auditEntry('au_own')]);
+      assert.equal(await store.dataVersion(), v0, 'its own commit');
+      other.exec(`INSERT INTO orgs (id, name, created_at) VALUES ('org_other', 'Other', 1)`);
+      assert.notEqual(await store.dataVersion(), v0, 'another connection\'s commit');
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
   test('a transaction that cannot start because another process holds the write lock fails, and the store keeps working', async () => {
     const file = tempFile();
     const store = openSqliteStore(file);

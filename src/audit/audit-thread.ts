@@ -2,12 +2,14 @@
  * The audit thread (started by `ThreadAuditSink`): opens its own connection to the process's
  * database and stores the batches it is sent, in order, answering each. It also answers the token
  * cache's periodic re-check (connection stamps), a read that would otherwise run on the request
- * thread. It never migrates: the main thread has done that before starting it.
+ * thread, reading again only when another connection has committed (`StampCache`). It never
+ * migrates: the main thread has done that before starting it.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cryptoRandom } from '../core/random.ts';
 import { type StoreLocation, openStoreFor } from '../store/index.ts';
 import { StoreAuditSink } from './sink.ts';
+import { StampCache } from './stamp-cache.ts';
 import type { PackedEntry } from './packed.ts';
 
 export type ToAuditThread =
@@ -30,13 +32,15 @@ if (!isMainThread && parentPort) {
   const location = workerData as StoreLocation;
   const store = openStoreFor(location.databaseUrl, location.dataDir, TUNING);
   const sink = new StoreAuditSink(store, cryptoRandom);
+  // This connection writes only audit entries: stamps it read hold until another connection commits.
+  const stamps = new StampCache((ids) => store.connections.stamps(ids), () => store.dataVersion());
   port.on('message', (m: ToAuditThread) => {
     if (m.type === 'close') {
       void sink.close().then(() => store.close()).finally(() => port.close());
       return;
     }
     if (m.type === 'stamps') {
-      store.connections.stamps(m.ids).then(
+      stamps.stamps(m.ids).then(
         (found) => port.postMessage({ type: 'stamps', seq: m.seq, pairs: [...found].flat() } satisfies FromAuditThread),
         (e: unknown) => port.postMessage({ type: 'failed', seq: m.seq, message: e instanceof Error ? e.message : String(e) } satisfies FromAuditThread),
       );

@@ -35,6 +35,8 @@ export interface Store {
   appliedMigrations(): Promise<number[]>;
   /** Runs `fn` holding a lock shared by every process on this database (first-start bootstrap). */
   exclusive<T>(name: 'bootstrap', fn: () => Promise<T>): Promise<T>;
+  /** Changes whenever another connection commits (SQLite's `data_version`); null where the database cannot tell. */
+  dataVersion(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export function createSqlStore(sql: SqlExecutor): Store {
     migrate: (now) => migrate(sql, now),
     appliedMigrations: () => appliedMigrations(sql),
     exclusive: (name, fn) => sql.exclusive(LOCK_IDS[name], fn),
+    dataVersion: () => (sql.dataVersion ? sql.dataVersion() : Promise.resolve(null)),
     close: () => sql.close(),
   };
 }

@@ -17,6 +17,12 @@ export interface SqlExecutor {
    * lock); `fn` uses the normal executor. SQLite (one process) runs it directly.
    */
   exclusive<T>(lockId: number, fn: () => Promise<T>): Promise<T>;
+  /**
+   * A number that changes whenever another connection to the database commits (SQLite's
+   * `data_version`; this connection's own commits leave it as it is). Absent where the database
+   * cannot tell (PostgreSQL).
+   */
+  dataVersion?(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -85,6 +85,9 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
       return work;
     },
     exclusive: (_id, fn) => fn(),
+    async dataVersion() {
+      return Number((prepare('PRAGMA data_version').get() as { data_version: number }).data_version);
+    },
     async close() {
       while (inTx) await txTail;
       db.close();
