@@ -24,6 +24,6 @@ export function unpackEntry(p: PackedEntry, id: string): NewAuditRecord {
   return {
     id, orgId: p[0], at: p[1], actorType: p[2], actorId: p[3], action: p[4], outcome: p[5],
     integrationId: p[6], connectionId: p[7],
-    detail: p[9] === null ? detail ?? {} : detail === null ? { member: p[9] } : { ...detail, member: p[9] },
+    detail: p[9] === null ? detail ?? {} : { ...detail, member: p[9] },
   };
 }

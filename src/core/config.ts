@@ -104,19 +104,15 @@ function seconds(v: string, name: string): number {
   return n;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A whole number from the environment within [min, max]; `fallback` when unset. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new KeywayError('invalid_request', `${name} must be a whole number above 0, got "${v}".`);
-  return n;
-}
-
-function wholeNumberUpTo(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new KeywayError('invalid_request', `${name} must be a whole number from 0 to ${max}, got "${v}".`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `above ${min - 1}` : `from ${min} to ${max}`;
+    throw new KeywayError('invalid_request', `${name} must be a whole number ${range}, got "${v}".`);
+  }
   return n;
 }
 
@@ -141,8 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 0) {
     throw new KeywayError('invalid_request', `KEYWAY_RATE_LIMIT_PER_MINUTE must be a whole number of requests per minute (0 for no limit), got "${rate}".`);
   }
-  const providerTimeoutMs = positiveInt(env, 'KEYWAY_PROVIDER_TIMEOUT_MS', 15_000);
-  const refreshLeaseMs = positiveInt(env, 'KEYWAY_REFRESH_LEASE_MS', Math.max(30_000, providerTimeoutMs * 2));
+  const providerTimeoutMs = wholeNumber(env, 'KEYWAY_PROVIDER_TIMEOUT_MS', 15_000);
+  const refreshLeaseMs = wholeNumber(env, 'KEYWAY_REFRESH_LEASE_MS', Math.max(30_000, providerTimeoutMs * 2));
   if (refreshLeaseMs <= providerTimeoutMs) {
     throw new KeywayError('invalid_request', `KEYWAY_REFRESH_LEASE_MS (${refreshLeaseMs}) must be longer than KEYWAY_PROVIDER_TIMEOUT_MS (${providerTimeoutMs}), or a slow provider call could outlive the refresh lock.`);
   }
@@ -156,11 +152,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     logLevel: env['KEYWAY_LOG_LEVEL'] ?? 'info',
     providerTimeoutMs, refreshLeaseMs,
     backgroundRefresh: truthy(env['KEYWAY_BACKGROUND_REFRESH']) ?? true,
-    auditRetentionDays: positiveInt(env, 'KEYWAY_AUDIT_RETENTION_DAYS', 365),
+    auditRetentionDays: wholeNumber(env, 'KEYWAY_AUDIT_RETENTION_DAYS', 365),
     auditThread: truthy(env['KEYWAY_AUDIT_THREAD']) ?? true,
-    auditGroupMs: wholeNumberUpTo(env, 'KEYWAY_AUDIT_GROUP_MS', 1000, 60_000),
-    refreshConcurrency: positiveInt(env, 'KEYWAY_REFRESH_CONCURRENCY', 8),
-    refreshProviderRate: positiveInt(env, 'KEYWAY_REFRESH_PROVIDER_RATE', 50),
+    auditGroupMs: wholeNumber(env, 'KEYWAY_AUDIT_GROUP_MS', 1000, 0, 60_000),
+    refreshConcurrency: wholeNumber(env, 'KEYWAY_REFRESH_CONCURRENCY', 8),
+    refreshProviderRate: wholeNumber(env, 'KEYWAY_REFRESH_PROVIDER_RATE', 50),
     rateLimitPerMinute,
     oidc: oidcConfig(env),
   };
