@@ -4,6 +4,7 @@ import { KeywayError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
 import type { ApiKeyRecord, ApiKeyScope, Role, Store } from '../store/index.ts';
+import type { Actor } from '../audit/index.ts';
 
 export const FULL_SCOPE: ApiKeyScope = { integrations: [], connections: [], tokenRead: true, manage: true };
 
@@ -24,6 +25,12 @@ export interface Principal {
   role?: Role;
   /** Set when a person signed in calls with the session cookie: the session's id (never its secret). */
   sessionId?: string;
+}
+
+/** What a call is audited as: the member, through their key (the key's id, its member in the detail) or their session. */
+export function actorOf(p: Principal): Actor {
+  if (p.keyId === null) return { type: 'member', id: p.memberId };
+  return { type: 'api_key', id: p.keyId, memberId: p.memberId };
 }
 
 export function isAdminRole(role: Role | undefined): boolean {

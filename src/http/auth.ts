@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { KeywayError } from '../core/errors.ts';
 import { type Principal, sessionPrincipal, withRole } from '../access/index.ts';
-import type { Actor } from '../audit/index.ts';
 import { parseCookies } from './pages/html.ts';
 import type { Services } from './services.ts';
 
@@ -103,8 +102,4 @@ export function isMcpToolCall(services: Services, header: string | string[] | un
   return typeof header === 'string' && sameSecret(header, services.mcpCallToken);
 }
 
-/** What an API call is audited as: the member, through their key (the key's id, its member in the detail) or their session. */
-export function actorOf(p: Principal): Actor {
-  if (p.keyId === null) return { type: 'member', id: p.memberId };
-  return { type: 'api_key', id: p.keyId, memberId: p.memberId };
-}
+export { actorOf } from '../access/index.ts';

@@ -32,106 +32,138 @@ export type AttemptResult =
 const HEADERS_TIMEOUT_MS = 120_000;
 const BODY_TIMEOUT_MS = 120_000;
 
+/** Told once how an attempt ended: its result, or the failure before any response (nothing written). */
+export type AttemptDone = (r: AttemptResult | KeywayError) => void;
+
 /**
  * One call to the provider with undici's `dispatch()` through the outbound policy's pinned
  * dispatcher (so the host is resolved, checked and pinned; nothing is fetched elsewhere). Redirects
  * are not followed: a 3xx goes back to the caller as it is. Bodies stream both ways with
  * backpressure: the caller's upload is read as the provider takes it, and the provider's answer is
- * paused whenever the caller's socket is full. Rejects (with nothing written) when no response came.
+ * paused whenever the caller's socket is full. `done` is called once; with a KeywayError (and
+ * nothing written) when no response came.
+ *
+ * The gateway's hot path: one handler object per attempt and no promise (see `sendUpstream` for one).
  */
+export function startUpstream(dispatcher: Dispatcher, up: UpstreamRequest, res: ServerResponse, decide: Decide, done: AttemptDone): void {
+  const attempt = new UpstreamAttempt(res, decide, done);
+  try {
+    dispatcher.dispatch({
+      origin: up.origin, path: up.path, method: up.method as Dispatcher.HttpMethod, headers: up.headers, body: up.body,
+      headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS,
+    }, attempt);
+  } catch (err) {
+    attempt.settle(upstreamError(err));
+  }
+}
+
+/** `startUpstream` as a promise: rejects with the KeywayError when no response came. */
 export function sendUpstream(dispatcher: Dispatcher, up: UpstreamRequest, res: ServerResponse, decide: Decide): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | null = null;
-    let mode: 'none' | 'stream' | 'hold' = 'none';
-    let status = 0;
-    let rawHeaders: string[] = [];
-    let parsed: Record<string, string | string[] | undefined> = {};
-    let held: Buffer[] = [];
-    let heldBytes = 0;
-    let waitingForDrain = false;
-    let settled = false;
-    const settle = (r: AttemptResult | Error) => {
-      if (settled) return;
-      settled = true;
-      res.off('close', onClose);
-      if (r instanceof Error) reject(r);
-      else resolve(r);
-    };
-    const onClose = () => {
-      if (res.writableFinished) return;
-      controller?.abort(new Error('the caller closed the connection'));
-      settle({ kind: 'streamed', status, complete: false });
-    };
-    res.on('close', onClose);
-    const onDrain = () => {
-      waitingForDrain = false;
-      controller?.resume();
-    };
-    const startStreaming = (extra: string[]) => {
-      res.writeHead(status, extra.length > 0 ? [...rawHeaders, ...extra] : rawHeaders);
-      mode = 'stream'; // after writeHead: headers it refuses fail the call as a whole (502), not mid-stream
-    };
-    const write = (chunk: Buffer) => {
-      if (!res.write(chunk) && !waitingForDrain) {
-        waitingForDrain = true;
-        controller?.pause();
-        res.once('drain', onDrain);
-      }
-    };
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-      },
-      onResponseStart(c, statusCode, headers) {
-        if (statusCode < 200) return; // 1xx: informational, not passed on
-        status = statusCode;
-        parsed = headers;
-        rawHeaders = responseHeaders(c.rawHeaders as Buffer[] ?? flatten(headers));
-        const d = decide(statusCode, headers);
-        if (d.kind === 'hold') {
-          mode = 'hold';
-          return;
-        }
-        startStreaming(d.extraHeaders);
-      },
-      onResponseData(_c, chunk) {
-        if (mode === 'stream') return write(chunk);
-        heldBytes += chunk.length;
-        held.push(chunk);
-        if (heldBytes > HINT_BODY_LIMIT) {
-          // Too large to judge: it goes back as it is, streamed from here on.
-          startStreaming([]);
-          for (const b of held) write(b);
-          held = [];
-        }
-      },
-      onResponseEnd() {
-        if (mode === 'hold') {
-          settle({ kind: 'held', status, headers: rawHeaders, parsed, body: Buffer.concat(held, heldBytes) });
-          return;
-        }
-        res.end();
-        settle({ kind: 'streamed', status, complete: true });
-      },
-      onResponseError(_c, err) {
-        if (mode === 'stream') {
-          res.destroy(err);
-          settle({ kind: 'streamed', status, complete: false });
-          return;
-        }
-        settle(upstreamError(err));
-      },
-    };
-    try {
-      dispatcher.dispatch({
-        origin: up.origin, path: up.path, method: up.method as Dispatcher.HttpMethod, headers: up.headers, body: up.body,
-        headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS,
-      }, handler);
-    } catch (err) {
-      settle(upstreamError(err));
-    }
+    startUpstream(dispatcher, up, res, decide, (r) => (r instanceof KeywayError ? reject(r) : resolve(r)));
   });
+}
+
+const NONE = 0;
+const STREAM = 1;
+const HOLD = 2;
+
+/** One attempt's dispatch handler: streams the answer to the caller, or holds it for `decide`'s caller. */
+class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  readonly #res: ServerResponse;
+  readonly #decide: Decide;
+  #done: AttemptDone | null;
+  #controller: Dispatcher.DispatchController | null = null;
+  #mode = NONE;
+  #status = 0;
+  #rawHeaders: string[] = [];
+  #parsed: Record<string, string | string[] | undefined> = {};
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #waitingForDrain = false;
+
+  constructor(res: ServerResponse, decide: Decide, done: AttemptDone) {
+    this.#res = res;
+    this.#decide = decide;
+    this.#done = done;
+    // Not removed when the attempt ends (that cost more than the check): once settled it does nothing.
+    res.on('close', this.#onClose);
+  }
+
+  settle(r: AttemptResult | KeywayError): void {
+    const done = this.#done;
+    if (done === null) return;
+    this.#done = null;
+    done(r);
+  }
+
+  readonly #onClose = (): void => {
+    if (this.#done === null || this.#res.writableFinished) return;
+    this.#controller?.abort(new Error('the caller closed the connection'));
+    this.settle({ kind: 'streamed', status: this.#status, complete: false });
+  };
+
+  readonly #onDrain = (): void => {
+    this.#waitingForDrain = false;
+    this.#controller?.resume();
+  };
+
+  #startStreaming(extra: string[]): void {
+    this.#res.writeHead(this.#status, extra.length > 0 ? [...this.#rawHeaders, ...extra] : this.#rawHeaders);
+    this.#mode = STREAM; // after writeHead: headers it refuses fail the call as a whole (502), not mid-stream
+  }
+
+  #write(chunk: Buffer): void {
+    if (!this.#res.write(chunk) && !this.#waitingForDrain) {
+      this.#waitingForDrain = true;
+      this.#controller?.pause();
+      this.#res.once('drain', this.#onDrain);
+    }
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.#controller = c;
+  }
+
+  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return; // 1xx: informational, not passed on
+    this.#status = statusCode;
+    this.#parsed = headers;
+    this.#rawHeaders = responseHeaders(c.rawHeaders as Buffer[] ?? flatten(headers));
+    const d = this.#decide(statusCode, headers);
+    if (d.kind === 'hold') this.#mode = HOLD;
+    else this.#startStreaming(d.extraHeaders);
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#mode === STREAM) return this.#write(chunk);
+    this.#heldBytes += chunk.length;
+    this.#held.push(chunk);
+    if (this.#heldBytes > HINT_BODY_LIMIT) {
+      // Too large to judge: it goes back as it is, streamed from here on.
+      this.#startStreaming([]);
+      for (const b of this.#held) this.#write(b);
+      this.#held = [];
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.#mode === HOLD) {
+      this.settle({ kind: 'held', status: this.#status, headers: this.#rawHeaders, parsed: this.#parsed, body: Buffer.concat(this.#held, this.#heldBytes) });
+      return;
+    }
+    this.#res.end();
+    this.settle({ kind: 'streamed', status: this.#status, complete: true });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.#mode === STREAM) {
+      this.#res.destroy(err);
+      this.settle({ kind: 'streamed', status: this.#status, complete: false });
+      return;
+    }
+    this.settle(upstreamError(err));
+  }
 }
 
 /** Sends a held response as it came, with extra headers (a hint). */

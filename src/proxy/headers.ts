@@ -17,7 +17,8 @@ const RESPONSE_DROP: ReadonlySet<string> = new Set(HOP_BY_HOP);
  * anyway), lower case; null in the usual case of none.
  */
 function listedByConnection(value: string): Set<string> | null {
-  if (value.length <= 10 && /^\s*(keep-alive|close)\s*$/i.test(value)) return null;
+  const v = value.toLowerCase();
+  if (v === 'keep-alive' || v === 'close') return null; // what nearly every message says: nothing listed
   let out: Set<string> | null = null;
   for (const part of value.split(',')) {
     const n = part.trim().toLowerCase();
@@ -26,8 +27,11 @@ function listedByConnection(value: string): Set<string> | null {
   return out;
 }
 
-/** One pass over a flat header list; a second only when `Connection` names other headers. */
-function filterHeaders(raw: ReadonlyArray<string | Buffer>, drop: (lower: string) => boolean): string[] {
+/**
+ * One pass over a flat header list, dropping the names in `drop` (and, towards the provider, every
+ * `Keyway-*` header and `alsoDrop`); a second pass only when `Connection` names other headers.
+ */
+function filterHeaders(raw: ReadonlyArray<string | Buffer>, drop: ReadonlySet<string>, towardsProvider: boolean, alsoDrop: string | null): string[] {
   const out: string[] = [];
   let listed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
@@ -41,7 +45,7 @@ function filterHeaders(raw: ReadonlyArray<string | Buffer>, drop: (lower: string
       if (more) listed = listed ? new Set([...listed, ...more]) : more;
       continue;
     }
-    if (drop(lower)) continue;
+    if (drop.has(lower) || (towardsProvider && (lower === alsoDrop || lower.startsWith('keyway-')))) continue;
     out.push(name, value);
   }
   if (listed === null) return out;
@@ -56,14 +60,12 @@ function filterHeaders(raw: ReadonlyArray<string | Buffer>, drop: (lower: string
  * name of the header the credential goes into, so a caller cannot send their own.
  */
 export function requestHeaders(raw: readonly string[], alsoDrop: string | null): string[] {
-  return filterHeaders(raw, (lower) => REQUEST_DROP.has(lower) || lower.startsWith('keyway-') || lower === alsoDrop);
+  return filterHeaders(raw, REQUEST_DROP, true, alsoDrop);
 }
-
-const dropResponse = (lower: string): boolean => RESPONSE_DROP.has(lower);
 
 /** The provider's response headers as sent to the caller, hop-by-hop ones removed. */
 export function responseHeaders(raw: ReadonlyArray<string | Buffer>): string[] {
-  return filterHeaders(raw, dropResponse);
+  return filterHeaders(raw, RESPONSE_DROP, false, null);
 }
 
 /** First value of a header in a flat list, by lower-case name. */
