@@ -66,3 +66,26 @@ test('many groups opened and closed in turn: none is lost and none closes twice'
   assert.equal(new Set(out).size, out.length);
   assert.equal(groups.size, 0);
 });
+
+test('events with a detail group only with an equal detail (arrays item by item), and keep each one\'s duration', () => {
+  const groups = new EventGroups(1000);
+  const call = (at: number, detail: Record<string, unknown>): PackedEntry => ['org_1', at, 'api_key', 'key_1', 'proxy.call', 'ok', 'int_1', 'conn_a', detail, 'mem_1'];
+  const items = (query: string[], status = 200) => ({ method: 'GET', path: '/items', query, status, retried: false });
+  assert.equal(groups.add(call(1_000, items(['page'])), 0, 12), null);
+  assert.equal(groups.add(call(1_040, items(['page'])), 0, 7), null);
+  assert.equal(groups.add(call(1_050, items(['cursor'])), 0, 3), null, 'other query names');
+  assert.equal(groups.add(call(1_060, items(['page', 'x'])), 0, 3), null, 'more query names');
+  assert.equal(groups.add(call(1_070, items(['page'], 404)), 0, 5), null, 'another status');
+  assert.equal(groups.add(call(1_080, { ...items(['page']), aborted: true }), 0, 1), null, 'an extra key');
+  assert.equal(groups.add(call(1_090, items(['page'])), 0, 9), null);
+  assert.equal(groups.size, 5);
+  const out: PackedEntry[] = [];
+  groups.closeDue(Infinity, out);
+  assert.deepEqual(out.map((e) => e[8]), [
+    { ...items(['page']), durationMs: 12, count: 3, laterMs: [40, 90], laterDurationMs: [7, 9] },
+    { ...items(['cursor']), durationMs: 3 },
+    { ...items(['page', 'x']), durationMs: 3 },
+    { ...items(['page'], 404), durationMs: 5 },
+    { ...items(['page']), aborted: true, durationMs: 1 },
+  ]);
+});

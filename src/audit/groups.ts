@@ -1,31 +1,58 @@
 import type { PackedEntry } from './packed.ts';
 
-/** The detail of an entry that stands for several events: how many, and when each after the first happened. */
+/**
+ * What an entry that stands for several events adds to their shared detail: how many, when each
+ * after the first happened and, for events that each took a time (proxied calls), how long each
+ * later one took (`durationMs` stays the first's).
+ */
 export interface GroupDetail {
   count: number;
   /** Each later event's time, in milliseconds after the entry's `at`, in order. */
   laterMs: number[];
+  /** Each later event's duration in milliseconds, in the same order; only for events with a duration. */
+  laterDurationMs?: number[];
 }
 
 interface Group {
   entry: PackedEntry;
   laterMs: number[];
+  /** Every event's duration, the first's first; null for events without one. */
+  durations: number[] | null;
   /** Monotonic time after which the group is closed. */
   due: number;
   closed: boolean;
 }
 
-/** Same organization, actor, action, outcome, integration and member (the connection is the lookup key). */
+/** Same organization, actor, action, outcome, integration, member and detail (the connection is the lookup key). */
 function sameEvent(a: PackedEntry, b: PackedEntry): boolean {
-  return a[0] === b[0] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5] && a[6] === b[6] && a[9] === b[9];
+  return a[0] === b[0] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5] && a[6] === b[6] && a[9] === b[9] && sameDetail(a[8], b[8]);
+}
+
+/** Equal details: the same keys with equal values; an array value (query parameter names) compared item by item. */
+function sameDetail(a: Record<string, unknown> | null, b: Record<string, unknown> | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  let keys = 0;
+  for (const k in a) {
+    keys++;
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  for (const _ in b) keys--;
+  return keys === 0;
 }
 
 /**
- * Events that repeat many times a second with nothing but their time changing — a token read by
- * one key of one connection — gathered from the first for `windowMs`, then stored as one entry
- * whose detail gives `count` and each later event's time (`laterMs`, milliseconds after the entry's
- * `at`). No event is dropped and each keeps its time to the millisecond; what is saved is a row
- * (and its hand-over, encoding and insert) per event. A group holds at most `maxCount` events.
+ * Events that repeat many times a second with nothing but their time (and duration) changing — a
+ * token read by one key of one connection, the same call through the gateway with the same answer
+ * — gathered from the first for `windowMs`, then stored as one entry: the events' shared detail,
+ * plus `count`, each later event's time (`laterMs`, milliseconds after the entry's `at`) and, for
+ * events with a duration, each later one's (`laterDurationMs`). No event is dropped and each keeps
+ * its time to the millisecond; what is saved is a row (and its hand-over, encoding and insert) per
+ * event. A group holds at most `maxCount` events.
  *
  * Found by connection (then compared field by field: strings shared with the event are compared
  * by reference), so adding an event builds no key.
@@ -49,16 +76,17 @@ export class EventGroups {
   }
 
   /**
-   * Adds `event` (a packed entry with no detail, its time `event[1]`) to its open group, or opens
-   * one with it. Returns the group's entry when this event filled it (closed: the caller queues it).
+   * Adds `event` (a packed entry, its time `event[1]`; `durationMs` how long it took, when it is
+   * a call) to its open group, or opens one with it. Returns the group's entry when this event
+   * filled it (closed: the caller queues it).
    */
-  add(event: PackedEntry, now: number): PackedEntry | null {
+  add(event: PackedEntry, now: number, durationMs: number | null = null): PackedEntry | null {
     const connection = event[7];
     const groups = this.#byConnection.get(connection);
     let g: Group | undefined;
     if (groups !== undefined) for (const x of groups) if (sameEvent(x.entry, event)) { g = x; break; }
     if (g === undefined) {
-      const opened: Group = { entry: event, laterMs: [], due: now + this.#windowMs, closed: false };
+      const opened: Group = { entry: event, laterMs: [], durations: durationMs === null ? null : [durationMs], due: now + this.#windowMs, closed: false };
       if (groups === undefined) this.#byConnection.set(connection, [opened]);
       else groups.push(opened);
       this.#order.push(opened);
@@ -66,6 +94,7 @@ export class EventGroups {
       return null;
     }
     g.laterMs.push(Math.max(0, event[1] - g.entry[1]));
+    g.durations?.push(durationMs ?? 0);
     if (g.laterMs.length + 1 < this.#maxCount) return null;
     return this.#close(g);
   }
@@ -93,7 +122,16 @@ export class EventGroups {
     const groups = this.#byConnection.get(connection)!;
     if (groups.length === 1) this.#byConnection.delete(connection);
     else groups.splice(groups.indexOf(g), 1);
-    if (g.laterMs.length > 0) g.entry[8] = { count: g.laterMs.length + 1, laterMs: g.laterMs } satisfies GroupDetail;
+    const shared = g.entry[8];
+    const durations = g.durations;
+    const timed = durations === null ? shared : { ...shared, durationMs: durations[0] };
+    if (g.laterMs.length === 0) g.entry[8] = timed;
+    else {
+      const group: GroupDetail = durations === null
+        ? { count: g.laterMs.length + 1, laterMs: g.laterMs }
+        : { count: g.laterMs.length + 1, laterMs: g.laterMs, laterDurationMs: durations.slice(1) };
+      g.entry[8] = { ...timed, ...group };
+    }
     return g.entry;
   }
 }

@@ -74,14 +74,19 @@ export class AuditWriter {
   }
 
   /**
-   * An event that repeats often with nothing but its time changing (a token read): within
-   * `groupMs` of the first, events with the same organization, actor, action, outcome,
-   * integration and connection (and no detail) are stored as one entry, its detail `count` and
-   * `laterMs` (each later event's time in milliseconds after the entry's `at`; see EventGroups).
+   * An event that repeats often with nothing but its time changing (a token read, the same call
+   * through the gateway with the same answer): within `groupMs` of the first, events with the same
+   * organization, actor, action, outcome, integration, connection and detail are stored as one
+   * entry, its detail `count` and `laterMs` (each later event's time in milliseconds after the
+   * entry's `at`; see EventGroups). `durationMs`, for a call, is kept for each event: the entry's
+   * `durationMs` is the first's, `laterDurationMs` the others'.
    */
-  recordRepeated(e: AuditEvent): void {
-    if (this.#groups === null || e.detail !== undefined) return this.record(e);
-    const full = this.#groups.add(this.#packed(e, this.#opts.clock.now()), performance.now());
+  recordRepeated(e: AuditEvent, durationMs: number | null = null): void {
+    const now = this.#opts.clock.now();
+    if (this.#groups === null) {
+      return this.#queued(this.#packed(durationMs === null ? e : { ...e, detail: { ...e.detail, durationMs } }, now));
+    }
+    const full = this.#groups.add(this.#packed(e, now), performance.now(), durationMs);
     if (full !== null) this.#queued(full);
     else this.#arm();
   }

@@ -58,7 +58,7 @@ Environment:
   KEYWAY_REFRESH_PROVIDER_RATE background refreshes per second to one provider, per process (default 50)
   KEYWAY_AUDIT_RETENTION_DAYS audit entries older than this are pruned (default 365)
   KEYWAY_AUDIT_THREAD        audit entries stored by their own thread, off the one answering requests (default on; 0: off)
-  KEYWAY_AUDIT_GROUP_MS      token reads of one connection by one key within this many ms share one audit entry with their count and times (default 1000; 0: one each)
+  KEYWAY_AUDIT_GROUP_MS      token reads of one connection by one key, and the same proxied call with the same status, within this many ms share one audit entry with their count, times and durations (default 1000; 0: one each)
   KEYWAY_PROVIDER_TIMEOUT_MS each provider call's timeout (default 15000)
   KEYWAY_REFRESH_LEASE_MS    refresh lock lease; a crashed holder is taken over after it (default max(30000, 2 × provider timeout))
   KEYWAY_OIDC_ISSUER         single sign-on for people: the OpenID Connect provider's issuer

@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { KeywayError, isKeywayError } from '../core/errors.ts';
-import { type Principal, canUseConnection } from '../access/index.ts';
+import { type Principal, actorOf, canUseConnection } from '../access/index.ts';
 import type { Actor, AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
 import { type ProxyUrl, auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
 import { requestHeaders } from './headers.ts';
 import { type Credential, credentialFor, upstreamQuery } from './inject.ts';
 import { HINT_BODY_LIMIT, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
-import { type AttemptResult, type Decide, type Disposition, type UpstreamRequest, sendUpstream, writeHeld } from './forward.ts';
+import { type AttemptDone, type AttemptResult, type Decide, type Disposition, type UpstreamRequest, startUpstream, writeHeld } from './forward.ts';
 import { type ApiBase, type ProxyTarget, type ProxyTargets, pickBase } from './target.ts';
 
 /** A usable token with its connection row (the token service's answer). */
@@ -30,7 +30,7 @@ export interface ProxyServiceDeps {
   targets: ProxyTargets;
   /** The outbound policy's pinned dispatcher. */
   dispatcher: Dispatcher;
-  audit: { record(e: AuditEvent): void };
+  audit: { record(e: AuditEvent): void; recordRepeated(e: AuditEvent, durationMs: number | null): void };
   /** Told of every call with what the audit keeps (the request log at debug level). */
   onCall?: (summary: { connection: string | null; detail: Record<string, unknown> }) => void;
 }
@@ -50,15 +50,25 @@ interface Outcome {
   complete: boolean;
 }
 
-interface Call {
+/** A call from its start: what the audit entry needs, whatever happens next. */
+interface Started {
   req: IncomingMessage;
   res: ServerResponse;
   principal: Principal;
+  url: ProxyUrl;
+  /** performance.now() when the call arrived. */
+  at: number;
+  /** Answers the caller with the error (nothing was written yet). */
+  fail: (e: KeywayError) => void;
+  /** Set once the caller may use it. */
+  connection: ConnectionRecord | null;
+}
+
+interface Call {
+  started: Started;
   connection: ConnectionRecord;
   target: ProxyTarget;
   base: ApiBase;
-  path: string;
-  query: string | null;
   body: Buffer | IncomingMessage | null;
 }
 
@@ -77,107 +87,132 @@ export class ProxyService {
   }
 
   /**
-   * Handles one call on the raw request and response. Rejects with a KeywayError only while nothing
-   * has been written, so the HTTP layer can answer it as an error.
+   * Handles one call on the raw request and response. `fail` is called with the error only while
+   * nothing has been written, so the HTTP layer can answer it as an error.
    *
    * When the token, its row and the target are in memory and the call has no body (the usual case),
-   * nothing is awaited before the request goes out: one promise per call, for the provider's answer.
+   * nothing is awaited and no promise is made: the request goes out at once, and the answer is
+   * streamed back and audited from the dispatch handler's callbacks.
    */
-  handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
-    const started = performance.now();
-    const actor: Actor = principal.keyId === null ? { type: 'member', id: principal.memberId } : { type: 'api_key', id: principal.keyId, memberId: principal.memberId };
+  handle(req: IncomingMessage, res: ServerResponse, principal: Principal, fail: (e: KeywayError) => void): void {
+    const at = performance.now();
     let url: ProxyUrl;
     try {
       url = parseProxyUrl(req.url ?? '');
     } catch (e) {
-      return Promise.reject(e); // not a gateway URL at all: nothing to audit
+      fail(asKeywayError(e)); // not a gateway URL at all: nothing to audit
+      return;
     }
-    const seen: { connection: ConnectionRecord | null } = { connection: null };
-    let outcome: Promise<Outcome>;
+    const started: Started = { req, res, principal, url, at, fail, connection: null };
     try {
-      outcome = this.#start(req, res, principal, actor, url, seen);
+      if (this.#startFromMemory(started)) return;
     } catch (e) {
-      outcome = Promise.reject(e);
+      this.#end(started, null, asKeywayError(e));
+      return;
     }
-    return outcome.then(
-      (done) => this.#audit(principal, actor, url, req.method ?? 'GET', started, seen.connection, done, null),
-      (e: unknown) => {
-        const failure = isKeywayError(e) ? e : new KeywayError('internal', 'unexpected', { cause: e });
-        this.#audit(principal, actor, url, req.method ?? 'GET', started, seen.connection, null, failure);
-        throw failure;
-      },
-    );
+    this.#startAfterLoading(started).catch((e: unknown) => this.#end(started, null, asKeywayError(e)));
   }
 
-  /** Everything up to the provider's answer; `seen.connection` is set once the caller may use it. */
-  #start(req: IncomingMessage, res: ServerResponse, principal: Principal, actor: Actor, url: ProxyUrl, seen: { connection: ConnectionRecord | null }): Promise<Outcome> {
+  /** The usual call: everything in memory, no body. False when something must be read or waited for. */
+  #startFromMemory(started: Started): boolean {
+    const { req, principal, url } = started;
     checkForwardPath(url.path);
     if (principal.scope.connections.length > 0 && !principal.scope.connections.includes(url.connectionId)) throw notFound(url.connectionId);
-    const hit = hasBody(req) ? undefined : this.#d.tokens.cached(principal.orgId, url.connectionId);
+    if (hasBody(req)) return false;
+    const hit = this.#d.tokens.cached(principal.orgId, url.connectionId);
     const target = hit === undefined ? undefined : this.#d.targets.cached(hit.connection);
-    if (hit === undefined || target === undefined) return this.#startAfterLoading(req, res, principal, actor, url, seen);
+    if (hit === undefined || target === undefined) return false;
     if (!canUseConnection(principal, hit.connection)) throw notFound(url.connectionId);
-    seen.connection = hit.connection;
+    started.connection = hit.connection;
     const base = pickBase(target, req.headers['keyway-base-url']);
-    return this.#callWithRetry({ req, res, principal, connection: hit.connection, target, base, path: url.path, query: url.query, body: null }, hit.token);
+    this.#firstAttempt({ started, connection: hit.connection, target, base, body: null }, hit.token);
+    return true;
   }
 
-  /** `#start` when something must be read or waited for: the row, the token (refreshed first if due), the target, the body. */
-  async #startAfterLoading(req: IncomingMessage, res: ServerResponse, principal: Principal, actor: Actor, url: ProxyUrl, seen: { connection: ConnectionRecord | null }): Promise<Outcome> {
-    const use = await this.#d.tokens.use(principal.orgId, url.connectionId, actor, { audit: false });
+  /** When something must be read or waited for: the row, the token (refreshed first if due), the target, the body. */
+  async #startAfterLoading(started: Started): Promise<void> {
+    const { req, principal, url } = started;
+    const use = await this.#d.tokens.use(principal.orgId, url.connectionId, actorOf(principal), { audit: false });
     if (!canUseConnection(principal, use.connection)) throw notFound(url.connectionId);
-    seen.connection = use.connection;
+    started.connection = use.connection;
     const target = await this.#d.targets.of(use.connection);
     const base = pickBase(target, req.headers['keyway-base-url']);
     const body = hasBody(req) ? await requestBody(req) : null;
-    return this.#callWithRetry({ req, res, principal, connection: use.connection, target, base, path: url.path, query: url.query, body }, use.token);
+    this.#firstAttempt({ started, connection: use.connection, target, base, body }, use.token);
   }
 
-  /** The call's audit entry: method, path, query parameter names, status, duration — never a header value or a body. */
-  #audit(principal: Principal, actor: Actor, url: ProxyUrl, method: string, started: number, connection: ConnectionRecord | null, outcome: Outcome | null, failure: KeywayError | null): void {
+  /** The first attempt; a held answer (a 401 to retry after a refresh, a 403 to read) goes on as a promise. */
+  #firstAttempt(call: Call, token: { accessToken: string; version: number }): void {
+    const refreshable = call.connection.kind === 'oauth2' || call.connection.kind === 'client_credentials';
+    this.#attempt(call, token.accessToken, refreshable ? 'hold401' : 'static', (first) => {
+      if (first instanceof KeywayError) return this.#end(call.started, null, first);
+      if (first.kind === 'streamed') return this.#end(call.started, { status: first.status, retried: false, complete: first.complete }, null);
+      this.#afterHeld(call, token, first).then((o) => this.#end(call.started, o, null), (e: unknown) => this.#end(call.started, null, asKeywayError(e)));
+    });
+  }
+
+  /** A held first answer: a 401 refreshes and retries; anything else goes back, with a hint when it is a scope error. */
+  async #afterHeld(call: Call, token: { accessToken: string; version: number }, first: Extract<AttemptResult, { kind: 'held' }>): Promise<Outcome> {
+    return first.status === 401 ? this.#refreshAndRetry(call, token, first) : this.#sendHeldWithScopeHint(call, first);
+  }
+
+  /** The call is over: its audit entry, and the caller answered with the error if there was one. */
+  #end(started: Started, outcome: Outcome | null, failure: KeywayError | null): void {
+    this.#audit(started, outcome, failure);
+    if (failure) started.fail(failure);
+  }
+
+  /**
+   * The call's audit entry: method, path, query parameter names, status, duration — never a header
+   * value or a body. A call that got its answer is recorded as repeatable: the same call with the
+   * same answer within a second is one entry with each call's time and duration (see
+   * `AuditWriter.recordRepeated`); a failed or cut-off call is an entry of its own.
+   */
+  #audit(started: Started, outcome: Outcome | null, failure: KeywayError | null): void {
+    const { url, principal, connection } = started;
     const where = auditPath(url.path, url.query);
-    const detail: Record<string, unknown> = { method, path: where.path, query: where.query, durationMs: Math.round(performance.now() - started) };
+    const durationMs = Math.round(performance.now() - started.at);
+    const detail: Record<string, unknown> = { method: started.req.method ?? 'GET', path: where.path, query: where.query };
     if (outcome) {
       detail['status'] = outcome.status;
       detail['retried'] = outcome.retried;
-      if (!outcome.complete) detail['aborted'] = true;
     }
-    if (failure) detail['code'] = failure.code;
-    if (connection === null) detail['requestedConnection'] = url.connectionId.slice(0, 100);
-    this.#d.audit.record({
-      orgId: principal.orgId, actor, action: 'proxy.call', outcome: failure || !outcome?.complete ? 'error' : 'ok',
+    const event: AuditEvent = {
+      orgId: principal.orgId, actor: actorOf(principal), action: 'proxy.call', outcome: 'ok',
       integrationId: connection?.integrationId ?? null, connectionId: connection?.id ?? null, detail,
-    });
-    this.#d.onCall?.({ connection: connection?.id ?? null, detail });
-  }
-
-  #callWithRetry(call: Call, token: { accessToken: string; version: number }): Promise<Outcome> {
-    const { connection } = call;
-    const refreshable = connection.kind === 'oauth2' || connection.kind === 'client_credentials';
-    return this.#attempt(call, token.accessToken, refreshable ? 'hold401' : 'static').then((first) => {
-      if (first.kind === 'streamed') return { status: first.status, retried: false, complete: first.complete };
-      if (first.status !== 401) return this.#sendHeldWithScopeHint(call, first);
-      return this.#refreshAndRetry(call, token, first);
-    });
+    };
+    if (outcome?.complete === true && connection !== null) this.#d.audit.recordRepeated(event, durationMs);
+    else {
+      detail['durationMs'] = durationMs;
+      if (outcome && !outcome.complete) detail['aborted'] = true;
+      if (failure) detail['code'] = failure.code;
+      if (connection === null) detail['requestedConnection'] = url.connectionId.slice(0, 100);
+      event.outcome = failure || !outcome?.complete ? 'error' : 'ok';
+      this.#d.audit.record(event);
+    }
+    this.#d.onCall?.({ connection: connection?.id ?? null, detail: { ...detail, durationMs } });
   }
 
   /** A 401 from the provider on an OAuth connection: refresh if the token is still the current one, then replay once. */
   async #refreshAndRetry(call: Call, token: { accessToken: string; version: number }, first: Extract<AttemptResult, { kind: 'held' }>): Promise<Outcome> {
     const { connection } = call;
+    const res = call.started.res;
     const replayable = call.body === null || Buffer.isBuffer(call.body);
     let fresh: { accessToken: string; version: number };
     try {
       fresh = await this.#d.tokens.refreshAfterUnauthorized(connection.orgId, connection.id, token.version);
     } catch (e) {
       const dead = isKeywayError(e, 'needs_reauth');
-      writeHeld(call.res, first, [KEYWAY_HINT, unauthorizedHint(dead ? 'needs_reauth' : 'refresh_failed', isKeywayError(e) ? e.message : undefined)]);
+      writeHeld(res, first, [KEYWAY_HINT, unauthorizedHint(dead ? 'needs_reauth' : 'refresh_failed', isKeywayError(e) ? e.message : undefined)]);
       return { status: 401, retried: false, complete: true };
     }
     if (!replayable) {
-      writeHeld(call.res, first, [KEYWAY_HINT, unauthorizedHint('refreshed')]);
+      writeHeld(res, first, [KEYWAY_HINT, unauthorizedHint('refreshed')]);
       return { status: 401, retried: false, complete: true };
     }
-    const second = await this.#attempt(call, fresh.accessToken, 'retry');
+    const second = await new Promise<AttemptResult>((resolve, reject) => {
+      this.#attempt(call, fresh.accessToken, 'retry', (r) => (r instanceof KeywayError ? reject(r) : resolve(r)));
+    });
     if (second.kind === 'streamed') return { status: second.status, retried: true, complete: second.complete };
     const done = this.#sendHeldWithScopeHint(call, second);
     return { ...done, retried: true };
@@ -187,18 +222,20 @@ export class ProxyService {
    * One attempt. `hold401`: a 401 is held back (the caller may refresh and retry). Any response
    * that may be a scope error is held when the headers alone do not tell.
    */
-  #attempt(call: Call, secret: string, mode: 'hold401' | 'static' | 'retry'): Promise<AttemptResult> {
+  #attempt(call: Call, secret: string, mode: 'hold401' | 'static' | 'retry', done: AttemptDone): void {
     const { connection, target, base } = call;
+    const { req, res } = call.started;
     const credential: Credential = credentialFor(connection.kind, target.inject, secret);
-    const headers = requestHeaders(call.req.rawHeaders, credential.reserved);
+    const headers = requestHeaders(req.rawHeaders, credential.reserved);
     if (credential.header) headers.push(credential.header[0], credential.header[1]);
-    for (const [name, value] of Object.entries(target.headers)) {
-      if (!hasHeader(headers, name)) headers.push(name, value);
+    for (const name in target.headers) {
+      if (!hasHeader(headers, name)) headers.push(name, target.headers[name]!);
     }
+    const { path, query } = call.started.url;
     const up: UpstreamRequest = {
       origin: base.origin,
-      path: `${base.basePath}${call.path === '' && base.basePath === '' ? '/' : call.path}${upstreamQuery(call.query, target.inject, credential)}`,
-      method: call.req.method ?? 'GET', headers, body: call.body,
+      path: `${base.basePath}${path === '' && base.basePath === '' ? '/' : path}${upstreamQuery(query, target.inject, credential)}`,
+      method: req.method ?? 'GET', headers, body: call.body,
     };
     const decide: Decide = (status, h) => {
       if (status < 400) return AS_IS;
@@ -211,14 +248,18 @@ export class ProxyService {
       if (status === 403 && mayHoldBody(h)) return HOLD;
       return AS_IS;
     };
-    return sendUpstream(this.#d.dispatcher, up, call.res, decide);
+    startUpstream(this.#d.dispatcher, up, res, decide, done);
   }
 
   #sendHeldWithScopeHint(call: Call, held: Extract<AttemptResult, { kind: 'held' }>): Outcome {
     const problem = scopeProblemFromBody(held.body);
-    writeHeld(call.res, held, problem ? [KEYWAY_HINT, scopeHint(problem, call.connection.grantedScopes)] : []);
+    writeHeld(call.started.res, held, problem ? [KEYWAY_HINT, scopeHint(problem, call.connection.grantedScopes)] : []);
     return { status: held.status, retried: false, complete: true };
   }
+}
+
+function asKeywayError(e: unknown): KeywayError {
+  return isKeywayError(e) ? e : new KeywayError('internal', 'unexpected', { cause: e });
 }
 
 function notFound(id: string): KeywayError {

@@ -41,11 +41,11 @@ export function gatewayListener(services: Services): RawListener {
       return;
     }
     if (known !== undefined) {
-      services.proxy.handle(req, res, known).catch(fail);
+      services.proxy.handle(req, res, known, fail);
       return;
     }
     gatewayPrincipal(services, req.headers.authorization, counted).then(
-      (p) => services.proxy.handle(req, res, p).catch(fail),
+      (p) => services.proxy.handle(req, res, p, fail),
       (e: unknown) => refused(fail(e)),
     );
   };
