@@ -16,7 +16,7 @@ export interface UpstreamRequest {
 /**
  * What to do with a response once its status and headers are known: `stream` it to the caller at
  * once (with extra headers), or `hold` its body (up to HINT_BODY_LIMIT) so the caller of
- * `sendUpstream` can look at it and decide (a 401 to retry, a 403 to read for a scope error).
+ * `startUpstream` can look at it and decide (a 401 to retry, a 403 to read for a scope error).
  */
 export type Disposition = { kind: 'stream'; extraHeaders: string[] } | { kind: 'hold' };
 
@@ -43,7 +43,7 @@ export type AttemptDone = (r: AttemptResult | KeywayError) => void;
  * paused whenever the caller's socket is full. `done` is called once; with a KeywayError (and
  * nothing written) when no response came.
  *
- * The gateway's hot path: one handler object per attempt and no promise (see `sendUpstream` for one).
+ * The gateway's hot path: one handler object per attempt and no promise.
  */
 export function startUpstream(dispatcher: Dispatcher, up: UpstreamRequest, res: ServerResponse, decide: Decide, done: AttemptDone): void {
   const attempt = new UpstreamAttempt(res, decide, done);
@@ -55,13 +55,6 @@ export function startUpstream(dispatcher: Dispatcher, up: UpstreamRequest, res: 
   } catch (err) {
     attempt.settle(upstreamError(err));
   }
-}
-
-/** `startUpstream` as a promise: rejects with the KeywayError when no response came. */
-export function sendUpstream(dispatcher: Dispatcher, up: UpstreamRequest, res: ServerResponse, decide: Decide): Promise<AttemptResult> {
-  return new Promise<AttemptResult>((resolve, reject) => {
-    startUpstream(dispatcher, up, res, decide, (r) => (r instanceof KeywayError ? reject(r) : resolve(r)));
-  });
 }
 
 const NONE = 0;
