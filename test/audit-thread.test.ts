@@ -132,33 +132,34 @@ test('when the audit thread cannot open the database, every entry is stored on t
 
 test('asked again, the thread answers what the database has now: a change or a deletion made meanwhile by another connection is in the next answer', async () => {
   await withThreadSink(null, async ({ store, sink }) => {
-    for (const id of ['conn_1', 'conn_2']) await store.connections.insert(connection(id));
-    const ids = ['conn_1', 'conn_2'];
-    const first = await sink.stamps(ids);
-    assert.deepEqual(await sink.stamps(ids), first, 'nothing changed: the same answer');
+    for (const id of ['conn_1', 'conn_2', 'conn_3']) await store.connections.insert(connection(id));
+    const ids = ['conn_1', 'conn_2', 'conn_3'];
+    const held = await store.connections.stamps(ids);
+    const stamps = ids.map((id) => held.get(id)!);
+    assert.deepEqual(await sink.changed(ids, stamps), [], 'as the cache holds them: nothing changed');
+    assert.deepEqual(await sink.changed(ids, stamps), [], 'asked again, nothing committed: the same answer');
     await store.connections.update(ORG_A, 'conn_1', { status: 'refresh_failing', updatedAt: T0 + 9 });
     await store.connections.delete(ORG_A, 'conn_2');
-    const after = await sink.stamps(ids);
-    assert.deepEqual(after, await store.connections.stamps(ids));
-    assert.notEqual(after.get('conn_1'), first.get('conn_1'));
-    assert.equal(after.has('conn_2'), false);
+    assert.deepEqual(await sink.changed(ids, stamps), ['conn_1', 'conn_2'], 'the update and the deletion, not the untouched conn_3');
   });
 });
 
-test('the thread answers the token cache\'s re-check with the stamps the database has; a deleted connection is absent; lost, the main thread answers', async () => {
+test('the thread answers the token cache\'s re-check with the ids whose stamps the database no longer has; lost, the main thread answers', async () => {
   await withThreadSink(null, async ({ store, sink }) => {
     for (const id of ['conn_1', 'conn_2', 'conn_3']) await store.connections.insert(connection(id));
+    const before = await store.connections.stamps(['conn_1', 'conn_2', 'conn_3']);
     await store.connections.update(ORG_A, 'conn_2', { tokenVersion: 7, updatedAt: T0 + 5 });
     await store.connections.delete(ORG_A, 'conn_3');
-    const fromThread = await sink.stamps(['conn_1', 'conn_2', 'conn_3', 'conn_never']);
-    assert.deepEqual(fromThread, await store.connections.stamps(['conn_1', 'conn_2', 'conn_3', 'conn_never']));
-    assert.deepEqual([...fromThread.keys()].sort(), ['conn_1', 'conn_2']);
-    assert.match(fromThread.get('conn_2')!, /^7\|/);
+    const ids = ['conn_1', 'conn_2', 'conn_3', 'conn_never'];
+    assert.deepEqual(await sink.changed(ids, ids.map((id) => before.get(id) ?? 'none')), ['conn_2', 'conn_3', 'conn_never']);
+    const now = await store.connections.stamps(['conn_2']);
+    assert.match(now.get('conn_2')!, /^7\|/);
+    assert.deepEqual(await sink.changed(['conn_2'], [now.get('conn_2')!]), []);
   });
   await withThreadSink('mysql://127.0.0.1:1/keyway', async ({ store, sink, lost }) => {
     await store.connections.insert(connection('conn_1'));
-    const found = await sink.stamps(['conn_1']);
-    assert.deepEqual(found, await store.connections.stamps(['conn_1']));
+    const held = (await store.connections.stamps(['conn_1'])).get('conn_1')!;
+    assert.deepEqual(await sink.changed(['conn_1', 'conn_never'], [held, 'none']), ['conn_never']);
     await sink.write(pending(1)); // by now the thread is known lost, whichever came first
     assert.equal(lost.length, 1);
   });

@@ -1,7 +1,7 @@
 /**
  * The audit thread (started by `ThreadAuditSink`): opens its own connection to the process's
  * database and stores the batches it is sent, in order, answering each. It also answers the token
- * cache's periodic re-check (connection stamps), a read that would otherwise run on the request
+ * cache's periodic re-check (which connection stamps changed), a read that would otherwise run on the request
  * thread, reading again only when another connection has committed (`StampCache`). It never
  * migrates: the main thread has done that before starting it.
  */
@@ -14,15 +14,15 @@ import type { PackedEntry } from './packed.ts';
 
 export type ToAuditThread =
   | { type: 'write'; seq: number; entries: PackedEntry[] }
-  /** The token cache's re-check: these connections' stamps (a read, answered as it comes). */
-  | { type: 'stamps'; seq: number; ids: string[] }
+  /** The token cache's re-check: which of these connections no longer have these stamps (a read, answered as it comes). */
+  | { type: 'changed'; seq: number; ids: string[]; stamps: string[] }
   | { type: 'close' };
 
 export type FromAuditThread =
   | { type: 'written'; seq: number }
   | { type: 'failed'; seq: number; message: string }
-  /** `[id, stamp, id, stamp, …]`; a connection that no longer exists is absent. */
-  | { type: 'stamps'; seq: number; pairs: string[] };
+  /** The ids asked about whose stamp changed or that no longer exist; usually none. */
+  | { type: 'changed'; seq: number; ids: string[] };
 
 /** The SQLite connection only appends: a small page cache and no memory map. */
 const TUNING = { sqlite: { cacheKib: 8192, mmapBytes: 0 }, pgMaxConnections: 2 };
@@ -39,9 +39,9 @@ if (!isMainThread && parentPort) {
       void sink.close().then(() => store.close()).finally(() => port.close());
       return;
     }
-    if (m.type === 'stamps') {
-      stamps.stamps(m.ids).then(
-        (found) => port.postMessage({ type: 'stamps', seq: m.seq, pairs: [...found].flat() } satisfies FromAuditThread),
+    if (m.type === 'changed') {
+      stamps.changed(m.ids, m.stamps).then(
+        (ids) => port.postMessage({ type: 'changed', seq: m.seq, ids } satisfies FromAuditThread),
         (e: unknown) => port.postMessage({ type: 'failed', seq: m.seq, message: e instanceof Error ? e.message : String(e) } satisfies FromAuditThread),
       );
       return;

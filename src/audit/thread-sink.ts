@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Random } from '../core/random.ts';
 import type { Store, StoreLocation } from '../store/index.ts';
 import { type AuditSink, StoreAuditSink } from './sink.ts';
+import { changedStamps } from './stamp-cache.ts';
 import type { PackedEntry } from './packed.ts';
 import type { ToAuditThread, FromAuditThread } from './audit-thread.ts';
 
@@ -18,7 +19,8 @@ export interface ThreadAuditSinkOptions {
 
 interface StampWait {
   ids: string[];
-  resolve: (found: Map<string, string>) => void;
+  stamps: string[];
+  resolve: (changed: string[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -96,18 +98,23 @@ export class ThreadAuditSink implements AuditSink {
   }
 
   /**
-   * The token cache's re-check, run by the thread: each connection's stamp as the database has it
-   * (`connections.stamps`). Reading and encoding a few hundred rows then costs the request thread
-   * only the copy of ids and stamps.
+   * The token cache's re-check, run by the thread: the ids among `ids` whose stamp in the database
+   * (`connections.stamps`) is no longer `stamps[i]` — changed, or deleted. Reading and comparing a
+   * few hundred rows then costs the request thread only the copy of ids and stamps, and an empty
+   * list back when nothing changed.
    */
-  stamps(ids: string[]): Promise<Map<string, string>> {
+  changed(ids: string[], stamps: string[]): Promise<string[]> {
     const worker = this.#worker;
-    if (worker === null || this.#closing) return this.#opts.store.connections.stamps(ids);
+    if (worker === null || this.#closing) return this.#changedHere(ids, stamps);
     const seq = ++this.#seq;
-    return new Promise<Map<string, string>>((resolve, reject) => {
-      this.#stampWaits.set(seq, { ids, resolve, reject });
-      worker.postMessage({ type: 'stamps', seq, ids } satisfies ToAuditThread);
+    return new Promise<string[]>((resolve, reject) => {
+      this.#stampWaits.set(seq, { ids, stamps, resolve, reject });
+      worker.postMessage({ type: 'changed', seq, ids, stamps } satisfies ToAuditThread);
     });
+  }
+
+  async #changedHere(ids: string[], stamps: string[]): Promise<string[]> {
+    return changedStamps(await this.#opts.store.connections.stamps(ids), ids, stamps);
   }
 
   async close(): Promise<void> {
@@ -131,13 +138,8 @@ export class ThreadAuditSink implements AuditSink {
     const s = this.#stampWaits.get(m.seq);
     if (s !== undefined) {
       this.#stampWaits.delete(m.seq);
-      if (m.type === 'stamps') {
-        const found = new Map<string, string>();
-        for (let i = 0; i < m.pairs.length; i += 2) found.set(m.pairs[i]!, m.pairs[i + 1]!);
-        s.resolve(found);
-      } else {
-        s.reject(new Error(`connection stamps could not be read: ${m.type === 'failed' ? m.message : m.type}`));
-      }
+      if (m.type === 'changed') s.resolve(m.ids);
+      else s.reject(new Error(`connection stamps could not be read: ${m.type === 'failed' ? m.message : m.type}`));
       return;
     }
     const w = this.#waiting.get(m.seq);
@@ -157,6 +159,6 @@ export class ThreadAuditSink implements AuditSink {
     for (const [, w] of unconfirmed) this.#fallback.write(w.batch).then(w.resolve, w.reject);
     const reads = [...this.#stampWaits.values()];
     this.#stampWaits.clear();
-    for (const r of reads) this.#opts.store.connections.stamps(r.ids).then(r.resolve, r.reject);
+    for (const r of reads) this.#changedHere(r.ids, r.stamps).then(r.resolve, r.reject);
   }
 }
