@@ -3,9 +3,9 @@ export type StampRead = (ids: string[]) => Promise<Map<string, string>>;
 
 /**
  * The ids among `ids` whose stamp in `found` (the store's answer) is no longer `expected[i]`: the
- * row changed, or it is gone.
+ * row changed, or it is gone (absent, or null).
  */
-export function changedStamps(found: ReadonlyMap<string, string>, ids: readonly string[], expected: readonly string[]): string[] {
+export function changedStamps(found: ReadonlyMap<string, string | null>, ids: readonly string[], expected: readonly string[]): string[] {
   const changed: string[] = [];
   for (let i = 0; i < ids.length; i++) if (found.get(ids[i]!) !== expected[i]) changed.push(ids[i]!);
   return changed;
@@ -55,8 +55,6 @@ export class StampCache {
       const found = await this.#read(unknown);
       for (const id of unknown) this.#known.set(id, found.get(id) ?? null);
     }
-    const changed: string[] = [];
-    for (let i = 0; i < ids.length; i++) if (this.#known.get(ids[i]!) !== expected[i]) changed.push(ids[i]!);
-    return changed;
+    return changedStamps(this.#known, ids, expected);
   }
 }

@@ -120,7 +120,9 @@ export function createServices(deps: AppDeps): Services {
   const cacheCheck = new CacheCheck({
     // With the audit thread, the re-check's reads run there too, off the thread answering requests.
     cache: tokenCache,
-    changed: (ids, stamps) => (thread ? thread.changed(ids, stamps) : store.connections.stamps(ids).then((found) => changedStamps(found, ids, stamps))),
+    changed: (ids, stamps) => (thread
+      ? thread.changed(ids, stamps)
+      : store.connections.stamps(ids).then((found) => changedStamps(found, ids, stamps))),
     onError: (e) => {
       if (!checkFailing) logger.warn({ err: e }, 'cached connections could not be re-checked; calls read their rows until the store answers');
       checkFailing = true;
