@@ -1,6 +1,6 @@
 /** The bench's child processes: started, awaited until they listen, measured through /proc, stopped. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 export interface Proc {
   name: string;
@@ -10,6 +10,8 @@ export interface Proc {
   cpuMicros(): number;
   /** CPU time of the thread answering requests (a process's other threads, such as Keyway's audit thread, left out). */
   mainThreadCpuMicros(): number;
+  /** CPU time so far of each thread, by thread id, with its name (`/proc/<pid>/task/<tid>/comm`). */
+  threadCpuMicros(): Map<string, { name: string; micros: number }>;
   /** Resident memory now and at its peak, in bytes. */
   memory(): { rss: number; peak: number };
   stop(): Promise<void>;
@@ -54,6 +56,17 @@ function wrap(name: string, child: ChildProcess, port: number): Proc {
     name, child, port,
     cpuMicros: () => cpuOf(`/proc/${pid}/stat`),
     mainThreadCpuMicros: () => cpuOf(`/proc/${pid}/task/${pid}/stat`),
+    threadCpuMicros() {
+      const threads = new Map<string, { name: string; micros: number }>();
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          threads.set(tid, { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), micros: cpuOf(`/proc/${pid}/task/${tid}/stat`) });
+        } catch {
+          // the thread ended between the listing and the read
+        }
+      }
+      return threads;
+    },
     memory() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;

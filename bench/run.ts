@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { type Proc, startProc } from './procs.ts';
 import { type Sample, type Target, drive, median, medianSample } from './load.ts';
 import { seedConnections } from './seed.ts';
+import { KEYWAY_READY, benchIntegration, keywayEnv, keywayServeArgs } from './keyway-setup.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -54,7 +55,6 @@ const LOG_LEVEL = flags['log-level'] ?? 'warn';
 
 const root = join(import.meta.dirname, '..');
 const server = (file: string) => join(root, 'bench', 'servers', file);
-const CLI = join(root, 'src', 'cli', 'main.ts');
 const procs: Proc[] = [];
 
 async function start(name: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
@@ -67,24 +67,12 @@ async function start(name: string, args: string[], ready: RegExp, env: NodeJS.Pr
 const pgEnv: Record<string, string> = {};
 
 async function startKeyway(dataDir: string): Promise<Proc> {
-  // As README recommends running it: V8's young generation capped at 3 × 8 MB, and no full
-  // collection before the old generation reaches 64 MB (see docs/performance.md, memory).
-  return start('keyway', ['--max-semi-space-size=8', '--initial-old-space-size=64', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--dev'],
-    /listening on http:\/\/127\.0\.0\.1:(\d+)/, { KEYWAY_SANDBOX: '0', KEYWAY_LOG_LEVEL: LOG_LEVEL, KEYWAY_DEV: '1', ...pgEnv });
+  return start('keyway', keywayServeArgs(dataDir), KEYWAY_READY, { ...keywayEnv(LOG_LEVEL), ...pgEnv });
 }
 
 async function stopProc(p: Proc): Promise<void> {
   await p.stop();
   procs.splice(procs.indexOf(p), 1);
-}
-
-async function api(origin: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${origin}${path}`, {
-    method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null,
-  });
-  const json = await res.json() as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 /** What `measure` found: medians per target, and every round's sample (for ratios paired within a round). */
@@ -161,13 +149,9 @@ async function main(): Promise<void> {
 
     // First start: the organization, the admin key, the master key; then the integration and a bench key.
     let keyway = await startKeyway(dataDir);
-    let kwOrigin = `http://127.0.0.1:${keyway.port}`;
+    const kwOrigin = `http://127.0.0.1:${keyway.port}`;
     const admin = readFileSync(join(dataDir, 'bootstrap-admin-key'), 'utf8').trim();
-    const integration = await api(kwOrigin, admin, 'POST', '/v1/integrations', {
-      provider: 'custom', name: 'Bench API', clientId: 'bench', clientSecret: 'bench-secret',
-      authorizationUrl: 'http://127.0.0.1:9/authorize', tokenUrl: 'http://127.0.0.1:9/token', apiBaseUrl: `${upstreamOrigin}/v1`,
-    });
-    const key = String((await api(kwOrigin, admin, 'POST', '/v1/api-keys', { name: 'bench', scope: { tokenRead: true }, rateLimitPerMinute: 0 }))['key']);
+    const { integrationId, key } = await benchIntegration(kwOrigin, admin, upstreamOrigin);
     await stopProc(keyway);
 
     const auth = { authorization: `Bearer ${key}` };
@@ -181,7 +165,6 @@ async function main(): Promise<void> {
       { name: 'Keyway proxy', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/proxy/${id}/items`), headers: auth },
       { name: 'Keyway /token', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/connections/${id}/token`), headers: auth },
     ];
-    const integrationId = String(integration['id']);
 
     process.stderr.write(`Seeding ${HOT.toLocaleString('en')} hot connections…\n`);
     const { hot } = await seedConnections(dataDir, integrationId, { from: 0, to: HOT, hot: HOT }, dbUrl);
@@ -197,7 +180,6 @@ async function main(): Promise<void> {
       process.stderr.write(`  ${((TOTAL - HOT) / (seeded.ms / 1000)).toFixed(0)} rows/s\n`);
     }
     keyway = await startKeyway(dataDir);
-    kwOrigin = `http://127.0.0.1:${keyway.port}`;
     process.stderr.write(`Store of ${TOTAL.toLocaleString('en')} connections:\n`);
     const [proxyT, tokenT] = keywayTargets(keyway, hot);
     phases.push({ stored: TOTAL, results: await measure([direct, bare, proxyT!, helloT, tokenT!]), memory: keyway.memory() });
