@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { type Proc, startProc } from './procs.ts';
 import { type Sample, type Target, drive, median } from './load.ts';
 import { seedConnections } from './seed.ts';
+import { wholeNumber } from './flags.ts';
 import { KEYWAY_READY, benchIntegration, keywayEnv, keywayServeArgs } from './keyway-setup.ts';
 
 const USAGE = 'Usage: node bench/ab.ts [--target proxy|token] [--rounds N] [--duration S] [--hot N] [--connections N] [--concurrency N] --variant SPEC [--variant SPEC …]';
@@ -39,11 +40,7 @@ const { values: flags } = parseArgs({
     variant: { type: 'string', multiple: true, default: [] },
   },
 });
-const num = (name: string, v: string | undefined, min: number, max: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}`);
-  return n;
-};
+const num = wholeNumber;
 if (flags.target !== 'proxy' && flags.target !== 'token') throw new Error(`--target must be proxy or token. ${USAGE}`);
 const TARGET = flags.target;
 const ROUNDS = num('rounds', flags.rounds, 1, 50);

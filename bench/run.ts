@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { type Proc, startProc } from './procs.ts';
 import { type Sample, type Target, drive, median, medianSample } from './load.ts';
 import { seedConnections } from './seed.ts';
+import { wholeNumber } from './flags.ts';
 import { KEYWAY_READY, benchIntegration, keywayEnv, keywayServeArgs } from './keyway-setup.ts';
 
 const { values: flags } = parseArgs({
@@ -41,11 +42,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.store !== 'sqlite' && flags.store !== 'postgres') throw new Error('--store must be sqlite or postgres');
 const STORE = flags.store;
-const num = (name: string, v: string | undefined, min: number, max: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}`);
-  return n;
-};
+const num = wholeNumber;
 const TOTAL = num('connections', flags.connections, 1, 5_000_000);
 const HOT = Math.min(TOTAL, num('hot', flags.hot, 1, 100_000));
 const DURATION = num('duration', flags.duration, 1, 120);
