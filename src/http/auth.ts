@@ -102,4 +102,3 @@ export function isMcpToolCall(services: Services, header: string | string[] | un
   return typeof header === 'string' && sameSecret(header, services.mcpCallToken);
 }
 
-export { actorOf } from '../access/index.ts';

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
-import { FULL_SCOPE, type Principal, createApiKey, isAdminRole, requireKeyManage, requireScopeWithin } from '../../access/index.ts';
+import { actorOf, FULL_SCOPE, type Principal, createApiKey, isAdminRole, requireKeyManage, requireScopeWithin } from '../../access/index.ts';
 import type { ApiKeyRecord, ApiKeyScope } from '../../store/index.ts';
-import { actorOf } from '../auth.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { canUseIntegration } from '../../access/index.ts';
+import { actorOf, canUseIntegration } from '../../access/index.ts';
 import { OAUTH21_REFUSAL, isRefusedGrant } from '../../connect/index.ts';
 import type { ConnectGrant } from '../../store/index.ts';
 import { presentSession, presentStartedSession } from '../present.ts';
-import { actorOf } from '../auth.ts';
 import type { RouteDeps } from './deps.ts';
 
 const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 4096, 'metadata must be at most 4 KB of JSON');

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { type ConnectionAccess, type Principal, connectionAccess, requireConnectionManage, sharingColumns } from '../../access/index.ts';
+import { actorOf, type ConnectionAccess, type Principal, connectionAccess, requireConnectionManage, sharingColumns } from '../../access/index.ts';
 import type { ConnectionRecord, MemberRecord } from '../../store/index.ts';
 import { presentConnection, presentSharing } from '../present.ts';
-import { actorOf } from '../auth.ts';
 import type { Services } from '../services.ts';
 import type { RouteDeps } from './deps.ts';
 

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { type Principal, canUseIntegration, connectionAccess, requireConnectionManage } from '../../access/index.ts';
+import { actorOf, type Principal, canUseIntegration, connectionAccess, requireConnectionManage } from '../../access/index.ts';
 import { type NewConnectionInput, OAUTH21_REFUSAL, REFUSED_GRANTS } from '../../connect/index.ts';
 import type { ConnectionRecord } from '../../store/index.ts';
 import { presentConnection, presentStartedSession } from '../present.ts';
 import { loadVisible, ownerOf, presentVisible } from './connection-sharing.ts';
-import { actorOf } from '../auth.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { requireManage } from '../../access/index.ts';
+import { actorOf, requireManage } from '../../access/index.ts';
 import { presentIntegration } from '../present.ts';
-import { actorOf } from '../auth.ts';
 import type { RouteDeps } from './deps.ts';
 
 const integrationBody = z.strictObject({

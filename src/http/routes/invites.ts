@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { iso } from '../../core/clock.ts';
 import { KeywayError } from '../../core/errors.ts';
-import { ROLES, createInvite, requireManage } from '../../access/index.ts';
+import { actorOf, ROLES, createInvite, requireManage } from '../../access/index.ts';
 import type { InviteRecord } from '../../store/index.ts';
-import { actorOf } from '../auth.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** An invite as the API shows it: never its link after creation (only its hash is kept). */

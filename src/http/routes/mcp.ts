@@ -4,7 +4,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { KeywayError } from '../../core/errors.ts';
 import { type McpDeps, createMcpServer, selfGateway } from '../../mcp/index.ts';
 import type { OpenApiRegistry } from '../route.ts';
-import { MCP_CALL_HEADER, actorOf, keyPrincipal } from '../auth.ts';
+import { MCP_CALL_HEADER, keyPrincipal } from '../auth.ts';
+import { actorOf } from '../../access/index.ts';
 import type { RouteDeps } from './deps.ts';
 
 /**

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { LAST_OWNER, ROLES, type Principal, assertMayChangeRole, assertMayRemove, requireKeyManage, requireManage } from '../../access/index.ts';
+import { actorOf, LAST_OWNER, ROLES, type Principal, assertMayChangeRole, assertMayRemove, requireKeyManage, requireManage } from '../../access/index.ts';
 import type { ConnectionRecord, MemberRecord } from '../../store/index.ts';
 import { presentMember } from '../present.ts';
-import { actorOf } from '../auth.ts';
 import type { Services } from '../services.ts';
 import type { RouteDeps } from './deps.ts';
 

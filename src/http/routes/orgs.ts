@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { iso } from '../../core/clock.ts';
 import { KeywayError } from '../../core/errors.ts';
-import { createOrganization, requireKeyManage } from '../../access/index.ts';
+import { actorOf, createOrganization, requireKeyManage } from '../../access/index.ts';
 import { presentMember } from '../present.ts';
-import { actorOf } from '../auth.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** Organizations: an owner creates another (becoming its first owner); each caller sees its own only. */
