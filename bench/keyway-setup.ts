@@ -4,7 +4,7 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 
 /** As README recommends running Keyway (see docs/performance.md, memory). */
-export const KEYWAY_NODE_FLAGS = ['--max-semi-space-size=8', '--initial-old-space-size=64'];
+const KEYWAY_NODE_FLAGS = ['--max-semi-space-size=8', '--initial-old-space-size=64'];
 
 /** What `keyway serve` prints once it listens; the group is its port. */
 export const KEYWAY_READY = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
@@ -19,7 +19,7 @@ export function keywayEnv(logLevel: string): Record<string, string> {
   return { KEYWAY_SANDBOX: '0', KEYWAY_LOG_LEVEL: logLevel, KEYWAY_DEV: '1' };
 }
 
-export async function api(origin: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+async function api(origin: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${origin}${path}`, {
     method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null,
   });

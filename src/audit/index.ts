@@ -2,5 +2,5 @@ export { type Actor, type AuditAction, type AuditEvent, AuditWriter, SYSTEM_ACTO
 export { AuditRetention, type RetentionOptions } from './retention.ts';
 export { type AuditSink, type PendingAuditRecord, StoreAuditSink } from './sink.ts';
 export { ThreadAuditSink } from './thread-sink.ts';
-export { changedStamps } from './stamp-cache.ts';
+export { readChanged } from './stamp-cache.ts';
 export { type PackedEntry, unpackEntry } from './packed.ts';

@@ -5,10 +5,15 @@ export type StampRead = (ids: string[]) => Promise<Map<string, string>>;
  * The ids among `ids` whose stamp in `found` (the store's answer) is no longer `expected[i]`: the
  * row changed, or it is gone (absent, or null).
  */
-export function changedStamps(found: ReadonlyMap<string, string | null>, ids: readonly string[], expected: readonly string[]): string[] {
+function changedStamps(found: ReadonlyMap<string, string | null>, ids: readonly string[], expected: readonly string[]): string[] {
   const changed: string[] = [];
   for (let i = 0; i < ids.length; i++) if (found.get(ids[i]!) !== expected[i]) changed.push(ids[i]!);
   return changed;
+}
+
+/** `changedStamps` against what `read` (the store's `connections.stamps`) answers now. */
+export async function readChanged(read: StampRead, ids: string[], expected: string[]): Promise<string[]> {
+  return changedStamps(await read(ids), ids, expected);
 }
 
 /**
@@ -41,7 +46,7 @@ export class StampCache {
   async changed(ids: string[], expected: string[]): Promise<string[]> {
     // Read before the stamps: a commit in between is seen as a change next time, never missed.
     const version = await this.#version();
-    if (version === null) return changedStamps(await this.#read(ids), ids, expected);
+    if (version === null) return readChanged(this.#read, ids, expected);
     if (version !== this.#at) {
       this.#known.clear();
       this.#at = version;

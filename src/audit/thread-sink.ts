@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Random } from '../core/random.ts';
 import type { Store, StoreLocation } from '../store/index.ts';
 import { type AuditSink, StoreAuditSink } from './sink.ts';
-import { changedStamps } from './stamp-cache.ts';
+import { readChanged } from './stamp-cache.ts';
 import type { PackedEntry } from './packed.ts';
 import type { ToAuditThread, FromAuditThread } from './audit-thread.ts';
 
@@ -113,8 +113,8 @@ export class ThreadAuditSink implements AuditSink {
     });
   }
 
-  async #changedHere(ids: string[], stamps: string[]): Promise<string[]> {
-    return changedStamps(await this.#opts.store.connections.stamps(ids), ids, stamps);
+  #changedHere(ids: string[], stamps: string[]): Promise<string[]> {
+    return readChanged((x) => this.#opts.store.connections.stamps(x), ids, stamps);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import type { ConnectionRecord, Store, StoreLocation } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { Outbound } from '../outbound/index.ts';
-import { type AuditSink, AuditRetention, AuditWriter, StoreAuditSink, ThreadAuditSink, changedStamps } from '../audit/index.ts';
+import { type AuditSink, AuditRetention, AuditWriter, StoreAuditSink, ThreadAuditSink, readChanged } from '../audit/index.ts';
 import { IntegrationService } from '../integrations/index.ts';
 import { ConnectService, ConnectionService, DevicePoller } from '../connect/index.ts';
 import { CacheCheck, type RefreshPolicy, Refresher, TokenCache, TokenCrypto, TokenService, RefreshScheduler } from '../tokens/index.ts';
@@ -120,9 +120,7 @@ export function createServices(deps: AppDeps): Services {
   const cacheCheck = new CacheCheck({
     // With the audit thread, the re-check's reads run there too, off the thread answering requests.
     cache: tokenCache,
-    changed: (ids, stamps) => (thread
-      ? thread.changed(ids, stamps)
-      : store.connections.stamps(ids).then((found) => changedStamps(found, ids, stamps))),
+    changed: (ids, stamps) => (thread ? thread.changed(ids, stamps) : readChanged((x) => store.connections.stamps(x), ids, stamps)),
     onError: (e) => {
       if (!checkFailing) logger.warn({ err: e }, 'cached connections could not be re-checked; calls read their rows until the store answers');
       checkFailing = true;
