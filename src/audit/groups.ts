@@ -122,16 +122,16 @@ export class EventGroups {
     const groups = this.#byConnection.get(connection)!;
     if (groups.length === 1) this.#byConnection.delete(connection);
     else groups.splice(groups.indexOf(g), 1);
-    const shared = g.entry[8];
     const durations = g.durations;
-    const timed = durations === null ? shared : { ...shared, durationMs: durations[0] };
-    if (g.laterMs.length === 0) g.entry[8] = timed;
-    else {
-      const group: GroupDetail = durations === null
-        ? { count: g.laterMs.length + 1, laterMs: g.laterMs }
-        : { count: g.laterMs.length + 1, laterMs: g.laterMs, laterDurationMs: durations.slice(1) };
-      g.entry[8] = { ...timed, ...group };
+    if (durations === null && g.laterMs.length === 0) return g.entry; // one event without a duration: its detail as it is
+    const detail: Record<string, unknown> = { ...g.entry[8] };
+    if (durations !== null) detail['durationMs'] = durations[0];
+    if (g.laterMs.length > 0) {
+      const group: GroupDetail = { count: g.laterMs.length + 1, laterMs: g.laterMs };
+      if (durations !== null) group.laterDurationMs = durations.slice(1);
+      Object.assign(detail, group);
     }
+    g.entry[8] = detail;
     return g.entry;
   }
 }
