@@ -4,13 +4,18 @@ import { KeywayError, isKeywayError } from '../core/errors.ts';
 import { HINT_BODY_LIMIT } from './hints.ts';
 import { responseHeaders } from './headers.ts';
 
-/** What one upstream attempt sends. `body` is null, a buffer (replayable) or the caller's stream. */
+/**
+ * What one upstream attempt sends, as undici's `dispatch()` takes it (made by `upstreamRequest`).
+ * `body` is null, a buffer (replayable) or the caller's stream.
+ */
 export interface UpstreamRequest {
   origin: string;
   path: string;
-  method: string;
+  method: Dispatcher.HttpMethod;
   headers: string[];
   body: Buffer | IncomingMessage | null;
+  headersTimeout: number;
+  bodyTimeout: number;
 }
 
 /**
@@ -20,7 +25,9 @@ export interface UpstreamRequest {
  */
 export type Disposition = { kind: 'stream'; extraHeaders: string[] } | { kind: 'hold' };
 
-export type Decide = (status: number, headers: Record<string, string | string[] | undefined>) => Disposition;
+export interface Decider {
+  decide(status: number, headers: Record<string, string | string[] | undefined>): Disposition;
+}
 
 export type AttemptResult =
   /** The response went to the caller (or the caller went away mid-way: `complete` false). */
@@ -35,6 +42,11 @@ const BODY_TIMEOUT_MS = 120_000;
 /** Told once how an attempt ended: its result, or the failure before any response (nothing written). */
 export type AttemptDone = (r: AttemptResult | KeywayError) => void;
 
+/** One attempt's request, with the gateway's timeouts. */
+export function upstreamRequest(origin: string, path: string, method: string, headers: string[], body: Buffer | IncomingMessage | null): UpstreamRequest {
+  return { origin, path, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS };
+}
+
 /**
  * One call to the provider with undici's `dispatch()` through the outbound policy's pinned
  * dispatcher (so the host is resolved, checked and pinned; nothing is fetched elsewhere). Redirects
@@ -45,13 +57,10 @@ export type AttemptDone = (r: AttemptResult | KeywayError) => void;
  *
  * The gateway's hot path: one handler object per attempt and no promise.
  */
-export function startUpstream(dispatcher: Dispatcher, up: UpstreamRequest, res: ServerResponse, decide: Decide, done: AttemptDone): void {
-  const attempt = new UpstreamAttempt(res, decide, done);
+export function startUpstream(dispatcher: Dispatcher, up: UpstreamRequest, res: ServerResponse, decider: Decider, done: AttemptDone): void {
+  const attempt = new UpstreamAttempt(res, decider, done);
   try {
-    dispatcher.dispatch({
-      origin: up.origin, path: up.path, method: up.method as Dispatcher.HttpMethod, headers: up.headers, body: up.body,
-      headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS,
-    }, attempt);
+    dispatcher.dispatch(up, attempt);
   } catch (err) {
     attempt.settle(upstreamError(err));
   }
@@ -61,23 +70,30 @@ const NONE = 0;
 const STREAM = 1;
 const HOLD = 2;
 
+/** Until the response starts: nothing to pass on. */
+const NO_HEADERS: string[] = [];
+const NO_PARSED: Record<string, string | string[] | undefined> = {};
+
 /** One attempt's dispatch handler: streams the answer to the caller, or holds it for `decide`'s caller. */
 class UpstreamAttempt implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
-  readonly #decide: Decide;
+  readonly #decider: Decider;
   #done: AttemptDone | null;
   #controller: Dispatcher.DispatchController | null = null;
   #mode = NONE;
   #status = 0;
-  #rawHeaders: string[] = [];
-  #parsed: Record<string, string | string[] | undefined> = {};
-  #held: Buffer[] = [];
+  #rawHeaders = NO_HEADERS;
+  #parsed = NO_PARSED;
+  /** A held body's chunks; made when a response is held (most are streamed). */
+  #held: Buffer[] | null = null;
   #heldBytes = 0;
+  /** Made the first time the caller's socket is full (most answers never fill it). */
+  #onDrain: (() => void) | null = null;
   #waitingForDrain = false;
 
-  constructor(res: ServerResponse, decide: Decide, done: AttemptDone) {
+  constructor(res: ServerResponse, decider: Decider, done: AttemptDone) {
     this.#res = res;
-    this.#decide = decide;
+    this.#decider = decider;
     this.#done = done;
     // Not removed when the attempt ends (that cost more than the check): once settled it does nothing.
     res.on('close', this.#onClose);
@@ -96,10 +112,6 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.settle({ kind: 'streamed', status: this.#status, complete: false });
   };
 
-  readonly #onDrain = (): void => {
-    this.#waitingForDrain = false;
-    this.#controller?.resume();
-  };
 
   #startStreaming(extra: string[]): void {
     this.#res.writeHead(this.#status, extra.length > 0 ? [...this.#rawHeaders, ...extra] : this.#rawHeaders);
@@ -110,6 +122,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (!this.#res.write(chunk) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
       this.#controller?.pause();
+      this.#onDrain ??= (): void => {
+        this.#waitingForDrain = false;
+        this.#controller?.resume();
+      };
       this.#res.once('drain', this.#onDrain);
     }
   }
@@ -118,31 +134,35 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.#controller = c;
   }
 
-  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return; // 1xx: informational, not passed on
     this.#status = statusCode;
     this.#parsed = headers;
-    this.#rawHeaders = responseHeaders(c.rawHeaders as Buffer[] ?? flatten(headers));
-    const d = this.#decide(statusCode, headers);
-    if (d.kind === 'hold') this.#mode = HOLD;
+    this.#rawHeaders = responseHeaders(headers);
+    const d = this.#decider.decide(statusCode, headers);
+    if (d.kind === 'hold') {
+      this.#mode = HOLD;
+      this.#held = [];
+    }
     else this.#startStreaming(d.extraHeaders);
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#mode === STREAM) return this.#write(chunk);
+    const held = this.#held ??= [];
     this.#heldBytes += chunk.length;
-    this.#held.push(chunk);
+    held.push(chunk);
     if (this.#heldBytes > HINT_BODY_LIMIT) {
       // Too large to judge: it goes back as it is, streamed from here on.
       this.#startStreaming([]);
-      for (const b of this.#held) this.#write(b);
-      this.#held = [];
+      for (const b of held) this.#write(b);
+      this.#held = null;
     }
   }
 
   onResponseEnd(): void {
     if (this.#mode === HOLD) {
-      this.settle({ kind: 'held', status: this.#status, headers: this.#rawHeaders, parsed: this.#parsed, body: Buffer.concat(this.#held, this.#heldBytes) });
+      this.settle({ kind: 'held', status: this.#status, headers: this.#rawHeaders, parsed: this.#parsed, body: Buffer.concat(this.#held ?? [], this.#heldBytes) });
       return;
     }
     this.#res.end();
@@ -163,15 +183,6 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 export function writeHeld(res: ServerResponse, held: Extract<AttemptResult, { kind: 'held' }>, extra: string[]): void {
   res.writeHead(held.status, [...held.headers, ...extra]);
   res.end(held.body);
-}
-
-function flatten(h: Record<string, string | string[] | undefined>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(h)) {
-    if (Array.isArray(v)) for (const x of v) out.push(k, x);
-    else if (v !== undefined) out.push(k, v);
-  }
-  return out;
 }
 
 /** A failure before any response: the policy's refusal as it is, otherwise "unreachable". */

@@ -28,24 +28,22 @@ function listedByConnection(value: string): Set<string> | null {
 }
 
 /**
- * One pass over a flat header list, dropping the names in `drop` (and, towards the provider, every
- * `Keyway-*` header and `alsoDrop`); a second pass only when `Connection` names other headers.
+ * One pass over the caller's flat header list, dropping the names in `drop`, every `Keyway-*`
+ * header and `alsoDrop`; a second pass only when `Connection` names other headers.
  */
-function filterHeaders(raw: ReadonlyArray<string | Buffer>, drop: ReadonlySet<string>, towardsProvider: boolean, alsoDrop: string | null): string[] {
+function filterHeaders(raw: readonly string[], drop: ReadonlySet<string>, alsoDrop: string | null): string[] {
   const out: string[] = [];
   let listed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    const n = raw[i]!;
-    const name = typeof n === 'string' ? n : n.toString('latin1');
+    const name = raw[i]!;
     const lower = name.toLowerCase();
-    const v = raw[i + 1]!;
-    const value = typeof v === 'string' ? v : v.toString('latin1');
+    const value = raw[i + 1]!;
     if (lower === 'connection') {
       const more = listedByConnection(value);
       if (more) listed = listed ? new Set([...listed, ...more]) : more;
       continue;
     }
-    if (drop.has(lower) || (towardsProvider && (lower === alsoDrop || lower.startsWith('keyway-')))) continue;
+    if (drop.has(lower) || lower === alsoDrop || lower.startsWith('keyway-')) continue;
     out.push(name, value);
   }
   if (listed === null) return out;
@@ -60,12 +58,28 @@ function filterHeaders(raw: ReadonlyArray<string | Buffer>, drop: ReadonlySet<st
  * name of the header the credential goes into, so a caller cannot send their own.
  */
 export function requestHeaders(raw: readonly string[], alsoDrop: string | null): string[] {
-  return filterHeaders(raw, REQUEST_DROP, true, alsoDrop);
+  return filterHeaders(raw, REQUEST_DROP, alsoDrop);
 }
 
-/** The provider's response headers as sent to the caller, hop-by-hop ones removed. */
-export function responseHeaders(raw: ReadonlyArray<string | Buffer>): string[] {
-  return filterHeaders(raw, RESPONSE_DROP, false, null);
+/**
+ * The provider's response headers as sent to the caller, hop-by-hop ones removed (and any the
+ * `Connection` header names), repeated ones (Set-Cookie) kept as separate lines. Made from the
+ * headers undici has already parsed, so the names are in lower case, as HTTP/2 writes them and as
+ * HTTP/1.1 allows (RFC 9110 §5.1: names are case-insensitive): turning undici's raw buffers into
+ * strings a second time, and lower-casing every name to filter it, was the gateway's largest
+ * allocation per call.
+ */
+export function responseHeaders(parsed: Readonly<Record<string, string | string[] | undefined>>): string[] {
+  const connection = parsed['connection'];
+  const listed = connection === undefined ? null : listedByConnection(typeof connection === 'string' ? connection : connection.join(','));
+  const out: string[] = [];
+  for (const name in parsed) {
+    if (RESPONSE_DROP.has(name) || (listed !== null && listed.has(name))) continue;
+    const v = parsed[name];
+    if (typeof v === 'string') out.push(name, v);
+    else if (v !== undefined) for (const x of v) out.push(name, x);
+  }
+  return out;
 }
 
 /** First value of a header in a flat list, by lower-case name. */

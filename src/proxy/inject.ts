@@ -37,6 +37,26 @@ export function credentialFor(kind: ConnectionKind, inject: Injection, secret: s
 }
 
 /**
+ * The credential last made for one connection's target, made again only when the secret (a
+ * refreshed token) or the connection's kind changes: the gateway sends the same credential on every
+ * call until then, and making it anew each time cost a string, a header pair and an object.
+ */
+export class CredentialMemo {
+  #kind: ConnectionKind | null = null;
+  #secret = '';
+  #credential: Credential | null = null;
+
+  for(kind: ConnectionKind, inject: Injection, secret: string): Credential {
+    if (this.#credential !== null && secret === this.#secret && kind === this.#kind) return this.#credential;
+    const made = credentialFor(kind, inject, secret);
+    this.#kind = kind;
+    this.#secret = secret;
+    this.#credential = made;
+    return made;
+  }
+}
+
+/**
  * The query string sent upstream: the caller's, as received, with the credential parameter added
  * (and a caller's own parameter of that name removed, so only Keyway's is sent).
  */

@@ -74,8 +74,11 @@ export function checkForwardPath(rawPath: string): void {
   }
 }
 
+/** A call without a query string: one shared empty list, not one per call. */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
 /** The path as the audit log keeps it: no query values, only the parameter names. */
-export function auditPath(path: string, query: string | null): { path: string; query: string[] } {
-  const names = query === null || query === '' ? [] : query.split('&').slice(0, 20).map((p) => p.split('=', 1)[0]!.slice(0, 100));
+export function auditPath(path: string, query: string | null): { path: string; query: readonly string[] } {
+  const names = query === null || query === '' ? NO_NAMES : query.split('&').slice(0, 20).map((p) => p.split('=', 1)[0]!.slice(0, 100));
   return { path: (path === '' ? '/' : path).slice(0, 512), query: names };
 }

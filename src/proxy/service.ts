@@ -6,9 +6,9 @@ import type { Actor, AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
 import { type ProxyUrl, auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
 import { requestHeaders } from './headers.ts';
-import { type Credential, credentialFor, upstreamQuery } from './inject.ts';
+import { type Credential, upstreamQuery } from './inject.ts';
 import { HINT_BODY_LIMIT, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
-import { type AttemptDone, type AttemptResult, type Decide, type Disposition, type UpstreamRequest, startUpstream, writeHeld } from './forward.ts';
+import { type AttemptDone, type AttemptResult, type Decider, type Disposition, startUpstream, upstreamRequest, writeHeld } from './forward.ts';
 import { type ApiBase, type ProxyTarget, type ProxyTargets, pickBase } from './target.ts';
 
 /** A usable token with its connection row (the token service's answer). */
@@ -64,12 +64,42 @@ interface Started {
   connection: ConnectionRecord | null;
 }
 
-interface Call {
-  started: Started;
-  connection: ConnectionRecord;
-  target: ProxyTarget;
-  base: ApiBase;
-  body: Buffer | IncomingMessage | null;
+/** How an attempt treats a 401: held back to refresh and retry, or passed on with a hint saying why not. */
+type AttemptMode = 'hold401' | 'static' | 'retry';
+
+/**
+ * A call once its connection and target are known. It decides, for the attempt under way, what to
+ * do with the provider's answer once its status and headers are in (one object per call, not a
+ * closure per attempt).
+ */
+class Call implements Decider {
+  readonly started: Started;
+  readonly connection: ConnectionRecord;
+  readonly target: ProxyTarget;
+  readonly base: ApiBase;
+  readonly body: Buffer | IncomingMessage | null;
+  /** The attempt under way (attempts run one after another). */
+  mode: AttemptMode = 'hold401';
+
+  constructor(started: Started, connection: ConnectionRecord, target: ProxyTarget, base: ApiBase, body: Buffer | IncomingMessage | null) {
+    this.started = started;
+    this.connection = connection;
+    this.target = target;
+    this.base = base;
+    this.body = body;
+  }
+
+  decide(status: number, h: Record<string, string | string[] | undefined>): Disposition {
+    if (status < 400) return AS_IS;
+    if (status === 401) {
+      if (this.mode === 'hold401') return HOLD;
+      return { kind: 'stream', extraHeaders: [KEYWAY_HINT, unauthorizedHint(this.mode === 'static' ? 'static_credential' : 'rejected_after_refresh')] };
+    }
+    const fromHeaders = scopeProblemFromHeaders(status, h);
+    if (fromHeaders) return { kind: 'stream', extraHeaders: [KEYWAY_HINT, scopeHint(fromHeaders, this.connection.grantedScopes)] };
+    if (status === 403 && mayHoldBody(h)) return HOLD;
+    return AS_IS;
+  }
 }
 
 /**
@@ -125,7 +155,7 @@ export class ProxyService {
     if (!canUseConnection(principal, hit.connection)) throw notFound(url.connectionId);
     started.connection = hit.connection;
     const base = pickBase(target, req.headers['keyway-base-url']);
-    this.#firstAttempt({ started, connection: hit.connection, target, base, body: null }, hit.token);
+    this.#firstAttempt(new Call(started, hit.connection, target, base, null), hit.token);
     return true;
   }
 
@@ -138,7 +168,7 @@ export class ProxyService {
     const target = await this.#d.targets.of(use.connection);
     const base = pickBase(target, req.headers['keyway-base-url']);
     const body = hasBody(req) ? await requestBody(req) : null;
-    this.#firstAttempt({ started, connection: use.connection, target, base, body }, use.token);
+    this.#firstAttempt(new Call(started, use.connection, target, base, body), use.token);
   }
 
   /** The first attempt; a held answer (a 401 to retry after a refresh, a 403 to read) goes on as a promise. */
@@ -222,33 +252,19 @@ export class ProxyService {
    * One attempt. `hold401`: a 401 is held back (the caller may refresh and retry). Any response
    * that may be a scope error is held when the headers alone do not tell.
    */
-  #attempt(call: Call, secret: string, mode: 'hold401' | 'static' | 'retry', done: AttemptDone): void {
+  #attempt(call: Call, secret: string, mode: AttemptMode, done: AttemptDone): void {
     const { connection, target, base } = call;
     const { req, res } = call.started;
-    const credential: Credential = credentialFor(connection.kind, target.inject, secret);
+    const credential: Credential = target.credential.for(connection.kind, target.inject, secret);
     const headers = requestHeaders(req.rawHeaders, credential.reserved);
     if (credential.header) headers.push(credential.header[0], credential.header[1]);
     for (const name in target.headers) {
       if (!hasHeader(headers, name)) headers.push(name, target.headers[name]!);
     }
     const { path, query } = call.started.url;
-    const up: UpstreamRequest = {
-      origin: base.origin,
-      path: `${base.basePath}${path === '' && base.basePath === '' ? '/' : path}${upstreamQuery(query, target.inject, credential)}`,
-      method: req.method ?? 'GET', headers, body: call.body,
-    };
-    const decide: Decide = (status, h) => {
-      if (status < 400) return AS_IS;
-      if (status === 401) {
-        if (mode === 'hold401') return HOLD;
-        return { kind: 'stream', extraHeaders: [KEYWAY_HINT, unauthorizedHint(mode === 'static' ? 'static_credential' : 'rejected_after_refresh')] };
-      }
-      const fromHeaders = scopeProblemFromHeaders(status, h);
-      if (fromHeaders) return { kind: 'stream', extraHeaders: [KEYWAY_HINT, scopeHint(fromHeaders, connection.grantedScopes)] };
-      if (status === 403 && mayHoldBody(h)) return HOLD;
-      return AS_IS;
-    };
-    startUpstream(this.#d.dispatcher, up, res, decide, done);
+    const upstreamPath = `${base.basePath}${path === '' && base.basePath === '' ? '/' : path}${upstreamQuery(query, target.inject, credential)}`;
+    call.mode = mode;
+    startUpstream(this.#d.dispatcher, upstreamRequest(base.origin, upstreamPath, req.method ?? 'GET', headers, call.body), res, call, done);
   }
 
   #sendHeldWithScopeHint(call: Call, held: Extract<AttemptResult, { kind: 'held' }>): Outcome {

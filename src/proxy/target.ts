@@ -1,7 +1,7 @@
 import { KeywayError } from '../core/errors.ts';
 import type { ResolvedProvider, ConnectionValues } from '../catalog/index.ts';
 import type { ConnectionRecord, IntegrationRecord } from '../store/index.ts';
-import type { Injection } from './inject.ts';
+import { CredentialMemo, type Injection } from './inject.ts';
 
 /** One of the provider's API base URLs, split for undici: origin, and path without a trailing '/'. */
 export interface ApiBase {
@@ -17,6 +17,8 @@ export interface ProxyTarget {
   inject: Injection;
   /** Headers the provider's API requires on every call (Notion-Version…), unless the caller sends its own. */
   headers: Record<string, string>;
+  /** The credential as last sent through this target (a target is one connection's). */
+  credential: CredentialMemo;
 }
 
 export interface TargetDeps {
@@ -108,7 +110,7 @@ export class ProxyTargets {
       const url = this.#d.checkUrl(u, 'API base URL');
       return { url: u.replace(/\/+$/, ''), origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
     });
-    return { bases, inject: resolved.definition.api.inject, headers: resolved.definition.api.headers ?? {} };
+    return { bases, inject: resolved.definition.api.inject, headers: resolved.definition.api.headers ?? {}, credential: new CredentialMemo() };
   }
 }
 
