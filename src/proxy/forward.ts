@@ -112,7 +112,6 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.settle({ kind: 'streamed', status: this.#status, complete: false });
   };
 
-
   #startStreaming(extra: string[]): void {
     this.#res.writeHead(this.#status, extra.length > 0 ? [...this.#rawHeaders, ...extra] : this.#rawHeaders);
     this.#mode = STREAM; // after writeHead: headers it refuses fail the call as a whole (502), not mid-stream
@@ -140,10 +139,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.#parsed = headers;
     this.#rawHeaders = responseHeaders(headers);
     const d = this.#decider.decide(statusCode, headers);
-    if (d.kind === 'hold') {
-      this.#mode = HOLD;
-      this.#held = [];
-    }
+    if (d.kind === 'hold') this.#mode = HOLD;
     else this.#startStreaming(d.extraHeaders);
   }
 
