@@ -5,7 +5,7 @@ import { type Principal, actorOf, canUseConnection } from '../access/index.ts';
 import type { Actor, AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
 import { type ProxyUrl, auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
-import { requestHeaders } from './headers.ts';
+import { headerValue, requestHeaders } from './headers.ts';
 import { type Credential, upstreamQuery } from './inject.ts';
 import { HINT_BODY_LIMIT, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
 import { type AttemptDone, type AttemptResult, type Decider, type Disposition, startUpstream, upstreamRequest, writeHeld } from './forward.ts';
@@ -259,7 +259,7 @@ export class ProxyService {
     const headers = requestHeaders(req.rawHeaders, credential.reserved);
     if (credential.header) headers.push(credential.header[0], credential.header[1]);
     for (const name in target.headers) {
-      if (!hasHeader(headers, name)) headers.push(name, target.headers[name]!);
+      if (headerValue(headers, name.toLowerCase()) === undefined) headers.push(name, target.headers[name]!);
     }
     const { path, query } = call.started.url;
     const upstreamPath = `${base.basePath}${path === '' && base.basePath === '' ? '/' : path}${upstreamQuery(query, target.inject, credential)}`;
@@ -307,11 +307,4 @@ async function requestBody(req: IncomingMessage): Promise<Buffer | IncomingMessa
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** True when a flat [name, value, …] header list has `name` (case-insensitive). */
-function hasHeader(flat: readonly string[], name: string): boolean {
-  const lower = name.toLowerCase();
-  for (let i = 0; i < flat.length; i += 2) if (flat[i]?.toLowerCase() === lower) return true;
-  return false;
 }
