@@ -89,3 +89,24 @@ test('events with a detail group only with an equal detail (arrays item by item)
     { ...items(['page']), aborted: true, durationMs: 1 },
   ]);
 });
+
+test('the same event object recorded again joins the group it went into, until that group closes; then it is packed and opens a new one', () => {
+  const groups = new EventGroups(1000, 4);
+  const source = { any: 'event object' };
+  const other = { any: 'an equal event, another object' };
+  assert.equal(groups.addAgain(source, 10_010), undefined, 'never added: the caller packs it');
+  assert.equal(groups.add(read('conn_a', 10_000), 0, null, source), null);
+  assert.equal(groups.addAgain(source, 10_020), null, 'joined without packing');
+  assert.equal(groups.addAgain(other, 10_025), undefined, 'another object is not taken for it');
+  assert.equal(groups.add(read('conn_a', 10_030), 0, null, other), null, 'packed, it joins the equal group');
+  assert.deepEqual(groups.addAgain(other, 10_040), ['org_1', 10_000, 'api_key', 'key_1', 'token.read', 'ok', 'int_1', 'conn_a', { count: 4, laterMs: [20, 30, 40] }, 'mem_1'], 'the fourth event fills it');
+  assert.equal(groups.size, 0);
+  assert.equal(groups.addAgain(source, 10_050), undefined, 'its group closed: packed again');
+  assert.equal(groups.addAgain(other, 10_050), undefined);
+  assert.equal(groups.add(read('conn_a', 10_050), 0, null, source), null);
+  assert.equal(groups.addAgain(source, 10_060), null);
+  const out: PackedEntry[] = [];
+  groups.closeDue(Infinity, out);
+  assert.deepEqual(out, [['org_1', 10_050, 'api_key', 'key_1', 'token.read', 'ok', 'int_1', 'conn_a', { count: 2, laterMs: [10] }, 'mem_1']]);
+  assert.equal(groups.addAgain(source, 10_070), undefined, 'closed by its window: forgotten too');
+});

@@ -15,6 +15,8 @@ export interface GroupDetail {
 
 interface Group {
   entry: PackedEntry;
+  /** The event objects recorded into it (see `addAgain`); null when none was given. */
+  sources: object[] | null;
   laterMs: number[];
   /** Every event's duration, the first's first; null for events without one. */
   durations: number[] | null;
@@ -59,6 +61,8 @@ function sameDetail(a: Record<string, unknown> | null, b: Record<string, unknown
  */
 export class EventGroups {
   readonly #byConnection = new Map<string | null, Group[]>();
+  /** Open groups by the event objects recorded into them (see `addAgain`). */
+  readonly #bySource = new Map<object, Group>();
   /** Every open group, opened first first (so due first first); closed ones are skipped. */
   #order: Group[] = [];
   #head = 0;
@@ -77,23 +81,44 @@ export class EventGroups {
 
   /**
    * Adds `event` (a packed entry, its time `event[1]`; `durationMs` how long it took, when it is
-   * a call) to its open group, or opens one with it. Returns the group's entry when this event
+   * a call) to its open group, or opens one with it. `source` is the event object it was packed
+   * from: recorded again, it is added with `addAgain`. Returns the group's entry when this event
    * filled it (closed: the caller queues it).
    */
-  add(event: PackedEntry, now: number, durationMs: number | null = null): PackedEntry | null {
+  add(event: PackedEntry, now: number, durationMs: number | null = null, source: object | null = null): PackedEntry | null {
     const connection = event[7];
     const groups = this.#byConnection.get(connection);
     let g: Group | undefined;
     if (groups !== undefined) for (const x of groups) if (sameEvent(x.entry, event)) { g = x; break; }
-    if (g === undefined) {
-      const opened: Group = { entry: event, laterMs: [], durations: durationMs === null ? null : [durationMs], due: now + this.#windowMs, closed: false };
-      if (groups === undefined) this.#byConnection.set(connection, [opened]);
-      else groups.push(opened);
-      this.#order.push(opened);
-      this.#open++;
-      return null;
+    if (g !== undefined) {
+      if (source !== null && !this.#bySource.has(source)) {
+        this.#bySource.set(source, g);
+        (g.sources ??= []).push(source);
+      }
+      return this.#join(g, event[1], durationMs);
     }
-    g.laterMs.push(Math.max(0, event[1] - g.entry[1]));
+    const opened: Group = { entry: event, sources: source === null ? null : [source], laterMs: [], durations: durationMs === null ? null : [durationMs], due: now + this.#windowMs, closed: false };
+    if (groups === undefined) this.#byConnection.set(connection, [opened]);
+    else groups.push(opened);
+    if (source !== null) this.#bySource.set(source, opened);
+    this.#order.push(opened);
+    this.#open++;
+    return null;
+  }
+
+  /**
+   * The same event object recorded again (a caller that keeps the event of a call it repeats): added
+   * to the open group it went into, at `at`, without packing or comparing it. Returns undefined
+   * when that group is closed or there was none (the caller packs it and calls `add`), otherwise as
+   * `add`. The object must not have changed since it was first added.
+   */
+  addAgain(source: object, at: number, durationMs: number | null = null): PackedEntry | null | undefined {
+    const g = this.#bySource.get(source);
+    return g === undefined ? undefined : this.#join(g, at, durationMs);
+  }
+
+  #join(g: Group, at: number, durationMs: number | null): PackedEntry | null {
+    g.laterMs.push(Math.max(0, at - g.entry[1]));
     g.durations?.push(durationMs ?? 0);
     if (g.laterMs.length + 1 < this.#maxCount) return null;
     return this.#close(g);
@@ -118,6 +143,7 @@ export class EventGroups {
   #close(g: Group): PackedEntry {
     g.closed = true;
     this.#open--;
+    if (g.sources !== null) for (const x of g.sources) this.#bySource.delete(x);
     const connection = g.entry[7];
     const groups = this.#byConnection.get(connection)!;
     if (groups.length === 1) this.#byConnection.delete(connection);

@@ -80,13 +80,18 @@ export class AuditWriter {
    * entry, its detail `count` and `laterMs` (each later event's time in milliseconds after the
    * entry's `at`; see EventGroups). `durationMs`, for a call, is kept for each event: the entry's
    * `durationMs` is the first's, `laterDurationMs` the others'.
+   *
+   * A caller may pass the same event object again for a repeat (the gateway and `/token` keep the
+   * event of the call they last recorded): it then joins its group without being packed or
+   * compared. So an event given here is never changed afterwards.
    */
   recordRepeated(e: AuditEvent, durationMs: number | null = null): void {
     const now = this.#opts.clock.now();
     if (this.#groups === null) {
       return this.#queued(this.#packed(durationMs === null ? e : { ...e, detail: { ...e.detail, durationMs } }, now));
     }
-    const full = this.#groups.add(this.#packed(e, now), performance.now(), durationMs);
+    const again = this.#groups.addAgain(e, now, durationMs);
+    const full = again !== undefined ? again : this.#groups.add(this.#packed(e, now), performance.now(), durationMs, e);
     if (full !== null) this.#queued(full);
     else this.#arm();
   }
