@@ -5,6 +5,7 @@ import { type Principal, actorOf, canUseConnection } from '../access/index.ts';
 import type { Actor, AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
 import { type ProxyUrl, auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
+import { callEvent } from './call-event.ts';
 import { headerValue, requestHeaders } from './headers.ts';
 import { type Credential, upstreamQuery } from './inject.ts';
 import { HINT_BODY_LIMIT, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
@@ -62,6 +63,8 @@ interface Started {
   fail: (e: KeywayError) => void;
   /** Set once the caller may use it. */
   connection: ConnectionRecord | null;
+  /** Set once known (with the connection): where its completed calls' audit event is kept. */
+  target: ProxyTarget | null;
 }
 
 /** How an attempt treats a 401: held back to refresh and retry, or passed on with a hint saying why not. */
@@ -133,7 +136,7 @@ export class ProxyService {
       fail(asKeywayError(e)); // not a gateway URL at all: nothing to audit
       return;
     }
-    const started: Started = { req, res, principal, url, at, fail, connection: null };
+    const started: Started = { req, res, principal, url, at, fail, connection: null, target: null };
     try {
       if (this.#startFromMemory(started)) return;
     } catch (e) {
@@ -154,6 +157,7 @@ export class ProxyService {
     if (hit === undefined || target === undefined) return false;
     if (!canUseConnection(principal, hit.connection)) throw notFound(url.connectionId);
     started.connection = hit.connection;
+    started.target = target;
     const base = pickBase(target, req.headers['keyway-base-url']);
     this.#firstAttempt(new Call(started, hit.connection, target, base, null), hit.token);
     return true;
@@ -166,6 +170,7 @@ export class ProxyService {
     if (!canUseConnection(principal, use.connection)) throw notFound(url.connectionId);
     started.connection = use.connection;
     const target = await this.#d.targets.of(use.connection);
+    started.target = target;
     const base = pickBase(target, req.headers['keyway-base-url']);
     const body = hasBody(req) ? await requestBody(req) : null;
     this.#firstAttempt(new Call(started, use.connection, target, base, body), use.token);
@@ -196,31 +201,30 @@ export class ProxyService {
    * The call's audit entry: method, path, query parameter names, status, duration — never a header
    * value or a body. A call that got its answer is recorded as repeatable: the same call with the
    * same answer within a second is one entry with each call's time and duration (see
-   * `AuditWriter.recordRepeated`); a failed or cut-off call is an entry of its own.
+   * `AuditWriter.recordRepeated`), and its event is the one the target kept from the connection's
+   * last such call when it is the same call; a failed or cut-off call is an entry of its own.
    */
   #audit(started: Started, outcome: Outcome | null, failure: KeywayError | null): void {
-    const { url, principal, connection } = started;
-    const where = auditPath(url.path, url.query);
+    const { url, principal, connection, target } = started;
     const durationMs = Math.round(performance.now() - started.at);
-    const detail: Record<string, unknown> = { method: started.req.method ?? 'GET', path: where.path, query: where.query };
-    if (outcome) {
-      detail['status'] = outcome.status;
-      detail['retried'] = outcome.retried;
+    const method = started.req.method ?? 'GET';
+    if (outcome?.complete === true && connection !== null && target !== null) {
+      const event = target.audit.for(principal, connection, method, url.path, url.query, outcome.status, outcome.retried);
+      this.#d.audit.recordRepeated(event, durationMs);
+      this.#d.onCall?.({ connection: connection.id, detail: { ...event.detail, durationMs } });
+      return;
     }
-    const event: AuditEvent = {
-      orgId: principal.orgId, actor: actorOf(principal), action: 'proxy.call', outcome: 'ok',
-      integrationId: connection?.integrationId ?? null, connectionId: connection?.id ?? null, detail,
-    };
-    if (outcome?.complete === true && connection !== null) this.#d.audit.recordRepeated(event, durationMs);
-    else {
-      detail['durationMs'] = durationMs;
-      if (outcome && !outcome.complete) detail['aborted'] = true;
-      if (failure) detail['code'] = failure.code;
-      if (connection === null) detail['requestedConnection'] = url.connectionId.slice(0, 100);
-      event.outcome = failure || !outcome?.complete ? 'error' : 'ok';
-      this.#d.audit.record(event);
-    }
-    this.#d.onCall?.({ connection: connection?.id ?? null, detail: { ...detail, durationMs } });
+    const event = outcome !== null && connection !== null
+      ? callEvent(principal, connection, method, url.path, url.query, outcome.status, outcome.retried)
+      : failedCallEvent(principal, connection, method, url);
+    const detail = event.detail!;
+    detail['durationMs'] = durationMs;
+    if (outcome && !outcome.complete) detail['aborted'] = true;
+    if (failure) detail['code'] = failure.code;
+    if (connection === null) detail['requestedConnection'] = url.connectionId.slice(0, 100);
+    event.outcome = failure || !outcome?.complete ? 'error' : 'ok';
+    this.#d.audit.record(event);
+    this.#d.onCall?.({ connection: connection?.id ?? null, detail });
   }
 
   /** A 401 from the provider on an OAuth connection: refresh if the token is still the current one, then replay once. */
@@ -272,6 +276,16 @@ export class ProxyService {
     writeHeld(call.started.res, held, problem ? [KEYWAY_HINT, scopeHint(problem, call.connection.grantedScopes)] : []);
     return { status: held.status, retried: false, complete: true };
   }
+}
+
+/** The audit event of a call that got no answer from the provider (refused, or failed before one). */
+function failedCallEvent(principal: Principal, connection: ConnectionRecord | null, method: string, url: ProxyUrl): AuditEvent {
+  const where = auditPath(url.path, url.query);
+  return {
+    orgId: principal.orgId, actor: actorOf(principal), action: 'proxy.call', outcome: 'ok',
+    integrationId: connection?.integrationId ?? null, connectionId: connection?.id ?? null,
+    detail: { method, path: where.path, query: where.query },
+  };
 }
 
 function asKeywayError(e: unknown): KeywayError {

@@ -2,6 +2,7 @@ import { KeywayError } from '../core/errors.ts';
 import type { ResolvedProvider, ConnectionValues } from '../catalog/index.ts';
 import type { ConnectionRecord, IntegrationRecord } from '../store/index.ts';
 import { CredentialMemo, type Injection } from './inject.ts';
+import { CallEventMemo } from './call-event.ts';
 
 /** One of the provider's API base URLs, split for undici: origin, and path without a trailing '/'. */
 export interface ApiBase {
@@ -19,6 +20,8 @@ export interface ProxyTarget {
   headers: Record<string, string>;
   /** The credential as last sent through this target (a target is one connection's). */
   credential: CredentialMemo;
+  /** The audit event of the last completed call through it. */
+  audit: CallEventMemo;
 }
 
 export interface TargetDeps {
@@ -110,7 +113,7 @@ export class ProxyTargets {
       const url = this.#d.checkUrl(u, 'API base URL');
       return { url: u.replace(/\/+$/, ''), origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
     });
-    return { bases, inject: resolved.definition.api.inject, headers: resolved.definition.api.headers ?? {}, credential: new CredentialMemo() };
+    return { bases, inject: resolved.definition.api.inject, headers: resolved.definition.api.headers ?? {}, credential: new CredentialMemo(), audit: new CallEventMemo() };
   }
 }
 

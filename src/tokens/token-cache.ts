@@ -1,4 +1,5 @@
 import { type ConnectionRecord, connectionStamp } from '../store/index.ts';
+import type { AuditEvent } from '../audit/index.ts';
 
 /** A decrypted access token as handed out; `version` is the connection's `tokenVersion`. */
 export interface CachedAccessToken {
@@ -21,6 +22,8 @@ export interface TokenCacheEntry {
   checkedAt: number;
   /** `connectionStamp(connection)`, made once: what the periodic re-check compares. */
   readonly stamp: string;
+  /** The audit event of this token's last read, recorded again while the next reader is the same (`TokenService.auditRead`). */
+  readEvent: AuditEvent | null;
 }
 
 /**
@@ -48,7 +51,7 @@ export class TokenCache {
   }
 
   set(connection: ConnectionRecord, token: CachedAccessToken, checkedAt: number): TokenCacheEntry {
-    const entry: TokenCacheEntry = { connection, token, checkedAt, stamp: connectionStamp(connection) };
+    const entry: TokenCacheEntry = { connection, token, checkedAt, stamp: connectionStamp(connection), readEvent: null };
     this.#entries.delete(connection.id);
     if (this.#entries.size >= this.#max) {
       const oldest = this.#entries.keys().next();

@@ -1,7 +1,7 @@
 import { KeywayError } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
-import type { Actor, AuditWriter } from '../audit/index.ts';
+import type { Actor, AuditEvent, AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, deadReason, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { Refresher } from './refresher.ts';
 import type { TokenCrypto } from './token-crypto.ts';
@@ -67,11 +67,21 @@ export class TokenService {
     return needsRefresh(hit.connection, this.#d.clock.now(), this.#d.policy) ? undefined : hit;
   }
 
-  /** The audit entry of a token handed out (`use` writes it; a hot path serving `cached` calls it). */
+  /**
+   * The audit entry of a token handed out (`use` writes it; a hot path serving `cached` calls it).
+   * Reads repeat many times a second for a busy caller: gathered into one entry (count and times),
+   * and the event of the entry's last read is recorded again while the reader is the same.
+   */
   auditRead(t: TokenInUse, actor: Actor): void {
     const c = t.connection;
-    // Reads repeat many times a second for a busy caller: gathered into one entry (count and times).
-    this.#d.audit.recordRepeated({ orgId: c.orgId, actor, action: 'token.read', integrationId: c.integrationId, connectionId: c.id });
+    const last = t.readEvent;
+    if (last !== null && last.actor.id === actor.id && last.actor.type === actor.type && last.actor.memberId === actor.memberId
+      && last.orgId === c.orgId && last.connectionId === c.id && last.integrationId === c.integrationId) {
+      return this.#d.audit.recordRepeated(last);
+    }
+    const event: AuditEvent = { orgId: c.orgId, actor, action: 'token.read', integrationId: c.integrationId, connectionId: c.id };
+    t.readEvent = event;
+    this.#d.audit.recordRepeated(event);
   }
 
   /** Drops the cached token of a connection (deleted, re-authenticated, tokens replaced). */

@@ -1,0 +1,60 @@
+import { type Principal, actorOf } from '../access/index.ts';
+import type { AuditEvent } from '../audit/index.ts';
+import type { ConnectionRecord } from '../store/index.ts';
+import { auditPath } from './path.ts';
+
+/**
+ * The audit event of a completed call: who (`principal`), through which connection, the method, the
+ * path and query string as received (kept as the path and the parameter names — never a value), and
+ * the answer's status.
+ */
+export function callEvent(p: Principal, c: ConnectionRecord, method: string, path: string, query: string | null, status: number, retried: boolean): AuditEvent {
+  const where = auditPath(path, query);
+  return {
+    orgId: p.orgId, actor: actorOf(p), action: 'proxy.call', outcome: 'ok', integrationId: c.integrationId, connectionId: c.id,
+    detail: { method, path: where.path, query: where.query, status, retried },
+  };
+}
+
+/**
+ * The audit event of one connection's last completed call, given again while the next call is the
+ * same one (same key or member, method, path, query and answer): a busy caller repeating a call
+ * then records the very same object, which the audit log adds to its open group without packing or
+ * comparing it (`AuditWriter.recordRepeated`), and the call makes no event objects of its own. The
+ * event is never changed once made.
+ */
+export class CallEventMemo {
+  #event: AuditEvent | null = null;
+  #keyId: string | null = null;
+  #memberId = '';
+  #orgId = '';
+  #connectionId = '';
+  #integrationId = '';
+  #method = '';
+  #path = '';
+  #query: string | null = null;
+  #status = 0;
+  #retried = false;
+
+  /** `callEvent` of these facts: the last one made when they are the same (the arguments as `callEvent`'s, not an object: no allocation per call). */
+  for(p: Principal, c: ConnectionRecord, method: string, path: string, query: string | null, status: number, retried: boolean): AuditEvent {
+    if (this.#event !== null && status === this.#status && retried === this.#retried && path === this.#path && query === this.#query
+      && method === this.#method && p.keyId === this.#keyId && p.memberId === this.#memberId && p.orgId === this.#orgId
+      && c.id === this.#connectionId && c.integrationId === this.#integrationId) {
+      return this.#event;
+    }
+    const made = callEvent(p, c, method, path, query, status, retried);
+    this.#event = made;
+    this.#keyId = p.keyId;
+    this.#memberId = p.memberId;
+    this.#orgId = p.orgId;
+    this.#connectionId = c.id;
+    this.#integrationId = c.integrationId;
+    this.#method = method;
+    this.#path = path;
+    this.#query = query;
+    this.#status = status;
+    this.#retried = retried;
+    return made;
+  }
+}
