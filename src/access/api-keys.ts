@@ -33,6 +33,11 @@ export function actorOf(p: Principal): Actor {
   return { type: 'api_key', id: p.keyId, memberId: p.memberId };
 }
 
+/** True when `a` is what `actorOf(p)` makes: the same key and member, or the same member's session. */
+export function isActorOf(a: Actor, p: Principal): boolean {
+  return p.keyId === null ? a.type === 'member' && a.id === p.memberId : a.type === 'api_key' && a.id === p.keyId && a.memberId === p.memberId;
+}
+
 export function isAdminRole(role: Role | undefined): boolean {
   return role === 'owner' || role === 'admin';
 }

@@ -1,4 +1,4 @@
-import { type Principal, actorOf } from '../access/index.ts';
+import { type Principal, actorOf, isActorOf } from '../access/index.ts';
 import type { AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
 import { auditPath } from './path.ts';
@@ -25,36 +25,21 @@ export function callEvent(p: Principal, c: ConnectionRecord, method: string, pat
  */
 export class CallEventMemo {
   #event: AuditEvent | null = null;
-  #keyId: string | null = null;
-  #memberId = '';
-  #orgId = '';
-  #connectionId = '';
-  #integrationId = '';
-  #method = '';
+  /** The path and query string it was made from (the event keeps only their audit form). */
   #path = '';
   #query: string | null = null;
-  #status = 0;
-  #retried = false;
 
   /** `callEvent` of these facts: the last one made when they are the same (the arguments as `callEvent`'s, not an object: no allocation per call). */
   for(p: Principal, c: ConnectionRecord, method: string, path: string, query: string | null, status: number, retried: boolean): AuditEvent {
-    if (this.#event !== null && status === this.#status && retried === this.#retried && path === this.#path && query === this.#query
-      && method === this.#method && p.keyId === this.#keyId && p.memberId === this.#memberId && p.orgId === this.#orgId
-      && c.id === this.#connectionId && c.integrationId === this.#integrationId) {
-      return this.#event;
+    const e = this.#event;
+    if (e !== null && path === this.#path && query === this.#query && e.detail!['status'] === status && e.detail!['retried'] === retried
+      && e.detail!['method'] === method && e.connectionId === c.id && e.integrationId === c.integrationId && e.orgId === p.orgId && isActorOf(e.actor, p)) {
+      return e;
     }
     const made = callEvent(p, c, method, path, query, status, retried);
     this.#event = made;
-    this.#keyId = p.keyId;
-    this.#memberId = p.memberId;
-    this.#orgId = p.orgId;
-    this.#connectionId = c.id;
-    this.#integrationId = c.integrationId;
-    this.#method = method;
     this.#path = path;
     this.#query = query;
-    this.#status = status;
-    this.#retried = retried;
     return made;
   }
 }
