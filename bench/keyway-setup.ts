@@ -4,7 +4,7 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 
 /** As README recommends running Keyway (see docs/performance.md, memory). */
-const KEYWAY_NODE_FLAGS = ['--max-semi-space-size=8', '--initial-old-space-size=64'];
+const KEYWAY_NODE_FLAGS = ['--min-semi-space-size=8', '--max-semi-space-size=8', '--initial-old-space-size=64'];
 
 /** What `keyway serve` prints once it listens; the group is its port. */
 export const KEYWAY_READY = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
