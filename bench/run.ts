@@ -141,8 +141,6 @@ async function main(): Promise<void> {
   try {
     const upstream = await start('upstream', [server('upstream.ts'), '0'], /listening (\d+)/);
     const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
-    const passthrough = await start('pass-through', [server('passthrough.ts'), '0', upstreamOrigin], /listening (\d+)/);
-    const hello = await start('hello-world', [server('hello.ts'), '0'], /listening (\d+)/);
 
     // First start: the organization, the admin key, the master key; then the integration and a bench key.
     let keyway = await startKeyway(dataDir);
@@ -156,8 +154,18 @@ async function main(): Promise<void> {
     // prebuilt requests taken in turn as the Keyway targets cycle through (a reference repeats its path).
     const same = (path: string): string[] => Array.from({ length: HOT }, () => path);
     const direct: Target = { name: 'direct upstream', proc: upstream, origin: upstreamOrigin, paths: same('/v1/items'), headers: auth };
-    const bare: Target = { name: 'bare pass-through', proc: passthrough, origin: `http://127.0.0.1:${passthrough.port}`, paths: same('/v1/items'), headers: auth };
-    const helloT: Target = { name: 'hello-world', proc: hello, origin: `http://127.0.0.1:${hello.port}`, paths: same('/'), headers: auth };
+    // The references Keyway is compared with start afresh in each phase, as Keyway does: a process
+    // that has lived through a phase and sat idle through the seeding is not the fresh one beside it.
+    // (The upstream, which the pass-through and Keyway both call, lives through both phases.)
+    const references = async (): Promise<{ bare: Target; helloT: Target; stop: () => Promise<void> }> => {
+      const passthrough = await start('pass-through', [server('passthrough.ts'), '0', upstreamOrigin], /listening (\d+)/);
+      const hello = await start('hello-world', [server('hello.ts'), '0'], /listening (\d+)/);
+      return {
+        bare: { name: 'bare pass-through', proc: passthrough, origin: `http://127.0.0.1:${passthrough.port}`, paths: same('/v1/items'), headers: auth },
+        helloT: { name: 'hello-world', proc: hello, origin: `http://127.0.0.1:${hello.port}`, paths: same('/'), headers: auth },
+        stop: async () => { await stopProc(hello); await stopProc(passthrough); },
+      };
+    };
     const keywayTargets = (kw: Proc, hot: string[]): Target[] => [
       { name: 'Keyway proxy', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/proxy/${id}/items`), headers: auth },
       { name: 'Keyway /token', proc: kw, origin: `http://127.0.0.1:${kw.port}`, paths: hot.map((id) => `/v1/connections/${id}/token`), headers: auth },
@@ -168,15 +176,18 @@ async function main(): Promise<void> {
     const phases: Phase[] = [];
     if (TOTAL > HOT) {
       keyway = await startKeyway(dataDir);
+      const { bare, helloT, stop } = await references();
       process.stderr.write(`Store of ${HOT.toLocaleString('en')} connections:\n`);
       const [proxyT, tokenT] = keywayTargets(keyway, hot);
       phases.push({ stored: HOT, results: await measure([bare, proxyT!, helloT, tokenT!]), memory: keyway.memory() });
+      await stop();
       await stopProc(keyway);
       process.stderr.write(`Seeding up to ${TOTAL.toLocaleString('en')} connections…\n`);
       const seeded = await seedConnections(dataDir, integrationId, { from: HOT, to: TOTAL, hot: HOT }, dbUrl);
       process.stderr.write(`  ${((TOTAL - HOT) / (seeded.ms / 1000)).toFixed(0)} rows/s\n`);
     }
     keyway = await startKeyway(dataDir);
+    const { bare, helloT } = await references();
     process.stderr.write(`Store of ${TOTAL.toLocaleString('en')} connections:\n`);
     const [proxyT, tokenT] = keywayTargets(keyway, hot);
     phases.push({ stored: TOTAL, results: await measure([direct, bare, proxyT!, helloT, tokenT!]), memory: keyway.memory() });
