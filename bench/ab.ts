@@ -9,16 +9,19 @@
  *
  * SPEC is a label, then words: `--flag` (a Node or V8 flag, after README's), `NAME=value` (an
  * environment variable), `@DIR` (another checkout of Keyway whose sources run, such as a
- * `git worktree` of another commit with `node_modules` linked in). For example:
+ * `git worktree` of another commit with `node_modules` linked in), `+N` (N connections stored
+ * instead of `--connections`: a copy of the data directory seeded further, the same hot ones).
+ * For example:
  *
  *   node bench/ab.ts --variant base --variant "window5s KEYWAY_AUDIT_GROUP_MS=5000" --variant "before @/tmp/keyway-before"
+ *   node bench/ab.ts --target token --variant thousand --variant "million +1000000"
  *
  * Every variant is its own process on one shared data directory (the same organization, key and
- * connections). The reference is the bare pass-through for `proxy` and the hello-world for `token`.
+ * connections; a `+N` variant on its copy). The reference is the bare pass-through for `proxy` and the hello-world for `token`.
  * CPU per call is read from /proc for each thread: the request thread, the audit thread and V8's
  * helpers (its collector and compilers) apart. Everything runs on 127.0.0.1.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,17 +57,20 @@ interface Variant {
   nodeFlags: string[];
   env: Record<string, string>;
   checkout: string | undefined;
+  /** Connections stored for this variant (`+N`), or undefined for `--connections`. */
+  stored: number | undefined;
 }
 
 function parseVariant(spec: string): Variant {
   const [label, ...words] = spec.trim().split(/\s+/);
   if (!label || label.startsWith('-') || label.includes('=') || label.startsWith('@')) throw new Error(`a --variant starts with its label: "${spec}". ${USAGE}`);
-  const v: Variant = { label, nodeFlags: [], env: {}, checkout: undefined };
+  const v: Variant = { label, nodeFlags: [], env: {}, checkout: undefined, stored: undefined };
   for (const w of words) {
     if (w.startsWith('--')) v.nodeFlags.push(w);
     else if (w.startsWith('@')) v.checkout = w.slice(1);
+    else if (w.startsWith('+')) v.stored = num('+N', w.slice(1), 1, 5_000_000);
     else if (/^[A-Z_][A-Z0-9_]*=/.test(w)) v.env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
-    else throw new Error(`"${w}" in --variant "${spec}" is not a --flag, NAME=value or @DIR. ${USAGE}`);
+    else throw new Error(`"${w}" in --variant "${spec}" is not a --flag, NAME=value, @DIR or +N. ${USAGE}`);
   }
   return v;
 }
@@ -104,6 +110,8 @@ function threadMicros(proc: Proc, before: ReturnType<Proc['threadCpuMicros']>, a
 const procs: Proc[] = [];
 const server = (file: string): string => join(import.meta.dirname, 'servers', file);
 const dataDir = mkdtempSync(join(tmpdir(), 'keyway-ab-'));
+/** The `+N` variants' copies of it. */
+const copies: string[] = [];
 
 async function main(): Promise<void> {
   const upstream = await startProc('upstream', [server('upstream.ts'), '0'], /listening (\d+)/);
@@ -120,13 +128,25 @@ async function main(): Promise<void> {
   await first.stop();
   process.stderr.write(`Seeding ${TOTAL.toLocaleString('en')} connections (${HOT.toLocaleString('en')} hot)…\n`);
   const { hot } = await seedConnections(dataDir, integrationId, { from: 0, to: TOTAL, hot: HOT });
+  // A `+N` variant's data directory: a copy of this one (the same organization, key and hot
+  // connections) seeded further, so only the number of rows differs.
+  const dirs = new Map<number, string>();
+  for (const n of new Set(variants.map((v) => v.stored ?? TOTAL))) {
+    if (n <= TOTAL) continue;
+    const dir = `${dataDir}-${n}`;
+    copies.push(dir);
+    cpSync(dataDir, dir, { recursive: true });
+    process.stderr.write(`Seeding a copy up to ${n.toLocaleString('en')} connections…\n`);
+    await seedConnections(dir, integrationId, { from: TOTAL, to: n, hot: HOT });
+    dirs.set(n, dir);
+  }
 
   const headers = { authorization: `Bearer ${key}` };
   const refPath = TARGET === 'proxy' ? '/v1/items' : '/';
   const reference: Target = { name: refProc.name, proc: refProc, origin: `http://127.0.0.1:${refProc.port}`, paths: hot.map(() => refPath), headers };
   const targets: Target[] = [];
   for (const v of variants) {
-    const p = await startProc(v.label, keywayServeArgs(dataDir, v.nodeFlags, v.checkout), KEYWAY_READY, { ...keywayEnv('warn'), ...v.env });
+    const p = await startProc(v.label, keywayServeArgs(dirs.get(v.stored ?? TOTAL) ?? dataDir, v.nodeFlags, v.checkout), KEYWAY_READY, { ...keywayEnv('warn'), ...v.env });
     procs.push(p);
     const paths = hot.map((id) => (TARGET === 'proxy' ? `/v1/proxy/${id}/items` : `/v1/connections/${id}/token`));
     targets.push({ name: v.label, proc: p, origin: `http://127.0.0.1:${p.port}`, paths, headers });
@@ -187,5 +207,5 @@ try {
   await main();
 } finally {
   for (const p of procs.reverse()) await p.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const d of [dataDir, ...copies]) rmSync(d, { recursive: true, force: true });
 }
