@@ -76,6 +76,9 @@ function parseVariant(spec: string): Variant {
 }
 
 const variants = (flags.variant ?? []).map(parseVariant);
+for (const v of variants) {
+  if (v.stored !== undefined && v.stored <= TOTAL) throw new Error(`"+${v.stored}" in --variant ${v.label}: a copy is seeded further, so give more than --connections (${TOTAL}).`);
+}
 if (variants.length === 0) throw new Error(`Give at least one --variant. ${USAGE}`);
 if (new Set(variants.map((v) => v.label)).size !== variants.length) throw new Error('Each --variant needs a label of its own.');
 
