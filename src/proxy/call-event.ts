@@ -4,16 +4,18 @@ import type { ConnectionRecord } from '../store/index.ts';
 import { auditPath } from './path.ts';
 
 /**
- * The audit event of a completed call: who (`principal`), through which connection, the method, the
- * path and query string as received (kept as the path and the parameter names — never a value), and
- * the answer's status.
+ * The audit event of a call through the gateway: who (`principal`), through which connection (null
+ * when none was found or allowed), the method, the path and query string as received (kept as the
+ * path and the parameter names — never a value) and, when the provider answered, its status.
  */
-export function callEvent(p: Principal, c: ConnectionRecord, method: string, path: string, query: string | null, status: number, retried: boolean): AuditEvent {
+export function callEvent(p: Principal, c: ConnectionRecord | null, method: string, path: string, query: string | null, status: number | null, retried: boolean): AuditEvent {
   const where = auditPath(path, query);
-  return {
-    orgId: p.orgId, actor: actorOf(p), action: 'proxy.call', outcome: 'ok', integrationId: c.integrationId, connectionId: c.id,
-    detail: { method, path: where.path, query: where.query, status, retried },
-  };
+  const detail: Record<string, unknown> = { method, path: where.path, query: where.query };
+  if (status !== null) {
+    detail['status'] = status;
+    detail['retried'] = retried;
+  }
+  return { orgId: p.orgId, actor: actorOf(p), action: 'proxy.call', outcome: 'ok', integrationId: c?.integrationId ?? null, connectionId: c?.id ?? null, detail };
 }
 
 /**

@@ -4,7 +4,7 @@ import { KeywayError, isKeywayError } from '../core/errors.ts';
 import { type Principal, actorOf, canUseConnection } from '../access/index.ts';
 import type { Actor, AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
-import { type ProxyUrl, auditPath, checkForwardPath, parseProxyUrl } from './path.ts';
+import { type ProxyUrl, checkForwardPath, parseProxyUrl } from './path.ts';
 import { callEvent } from './call-event.ts';
 import { headerValue, requestHeaders } from './headers.ts';
 import { type Credential, upstreamQuery } from './inject.ts';
@@ -214,9 +214,8 @@ export class ProxyService {
       this.#d.onCall?.({ connection: connection.id, detail: { ...event.detail, durationMs } });
       return;
     }
-    const event = outcome !== null && connection !== null
-      ? callEvent(principal, connection, method, url.path, url.query, outcome.status, outcome.retried)
-      : failedCallEvent(principal, connection, method, url);
+    const answered = outcome !== null && connection !== null;
+    const event = callEvent(principal, connection, method, url.path, url.query, answered ? outcome.status : null, answered && outcome.retried);
     const detail = event.detail!;
     detail['durationMs'] = durationMs;
     if (outcome && !outcome.complete) detail['aborted'] = true;
@@ -276,16 +275,6 @@ export class ProxyService {
     writeHeld(call.started.res, held, problem ? [KEYWAY_HINT, scopeHint(problem, call.connection.grantedScopes)] : []);
     return { status: held.status, retried: false, complete: true };
   }
-}
-
-/** The audit event of a call that got no answer from the provider (refused, or failed before one). */
-function failedCallEvent(principal: Principal, connection: ConnectionRecord | null, method: string, url: ProxyUrl): AuditEvent {
-  const where = auditPath(url.path, url.query);
-  return {
-    orgId: principal.orgId, actor: actorOf(principal), action: 'proxy.call', outcome: 'ok',
-    integrationId: connection?.integrationId ?? null, connectionId: connection?.id ?? null,
-    detail: { method, path: where.path, query: where.query },
-  };
 }
 
 function asKeywayError(e: unknown): KeywayError {
