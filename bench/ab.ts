@@ -5,7 +5,7 @@
  * beside the reference, can, as differences paired within each round.
  *
  *   node bench/ab.ts [--target proxy|token] [--rounds N] [--duration S] [--hot N] [--connections N]
- *                    [--concurrency N] --variant SPEC [--variant SPEC …]
+ *                    [--concurrency N] [--together] --variant SPEC [--variant SPEC …]
  *
  * SPEC is a label, then words: `--flag` (a Node or V8 flag, after README's), `NAME=value` (an
  * environment variable), `@DIR` (another checkout of Keyway whose sources run, such as a
@@ -20,18 +20,25 @@
  * connections; a `+N` variant on its copy). The reference is the bare pass-through for `proxy` and the hello-world for `token`.
  * CPU per call is read from /proc for each thread: the request thread, the audit thread and V8's
  * helpers (its collector and compilers) apart. Everything runs on 127.0.0.1.
+ *
+ * `--together` drives each variant at the same time as the reference (each with --concurrency
+ * connections) instead of right after it: they then share the machine's state, whose speed
+ * drifts from second to second, so the CPU each spends per call compares much more closely (two
+ * identical servers within about 1–2 µs, against about 8 µs one after the other). Their req/s are
+ * not compared then (they compete for the same CPUs); what is reported is each variant's CPU per
+ * call over the reference's in the same seconds.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Proc, startProc } from './procs.ts';
-import { type Sample, type Target, drive, median } from './load.ts';
+import { type LoadOptions, type Sample, type Target, drive, median } from './load.ts';
 import { seedConnections } from './seed.ts';
 import { wholeNumber } from './flags.ts';
 import { KEYWAY_READY, benchIntegration, keywayEnv, keywayServeArgs } from './keyway-setup.ts';
 
-const USAGE = 'Usage: node bench/ab.ts [--target proxy|token] [--rounds N] [--duration S] [--hot N] [--connections N] [--concurrency N] --variant SPEC [--variant SPEC …]';
+const USAGE = 'Usage: node bench/ab.ts [--target proxy|token] [--rounds N] [--duration S] [--hot N] [--connections N] [--concurrency N] [--together] --variant SPEC [--variant SPEC …]';
 const { values: flags } = parseArgs({
   options: {
     target: { type: 'string', default: 'proxy' },
@@ -41,6 +48,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '50' },
     variant: { type: 'string', multiple: true, default: [] },
+    together: { type: 'boolean', default: false },
   },
 });
 const num = wholeNumber;
@@ -51,6 +59,7 @@ const DURATION = num('duration', flags.duration, 1, 60);
 const HOT = num('hot', flags.hot, 1, 100_000);
 const TOTAL = Math.max(HOT, num('connections', flags.connections, 1, 5_000_000));
 const CONCURRENCY = num('concurrency', flags.concurrency, 1, 1000);
+const TOGETHER = flags.together === true;
 
 interface Variant {
   label: string;
@@ -110,6 +119,21 @@ function threadMicros(proc: Proc, before: ReturnType<Proc['threadCpuMicros']>, a
   return out;
 }
 
+/** The reference, then the variant right after it. */
+async function oneAfterTheOther(reference: Target, t: Target, load: LoadOptions): Promise<Paired> {
+  const ref = await drive(reference, load);
+  const before = t.proc.threadCpuMicros();
+  const sample = await drive(t, load);
+  return { reference: ref, sample, threads: threadMicros(t.proc, before, t.proc.threadCpuMicros(), sample.requests) };
+}
+
+/** The reference and the variant driven at the same time (`--together`). */
+async function atTheSameTime(reference: Target, t: Target, load: LoadOptions): Promise<Paired> {
+  const before = t.proc.threadCpuMicros();
+  const [ref, sample] = await Promise.all([drive(reference, load), drive(t, load)]);
+  return { reference: ref, sample, threads: threadMicros(t.proc, before, t.proc.threadCpuMicros(), sample.requests) };
+}
+
 const procs: Proc[] = [];
 const server = (file: string): string => join(import.meta.dirname, 'servers', file);
 const dataDir = mkdtempSync(join(tmpdir(), 'keyway-ab-'));
@@ -164,16 +188,20 @@ async function main(): Promise<void> {
   }
 
   const runs = new Map<string, Paired[]>(targets.map((t) => [t.name, []]));
+  const load = { connections: CONCURRENCY, durationS: DURATION };
+  const told = (round: number, t: Target, p: Paired): void => {
+    const { sample, reference: ref, threads } = p;
+    const vs = TOGETHER
+      ? `${(sample.cpuMicrosPerReq - ref.cpuMicrosPerReq) >= 0 ? '+' : ''}${(sample.cpuMicrosPerReq - ref.cpuMicrosPerReq).toFixed(1)} µs/call over the reference (${ref.cpuMicrosPerReq.toFixed(1)}), at the same time`
+      : `${(sample.reqPerSec / ref.reqPerSec).toFixed(3)}× (${sample.reqPerSec.toFixed(0)} against ${ref.reqPerSec.toFixed(0)} req/s)`;
+    process.stderr.write(`  round ${round + 1} ${t.name.padEnd(12)} ${vs}, p99 ${sample.p99} against ${ref.p99} ms, ${sample.cpuMicrosPerReq.toFixed(1)} µs CPU/call ` +
+      `(${[...threads].map(([n, us]) => `${n} ${us.toFixed(1)}`).join(', ')})${sample.failures ? `  FAILURES ${sample.failures}` : ''}\n`);
+  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
-      const ref = await drive(reference, { connections: CONCURRENCY, durationS: DURATION });
-      const before = t.proc.threadCpuMicros();
-      const sample = await drive(t, { connections: CONCURRENCY, durationS: DURATION });
-      const threads = threadMicros(t.proc, before, t.proc.threadCpuMicros(), sample.requests);
-      runs.get(t.name)!.push({ reference: ref, sample, threads });
-      process.stderr.write(`  round ${round + 1} ${t.name.padEnd(12)} ${(sample.reqPerSec / ref.reqPerSec).toFixed(3)}× ` +
-        `(${sample.reqPerSec.toFixed(0)} against ${ref.reqPerSec.toFixed(0)} req/s)  ${sample.cpuMicrosPerReq.toFixed(1)} µs CPU/call ` +
-        `(${[...threads].map(([n, us]) => `${n} ${us.toFixed(1)}`).join(', ')})${sample.failures ? `  FAILURES ${sample.failures}` : ''}\n`);
+      const p = TOGETHER ? await atTheSameTime(reference, t, load) : await oneAfterTheOther(reference, t, load);
+      runs.get(t.name)!.push(p);
+      told(round, t, p);
     }
   }
   report(runs, targets.map((t) => t.proc));
@@ -182,25 +210,29 @@ async function main(): Promise<void> {
 function report(runs: Map<string, Paired[]>, kw: Proc[]): void {
   const base = runs.get(variants[0]!.label)!;
   const threadNames = THREAD_GROUPS;
+  const signed = (x: number, digits: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+  // One after the other, each variant's req/s against the reference's; at the same time (they
+  // compete for the CPUs, so req/s say little), its CPU per call over the reference's.
+  const versus = (p: Paired): number => TOGETHER ? p.sample.cpuMicrosPerReq - p.reference.cpuMicrosPerReq : p.sample.reqPerSec / p.reference.reqPerSec;
   const out: string[] = [
-    `\n### ${TARGET === 'proxy' ? 'Keyway proxy against the bare pass-through' : 'Keyway /token against the hello-world'}: medians of ${ROUNDS} rounds of ${DURATION} s\n`,
-    `| variant | req/s ratio (each round) | p99 over the reference | CPU µs/call | ${threadNames.map((n) => `of it, ${n}`).join(' | ')} | paired against ${variants[0]!.label}: CPU, ratio | RSS (peak) |`,
+    `\n### ${TARGET === 'proxy' ? 'Keyway proxy against the bare pass-through' : 'Keyway /token against the hello-world'}${TOGETHER ? ', driven at the same time' : ''}: medians of ${ROUNDS} rounds of ${DURATION} s\n`,
+    `| variant | ${TOGETHER ? 'CPU µs/call over the reference' : 'req/s ratio'} (each round) | p99 over the reference | CPU µs/call | ${threadNames.map((n) => `of it, ${n}`).join(' | ')} | paired against ${variants[0]!.label}: ${TOGETHER ? 'CPU over the reference' : 'CPU, ratio'} | RSS (peak) |`,
     `|${Array.from({ length: 6 + threadNames.length }, () => '---').join('|')}|`,
   ];
   variants.forEach((v, i) => {
     const r = runs.get(v.label)!;
-    const ratios = r.map((p) => p.sample.reqPerSec / p.reference.reqPerSec);
+    const each = r.map(versus);
     const cpuDiff = median(r.map((p, k) => p.sample.cpuMicrosPerReq - base[k]!.sample.cpuMicrosPerReq));
-    const ratioDiff = median(ratios.map((x, k) => x - base[k]!.sample.reqPerSec / base[k]!.reference.reqPerSec));
+    const ratioDiff = median(each.map((x, k) => x - versus(base[k]!)));
     const mem = kw[i]!.memory();
-    out.push(`| ${v.label} | ${median(ratios).toFixed(3)}× (${ratios.map((x) => x.toFixed(2)).join(', ')}) ` +
+    out.push(`| ${v.label} | ${TOGETHER ? `${signed(median(each), 1)} µs` : `${median(each).toFixed(3)}×`} (${each.map((x) => TOGETHER ? signed(x, 1) : x.toFixed(2)).join(', ')}) ` +
       `| ${median(r.map((p) => p.sample.p99 - p.reference.p99)).toFixed(1)} ms | ${median(r.map((p) => p.sample.cpuMicrosPerReq)).toFixed(1)} ` +
       `| ${threadNames.map((n) => median(r.map((p) => p.threads.get(n) ?? 0)).toFixed(1)).join(' | ')} ` +
-      `| ${i === 0 ? '—' : `${cpuDiff >= 0 ? '+' : ''}${cpuDiff.toFixed(1)} µs, ${ratioDiff >= 0 ? '+' : ''}${ratioDiff.toFixed(3)}`} ` +
+      `| ${i === 0 ? '—' : TOGETHER ? `${signed(ratioDiff, 1)} µs` : `${signed(cpuDiff, 1)} µs, ${signed(ratioDiff, 3)}`} ` +
       `| ${(mem.rss / 2 ** 20).toFixed(0)} MB (${(mem.peak / 2 ** 20).toFixed(0)}) |`);
   });
   const specs = (flags.variant ?? []).map((s) => `--variant "${s}"`).join(' ');
-  out.push(`\nCommand: node bench/ab.ts --target ${TARGET} --rounds ${ROUNDS} --duration ${DURATION} --hot ${HOT} --connections ${TOTAL} --concurrency ${CONCURRENCY} ${specs}\n`);
+  out.push(`\nCommand: node bench/ab.ts --target ${TARGET} --rounds ${ROUNDS} --duration ${DURATION} --hot ${HOT} --connections ${TOTAL} --concurrency ${CONCURRENCY}${TOGETHER ? ' --together' : ''} ${specs}\n`);
   process.stdout.write(out.join('\n'));
 }
 
