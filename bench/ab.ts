@@ -119,20 +119,22 @@ function threadMicros(proc: Proc, before: ReturnType<Proc['threadCpuMicros']>, a
   return out;
 }
 
-/** The reference, then the variant right after it. */
-async function oneAfterTheOther(reference: Target, t: Target, load: LoadOptions): Promise<Paired> {
-  const ref = await drive(reference, load);
+/** The reference, then the variant right after it; with `--together`, both at the same time. */
+async function pairedRun(reference: Target, t: Target, load: LoadOptions): Promise<Paired> {
+  const first = TOGETHER ? null : await drive(reference, load);
   const before = t.proc.threadCpuMicros();
-  const sample = await drive(t, load);
+  const [ref, sample] = await Promise.all([first ?? drive(reference, load), drive(t, load)]);
   return { reference: ref, sample, threads: threadMicros(t.proc, before, t.proc.threadCpuMicros(), sample.requests) };
 }
 
-/** The reference and the variant driven at the same time (`--together`). */
-async function atTheSameTime(reference: Target, t: Target, load: LoadOptions): Promise<Paired> {
-  const before = t.proc.threadCpuMicros();
-  const [ref, sample] = await Promise.all([drive(reference, load), drive(t, load)]);
-  return { reference: ref, sample, threads: threadMicros(t.proc, before, t.proc.threadCpuMicros(), sample.requests) };
-}
+const signed = (x: number, digits: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+
+/**
+ * A variant against its reference in one round: one after the other, its req/s over the
+ * reference's; at the same time (they compete for the CPUs, so req/s say little), its CPU per call
+ * over the reference's.
+ */
+const versus = (p: Paired): number => TOGETHER ? p.sample.cpuMicrosPerReq - p.reference.cpuMicrosPerReq : p.sample.reqPerSec / p.reference.reqPerSec;
 
 const procs: Proc[] = [];
 const server = (file: string): string => join(import.meta.dirname, 'servers', file);
@@ -192,14 +194,14 @@ async function main(): Promise<void> {
   const told = (round: number, t: Target, p: Paired): void => {
     const { sample, reference: ref, threads } = p;
     const vs = TOGETHER
-      ? `${(sample.cpuMicrosPerReq - ref.cpuMicrosPerReq) >= 0 ? '+' : ''}${(sample.cpuMicrosPerReq - ref.cpuMicrosPerReq).toFixed(1)} µs/call over the reference (${ref.cpuMicrosPerReq.toFixed(1)}), at the same time`
-      : `${(sample.reqPerSec / ref.reqPerSec).toFixed(3)}× (${sample.reqPerSec.toFixed(0)} against ${ref.reqPerSec.toFixed(0)} req/s)`;
+      ? `${signed(versus(p), 1)} µs/call over the reference (${ref.cpuMicrosPerReq.toFixed(1)}), at the same time`
+      : `${versus(p).toFixed(3)}× (${sample.reqPerSec.toFixed(0)} against ${ref.reqPerSec.toFixed(0)} req/s)`;
     process.stderr.write(`  round ${round + 1} ${t.name.padEnd(12)} ${vs}, p99 ${sample.p99} against ${ref.p99} ms, ${sample.cpuMicrosPerReq.toFixed(1)} µs CPU/call ` +
       `(${[...threads].map(([n, us]) => `${n} ${us.toFixed(1)}`).join(', ')})${sample.failures ? `  FAILURES ${sample.failures}` : ''}\n`);
   };
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
-      const p = TOGETHER ? await atTheSameTime(reference, t, load) : await oneAfterTheOther(reference, t, load);
+      const p = await pairedRun(reference, t, load);
       runs.get(t.name)!.push(p);
       told(round, t, p);
     }
@@ -210,10 +212,6 @@ async function main(): Promise<void> {
 function report(runs: Map<string, Paired[]>, kw: Proc[]): void {
   const base = runs.get(variants[0]!.label)!;
   const threadNames = THREAD_GROUPS;
-  const signed = (x: number, digits: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
-  // One after the other, each variant's req/s against the reference's; at the same time (they
-  // compete for the CPUs, so req/s say little), its CPU per call over the reference's.
-  const versus = (p: Paired): number => TOGETHER ? p.sample.cpuMicrosPerReq - p.reference.cpuMicrosPerReq : p.sample.reqPerSec / p.reference.reqPerSec;
   const out: string[] = [
     `\n### ${TARGET === 'proxy' ? 'Keyway proxy against the bare pass-through' : 'Keyway /token against the hello-world'}${TOGETHER ? ', driven at the same time' : ''}: medians of ${ROUNDS} rounds of ${DURATION} s\n`,
     `| variant | ${TOGETHER ? 'CPU µs/call over the reference' : 'req/s ratio'} (each round) | p99 over the reference | CPU µs/call | ${threadNames.map((n) => `of it, ${n}`).join(' | ')} | paired against ${variants[0]!.label}: ${TOGETHER ? 'CPU over the reference' : 'CPU, ratio'} | RSS (peak) |`,
