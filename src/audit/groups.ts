@@ -23,6 +23,8 @@ interface Group {
   /** Monotonic time after which the group is closed. */
   due: number;
   closed: boolean;
+  /** What the caller said of its first event (the audit thread: the chunk it came in). */
+  tag: number;
 }
 
 /** Same organization, actor, action, outcome, integration, member and detail (the connection is the lookup key). */
@@ -82,10 +84,11 @@ export class EventGroups {
   /**
    * Adds `event` (a packed entry, its time `event[1]`; `durationMs` how long it took, when it is
    * a call) to its open group, or opens one with it. `source` is the event object it was packed
-   * from: recorded again, it is added with `addAgain`. Returns the group's entry when this event
-   * filled it (closed: the caller queues it).
+   * from: recorded again, it is added with `addAgain`. `tag`, kept with a group this event opens,
+   * is what `oldestOpenTag` answers. Returns the group's entry when this event filled it (closed:
+   * the caller queues it).
    */
-  add(event: PackedEntry, now: number, durationMs: number | null = null, source: object | null = null): PackedEntry | null {
+  add(event: PackedEntry, now: number, durationMs: number | null = null, source: object | null = null, tag = 0): PackedEntry | null {
     const connection = event[7];
     const groups = this.#byConnection.get(connection);
     let g: Group | undefined;
@@ -97,7 +100,7 @@ export class EventGroups {
       }
       return this.#join(g, event[1], durationMs);
     }
-    const opened: Group = { entry: event, sources: source === null ? null : [source], laterMs: [], durations: durationMs === null ? null : [durationMs], due: now + this.#windowMs, closed: false };
+    const opened: Group = { entry: event, sources: source === null ? null : [source], laterMs: [], durations: durationMs === null ? null : [durationMs], due: now + this.#windowMs, closed: false, tag };
     if (groups === undefined) this.#byConnection.set(connection, [opened]);
     else groups.push(opened);
     if (source !== null) this.#bySource.set(source, opened);
@@ -122,6 +125,15 @@ export class EventGroups {
     g.durations?.push(durationMs ?? 0);
     if (g.laterMs.length + 1 < this.#maxCount) return null;
     return this.#close(g);
+  }
+
+  /**
+   * The tag of the open group opened first, null when none is open. Tags given in the order events
+   * arrive (rising), every event in an open group came with this tag or a later one.
+   */
+  oldestOpenTag(): number | null {
+    for (let i = this.#head; i < this.#order.length; i++) if (!this.#order[i]!.closed) return this.#order[i]!.tag;
+    return null;
   }
 
   /** Closes the groups whose window has passed (every one when `now` is Infinity), oldest first, into `out`. */
