@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { AuditRecord } from '../store/index.ts';
-import type { AuditSink } from './sink.ts';
+import type { AuditSink, RepeatedEventSink } from './sink.ts';
 import type { PackedEntry } from './packed.ts';
 import { EventGroups } from './groups.ts';
 
@@ -53,12 +53,17 @@ export interface AuditWriterOptions {
 /**
  * Append-only audit log, written in batches off the request path: `record` only queues; a timer
  * (or a full batch) hands the batch to the sink, which stores it — under `keyway serve`, on the
- * audit thread. Readers call `flush()` first so they see their own events.
+ * audit thread. Under `keyway serve` the audit thread also groups repeated events
+ * (`recordRepeated`): each use costs this thread a few numbers written into a chunk
+ * (`RepeatChunks`). Readers call `flush()` first so they see their own events.
  */
 export class AuditWriter {
   readonly #opts: AuditWriterOptions;
   /** Open groups of `recordRepeated` events; their windows run on monotonic time. */
   readonly #groups: EventGroups | null;
+  /** The sink, when it groups repeated events (the audit thread); this writer groups them otherwise. */
+  readonly #repeated: RepeatedEventSink | null;
+  readonly #pack = (e: AuditEvent, at: number): PackedEntry => this.#packed(e, at);
   #queue: PackedEntry[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
@@ -67,6 +72,10 @@ export class AuditWriter {
     this.#opts = opts;
     const groupMs = opts.groupMs ?? 1000;
     this.#groups = groupMs > 0 ? new EventGroups(groupMs) : null;
+    this.#repeated = groupMs > 0 ? opts.sink.repeated ?? null : null;
+    this.#repeated?.adopt((taken) => {
+      for (const t of taken) this.#groupHere(t.source as AuditEvent, t.at, t.durationMs);
+    });
   }
 
   record(e: AuditEvent): void {
@@ -84,14 +93,22 @@ export class AuditWriter {
    * A caller may pass the same event object again for a repeat (the gateway and `/token` keep the
    * event of the call they last recorded): it then joins its group without being packed or
    * compared. So an event given here is never changed afterwards.
+   *
+   * When the sink groups repeated events (`AuditSink.repeated`: the audit thread), each use is
+   * handed to it as it is (see `RepeatChunks`) and grouped there the same way.
    */
   recordRepeated(e: AuditEvent, durationMs: number | null = null): void {
     const now = this.#opts.clock.now();
     if (this.#groups === null) {
       return this.#queued(this.#packed(durationMs === null ? e : { ...e, detail: { ...e.detail, durationMs } }, now));
     }
-    const again = this.#groups.addAgain(e, now, durationMs);
-    const full = again !== undefined ? again : this.#groups.add(this.#packed(e, now), performance.now(), durationMs, e);
+    if (this.#repeated?.add(e, now, durationMs, this.#pack)) return this.#arm();
+    this.#groupHere(e, now, durationMs);
+  }
+
+  #groupHere(e: AuditEvent, at: number, durationMs: number | null): void {
+    const again = this.#groups!.addAgain(e, at, durationMs);
+    const full = again !== undefined ? again : this.#groups!.add(this.#packed(e, at), performance.now(), durationMs, e);
     if (full !== null) this.#queued(full);
     else this.#arm();
   }
@@ -116,6 +133,7 @@ export class AuditWriter {
       this.#timer = null;
       this.#groups?.closeDue(performance.now(), this.#queue);
       this.#send();
+      this.#repeated?.send();
       if ((this.#groups?.size ?? 0) > 0) this.#arm();
     }, this.#opts.flushIntervalMs ?? 50);
     this.#timer.unref();
@@ -134,7 +152,14 @@ export class AuditWriter {
   flush(): Promise<void> {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
     this.#groups?.closeDue(Infinity, this.#queue);
-    return this.#send();
+    const sent = this.#send();
+    const repeated = this.#repeated;
+    if (repeated === null) return sent;
+    // Events the sink gives back meanwhile (its thread lost) are grouped here: stored too before this resolves.
+    return Promise.all([sent, repeated.flush()]).then(() => {
+      this.#groups?.closeDue(Infinity, this.#queue);
+      return this.#send();
+    });
   }
 
   /** Hands what is queued to the sink (open groups stay open). */

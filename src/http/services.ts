@@ -80,7 +80,11 @@ export function createServices(deps: AppDeps): Services {
   const policy: RefreshPolicy = { refreshAheadMs: config.refreshAheadMs, failingAfter: 3 };
   const keyOwners = new KeyOwners();
   const thread = deps.auditThread
-    ? new ThreadAuditSink({ location: deps.auditThread, store, random, onLost: (e) => logger.error({ err: e }, 'audit thread lost') })
+    ? new ThreadAuditSink({
+      location: deps.auditThread, store, random, groupMs: config.auditGroupMs,
+      onLost: (e) => logger.error({ err: e }, 'audit thread lost'),
+      onError: (e) => logger.error({ err: e }, 'audit write failed'),
+    })
     : null;
   const sink: AuditSink = thread ?? new StoreAuditSink(store, random);
   const audit = new AuditWriter({
