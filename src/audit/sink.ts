@@ -30,8 +30,11 @@ export interface RepeatedEventSink {
    * no longer groups (its thread is lost): the writer groups this one itself.
    */
   add<E extends object>(source: E, at: number, durationMs: number | null, pack: (e: E, at: number) => PackedEntry): boolean;
-  /** Hands over what was added since the last time (the writer's timer calls it). */
-  send(): void;
+  /**
+   * Hands over what was added since the last time, when it is due (the writer's timer calls it);
+   * true when some is left for a later call.
+   */
+  send(): boolean;
   /** Resolves once every use added so far is stored, their groups closed early. */
   flush(): Promise<void>;
   /** Where the uses it took and had not stored go, in order, if it stops grouping: the writer groups them. */

@@ -100,8 +100,8 @@ export class ThreadAuditSink implements AuditSink, RepeatedEventSink {
     return true;
   }
 
-  send(): void {
-    this.#repeats?.send();
+  send(): boolean {
+    return this.#repeats?.sendDue(performance.now()) ?? false;
   }
 
   adopt(take: (taken: TakenBack[]) => void): void {

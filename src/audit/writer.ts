@@ -133,8 +133,8 @@ export class AuditWriter {
       this.#timer = null;
       this.#groups?.closeDue(performance.now(), this.#queue);
       this.#send();
-      this.#repeated?.send();
-      if ((this.#groups?.size ?? 0) > 0) this.#arm();
+      const unsent = this.#repeated?.send() ?? false;
+      if (unsent || (this.#groups?.size ?? 0) > 0) this.#arm();
     }, this.#opts.flushIntervalMs ?? 50);
     this.#timer.unref();
   }
