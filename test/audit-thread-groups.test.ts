@@ -5,13 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type AuditEvent, type AuditSink, AuditWriter, StoreAuditSink, ThreadAuditSink } from '../src/audit/index.ts';
 import { ManualClock, cryptoRandom } from '../src/core/index.ts';
-import { type AuditRecord, type Store, openSqliteStore } from '../src/store/index.ts';
-import { INT_A, MEMBER_A, ORG_A, T0, seed } from './helpers/store-fixtures.ts';
+import type { AuditRecord, Store } from '../src/store/index.ts';
+import { INT_A, MEMBER_A, ORG_A, T0 } from './helpers/store-fixtures.ts';
+import { withSeededSqlite } from './helpers/seeded-sqlite.ts';
 
 interface Run {
   store: Store;
@@ -27,11 +25,7 @@ interface Run {
  * all closed and removed after.
  */
 async function withWriter(opts: { thread: boolean; databaseUrl?: string }, fn: (run: Run) => Promise<void>): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'keyway-audit-groups-'));
-  const store = openSqliteStore(join(dataDir, 'keyway.db'));
-  try {
-    await store.migrate(T0);
-    await seed(store);
+  await withSeededSqlite(async (store, dataDir) => {
     const lost: Error[] = [];
     const errors: unknown[] = [];
     const sink: AuditSink = opts.thread
@@ -45,10 +39,7 @@ async function withWriter(opts: { thread: boolean; databaseUrl?: string }, fn: (
       await writer.close();
     }
     assert.deepEqual(errors, []);
-  } finally {
-    await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 const read = (connectionId: string): AuditEvent => ({

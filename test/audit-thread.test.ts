@@ -6,14 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PackedEntry, type PendingAuditRecord, ThreadAuditSink, unpackEntry } from '../src/audit/index.ts';
 import { cryptoRandom } from '../src/core/index.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { type Store, openSqliteStore } from '../src/store/index.ts';
-import { ORG_A, T0, auditEntry, brokenAuditEntry, connection, seed } from './helpers/store-fixtures.ts';
+import { ORG_A, T0, auditEntry, brokenAuditEntry, connection } from './helpers/store-fixtures.ts';
+import { withSeededSqlite } from './helpers/seeded-sqlite.ts';
 import { startTestKeyway } from './helpers/keyway.ts';
 import { call, spawnKeyway } from './helpers/processes.ts';
 
@@ -41,11 +41,7 @@ interface SinkRun {
  * the file's own when null), its fallback the store on this thread; all closed and removed after.
  */
 async function withThreadSink(databaseUrl: string | null, fn: (run: SinkRun) => Promise<void>): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'keyway-audit-thread-'));
-  const store = openSqliteStore(join(dataDir, 'keyway.db'));
-  try {
-    await store.migrate(T0);
-    await seed(store);
+  await withSeededSqlite(async (store, dataDir) => {
     const lost: Error[] = [];
     const sink = new ThreadAuditSink({
       location: { databaseUrl, dataDir }, store, random: cryptoRandom, onLost: (e) => lost.push(e),
@@ -55,10 +51,7 @@ async function withThreadSink(databaseUrl: string | null, fn: (run: SinkRun) => 
     } finally {
       await sink.close();
     }
-  } finally {
-    await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 test('the audit thread is on by default and can be turned off with KEYWAY_AUDIT_THREAD=0', () => {
