@@ -24,15 +24,15 @@ interface Run {
  * `databaseUrl`, the file's own when null), or over the store on this thread (`thread` false);
  * all closed and removed after.
  */
-async function withWriter(opts: { thread: boolean; databaseUrl?: string }, fn: (run: Run) => Promise<void>): Promise<void> {
+async function withWriter(opts: { thread: boolean; databaseUrl?: string; groupMs?: number }, fn: (run: Run) => Promise<void>): Promise<void> {
   await withSeededSqlite(async (store, dataDir) => {
     const lost: Error[] = [];
     const errors: unknown[] = [];
     const sink: AuditSink = opts.thread
-      ? new ThreadAuditSink({ location: { databaseUrl: opts.databaseUrl ?? null, dataDir }, store, random: cryptoRandom, groupMs: 1000, onLost: (e) => lost.push(e), onError: (e) => errors.push(e) })
+      ? new ThreadAuditSink({ location: { databaseUrl: opts.databaseUrl ?? null, dataDir }, store, random: cryptoRandom, groupMs: opts.groupMs ?? 1000, onLost: (e) => lost.push(e), onError: (e) => errors.push(e) })
       : new StoreAuditSink(store, cryptoRandom);
     const clock = new ManualClock(T0);
-    const writer = new AuditWriter({ sink, clock, onError: (e) => errors.push(e), groupMs: 1000 });
+    const writer = new AuditWriter({ sink, clock, onError: (e) => errors.push(e), groupMs: opts.groupMs ?? 1000 });
     try {
       await fn({ store, writer, clock, lost });
     } finally {
@@ -145,5 +145,31 @@ test('when the audit thread cannot start, the repeated events handed to it are g
       ['conn_d', T0 + 200, 1],
     ]);
     assert.equal(run.lost.length, 1);
+  });
+});
+
+test('when the audit thread dies holding open groups, every use it had not stored is stored on the main thread: none is lost', async () => {
+  // A window of 10 s: the group is still open on the thread when it dies.
+  await withWriter({ thread: true, groupMs: 10_000 }, async (run) => {
+    const a = read('conn_a');
+    run.writer.recordRepeated(a);
+    run.clock.set(T0 + 30);
+    run.writer.recordRepeated(a);
+    await new Promise((r) => setTimeout(r, 300)); // sent, and taken in by the thread: its group is open there
+    // A batch too large for the thread's heap (128 MB): it dies of it, as it would of any fault.
+    run.writer.record({ orgId: ORG_A, actor: { type: 'system', id: null }, action: 'token.refresh', detail: { rows: Array.from({ length: 3_000_000 }, (_, i) => ({ i })) } });
+    const deadline = Date.now() + 20_000;
+    while (run.lost.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(run.lost.length, 1);
+    assert.match(run.lost[0]!.message, /The audit thread stopped/);
+    run.clock.set(T0 + 40);
+    run.writer.recordRepeated(a);
+    await run.writer.flush();
+    const page = await run.store.audit.query(ORG_A, { action: 'token.read' }, { limit: 10 });
+    assert.deepEqual(page.data.map((e) => [e.connectionId, e.at, e.detail]), [
+      ['conn_a', T0, { count: 3, laterMs: [30, 40], member: MEMBER_A }],
+    ]);
+    const refresh = await run.store.audit.query(ORG_A, { action: 'token.refresh' }, { limit: 1 });
+    assert.equal((refresh.data[0]?.detail['rows'] as unknown[] | undefined)?.length, 3_000_000, 'the batch that killed the thread was stored on the main thread');
   });
 });
