@@ -57,7 +57,7 @@ if (!isMainThread && parentPort) {
   const sink = new StoreAuditSink(store, cryptoRandom);
   // This connection writes only audit entries: stamps it read hold until another connection commits.
   const stamps = new StampCache((ids) => store.connections.stamps(ids), () => store.dataVersion());
-  const groups = new ChunkGroups(Math.max(1, groupMs));
+  const groups = new ChunkGroups(groupMs); // with 0, no repeats are ever sent
   let reported = 0;
   let timer: NodeJS.Timeout | null = null;
 
