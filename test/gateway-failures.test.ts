@@ -1,0 +1,170 @@
+/**
+ * When a call through the gateway goes wrong on either side: the provider cannot be reached, drops
+ * the connection before or during its answer, or the caller goes away mid-download. The caller
+ * gets a clear error (or a cut connection, never a truncated body that looks complete), the
+ * provider's request is not left running, the audit says what happened, and Keyway keeps serving.
+ */
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { parseDefinition } from '../src/catalog/index.ts';
+import { type TestKeyway, freePort, startTestKeyway } from './helpers/keyway.ts';
+import { type Upstream, echo, startUpstream } from './helpers/upstream.ts';
+
+const STORED_KEY = 'stored-key-7c41e9';
+
+interface AuditEntry {
+  outcome: string;
+  detail: { path: string; status?: number | null; aborted?: boolean; code?: string; durationMs?: number };
+}
+
+/** Polls until `check` holds (bounded: 10 s), for what happens after the answer (an aborted call's entry). */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('gateway: failures on either side of a call', () => {
+  let t: TestKeyway;
+  let upstream: Upstream;
+  let conn: string;
+  let unreachableConn: string;
+  const auth = (): Record<string, string> => ({ authorization: `Bearer ${t.apiKey}` });
+
+  const auditOf = async (path: string): Promise<AuditEntry | undefined> => {
+    const res = await t.api('GET', `/v1/audit?action=proxy.call&connection=${conn}`);
+    assert.equal(res.status, 200);
+    return (res.body.data as AuditEntry[]).find((e) => e.detail.path === path);
+  };
+
+  before(async () => {
+    upstream = await startUpstream();
+    const closedPort = await freePort(); // nothing listens there
+    t = await startTestKeyway({
+      extraDefinitions: [
+        parseDefinition({ id: 'flaky-local', name: 'Flaky API', grants: [], credential: 'api_key', api: { baseUrls: [`${upstream.url}/api`] } }, 'test'),
+        parseDefinition({ id: 'gone-local', name: 'Gone API', grants: [], credential: 'api_key', api: { baseUrls: [`http://127.0.0.1:${closedPort}/api`] } }, 'test'),
+      ],
+    });
+    for (const [provider, set] of [['flaky-local', (id: string) => { conn = id; }], ['gone-local', (id: string) => { unreachableConn = id; }]] as const) {
+      const integ = await t.api('POST', '/v1/integrations', { provider });
+      assert.equal(integ.status, 201, JSON.stringify(integ.body));
+      const c = await t.api('POST', '/v1/connections', { integration: integ.body.id, type: 'api_key', apiKey: STORED_KEY });
+      assert.equal(c.status, 201, JSON.stringify(c.body));
+      set(c.body.id);
+    }
+  });
+  after(async () => {
+    await t.close();
+    await upstream.close();
+  });
+
+  test('a provider that cannot be reached: 503 provider_unavailable with Retry-After and a message saying to retry; audited as failed', async () => {
+    const res = await fetch(`${t.kw.url}/v1/proxy/${unreachableConn}/items`, { headers: auth() });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('keyway-error'), 'provider_unavailable');
+    assert.equal(res.headers.get('retry-after'), '5');
+    const body = await res.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'provider_unavailable');
+    assert.match(body.error.message, /could not be reached; retry shortly/);
+    const entries = (await t.api('GET', `/v1/audit?action=proxy.call&connection=${unreachableConn}`)).body.data as AuditEntry[];
+    const entry = entries.find((e) => e.detail.path === '/items');
+    assert.ok(entry, JSON.stringify(entries));
+    assert.equal(entry.outcome, 'error');
+    assert.equal(entry.detail.code, 'provider_unavailable');
+    assert.equal(entry.detail.status ?? null, null, 'no provider status: none answered');
+  });
+
+  test('a provider that drops the connection before answering: 503 provider_unavailable, and the next call goes through', async () => {
+    upstream.handle((req) => { req.socket.destroy(); });
+    const res = await fetch(`${t.kw.url}/v1/proxy/${conn}/dropped`, { headers: auth() });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('keyway-error'), 'provider_unavailable');
+    const text = await res.text();
+    assert.ok(!text.includes(STORED_KEY) && !text.includes(t.apiKey), 'no credential in the error');
+    const entry = await eventually('the dropped call\'s audit entry', () => auditOf('/dropped'));
+    assert.equal(entry.outcome, 'error');
+    assert.equal(entry.detail.code, 'provider_unavailable');
+
+    upstream.handle(echo);
+    const next = await fetch(`${t.kw.url}/v1/proxy/${conn}/after-drop`, { headers: auth() });
+    assert.equal(next.status, 200);
+    assert.equal((await next.json() as { url: string }).url, '/api/after-drop');
+  });
+
+  test('a provider that drops the connection mid-answer: the caller\'s connection is cut, never a clean end of a short body; audited as aborted', async () => {
+    // Chunked, no length: only how the connection ends tells the caller whether the body is whole.
+    upstream.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(64 * 1024, 1));
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    const outcome = await new Promise<{ status: number; received: number; ended: 'complete' | 'cut' }>((resolve, reject) => {
+      const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/cut-download`, { headers: auth() }, (res) => {
+        let received = 0;
+        res.on('data', (c: Buffer) => { received += c.length; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, received, ended: 'complete' }));
+        res.on('aborted', () => resolve({ status: res.statusCode ?? 0, received, ended: 'cut' }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, received, ended: 'cut' }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(outcome.status, 200, 'the provider\'s status had already gone back');
+    assert.equal(outcome.ended, 'cut', `the caller must see the body cut short, not complete (${outcome.received} bytes)`);
+    assert.ok(outcome.received <= 64 * 1024);
+    const entry = await eventually('the cut call\'s audit entry', () => auditOf('/cut-download'));
+    assert.equal(entry.outcome, 'error');
+    assert.equal(entry.detail.aborted, true);
+    assert.equal(entry.detail.status, 200);
+
+    upstream.handle(echo);
+    assert.equal((await fetch(`${t.kw.url}/v1/proxy/${conn}/after-cut`, { headers: auth() })).status, 200);
+  });
+
+  test('a caller that goes away mid-download: the provider\'s answer is stopped, not read to its end; audited as aborted', async () => {
+    let providerClosed = false;
+    let providerSent = 0;
+    upstream.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(16 * 1024, 2);
+      // An endless download, bounded here: at most 30 s or 1 GB, whichever comes first.
+      const started = Date.now();
+      const timer = setInterval(() => {
+        if (Date.now() - started > 30_000 || providerSent > 1024 ** 3) { clearInterval(timer); res.end(); return; }
+        res.write(chunk);
+        providerSent += chunk.length;
+      }, 5);
+      res.on('close', () => { providerClosed = true; clearInterval(timer); });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/endless-download`, { headers: auth() }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.once('data', () => { req.destroy(); resolve(); });
+      });
+      req.on('error', (e) => { if (!req.destroyed) reject(e); });
+      req.end();
+    });
+    await eventually('the provider\'s answer to be stopped', async () => (providerClosed ? true : undefined));
+    const sentWhenStopped = providerSent;
+    assert.ok(sentWhenStopped < 1024 ** 3, 'stopped long before its end');
+    const entry = await eventually('the abandoned call\'s audit entry', () => auditOf('/endless-download'));
+    assert.equal(entry.outcome, 'error');
+    assert.equal(entry.detail.aborted, true);
+
+    upstream.handle(echo);
+    assert.equal((await fetch(`${t.kw.url}/v1/proxy/${conn}/after-leave`, { headers: auth() })).status, 200);
+  });
+
+  test('none of these failures put the stored credential or the caller\'s API key in a log line', () => {
+    const logs = t.logs.text();
+    assert.ok(logs.length > 0);
+    assert.ok(!logs.includes(STORED_KEY), 'the stored credential is not logged');
+    assert.ok(!logs.includes(t.apiKey), 'the API key is not logged');
+  });
+});
