@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { parseDefinition } from '../src/catalog/index.ts';
+import { loadConfig } from '../src/core/config.ts';
 import { type TestKeyway, freePort, startTestKeyway } from './helpers/keyway.ts';
 import { type Upstream, echo, startUpstream } from './helpers/upstream.ts';
 
 const STORED_KEY = 'stored-key-7c41e9';
+/** KEYWAY_GATEWAY_TIMEOUT_MS for this file's Keyway: short, so a provider that stalls is given up on in a test's time. */
+const TIMEOUT_MS = 800;
 
 interface AuditEntry {
   outcome: string;
@@ -46,6 +49,7 @@ describe('gateway: failures on either side of a call', () => {
     upstream = await startUpstream();
     const closedPort = await freePort(); // nothing listens there
     t = await startTestKeyway({
+      env: { KEYWAY_GATEWAY_TIMEOUT_MS: String(TIMEOUT_MS) },
       extraDefinitions: [
         parseDefinition({ id: 'flaky-local', name: 'Flaky API', grants: [], credential: 'api_key', api: { baseUrls: [`${upstream.url}/api`] } }, 'test'),
         parseDefinition({ id: 'gone-local', name: 'Gone API', grants: [], credential: 'api_key', api: { baseUrls: [`http://127.0.0.1:${closedPort}/api`] } }, 'test'),
@@ -159,6 +163,60 @@ describe('gateway: failures on either side of a call', () => {
 
     upstream.handle(echo);
     assert.equal((await fetch(`${t.kw.url}/v1/proxy/${conn}/after-leave`, { headers: auth() })).status, 200);
+  });
+
+  test('a provider that never starts its answer: given up on after KEYWAY_GATEWAY_TIMEOUT_MS with a 503 that says it did not answer in time', async () => {
+    let providerGaveUp = false;
+    upstream.handle((_req, res) => {
+      // Never answers; ends itself after 30 s at the latest, or when Keyway gives up on it.
+      const timer = setTimeout(() => res.end(), 30_000);
+      res.on('close', () => { providerGaveUp = true; clearTimeout(timer); });
+    });
+    const started = performance.now();
+    const res = await fetch(`${t.kw.url}/v1/proxy/${conn}/slow-report`, { headers: auth() });
+    const waited = performance.now() - started;
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('keyway-error'), 'provider_unavailable');
+    assert.match((await res.json() as { error: { message: string } }).error.message, /did not answer in time/);
+    // undici's timers are coarse (they may fire a few hundred ms early): it waited, then gave up.
+    assert.ok(waited >= TIMEOUT_MS / 2, `waited ${waited.toFixed(0)} ms, the timeout is ${TIMEOUT_MS}`);
+    assert.ok(waited < 10_000, `given up on after ${waited.toFixed(0)} ms, not the default 120 s`);
+    await eventually('the provider\'s request to be closed', async () => (providerGaveUp ? true : undefined));
+    const entry = await eventually('the timed-out call\'s audit entry', () => auditOf('/slow-report'));
+    assert.equal(entry.outcome, 'error');
+    assert.equal(entry.detail.code, 'provider_unavailable');
+  });
+
+  test('a provider whose answer stalls mid-body past the timeout: the caller\'s connection is cut, audited as aborted', async () => {
+    upstream.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(1024, 3));
+      const timer = setTimeout(() => res.end(), 30_000); // stalls; ends after 30 s at the latest
+      res.on('close', () => clearTimeout(timer));
+    });
+    const ended = await new Promise<'complete' | 'cut'>((resolve, reject) => {
+      const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/stalled-download`, { headers: auth() }, (res) => {
+        res.resume();
+        res.on('end', () => resolve('complete'));
+        res.on('aborted', () => resolve('cut'));
+        res.on('error', () => resolve('cut'));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(ended, 'cut');
+    const entry = await eventually('the stalled call\'s audit entry', () => auditOf('/stalled-download'));
+    assert.equal(entry.outcome, 'error');
+    assert.equal(entry.detail.aborted, true);
+    upstream.handle(echo);
+  });
+
+  test('KEYWAY_GATEWAY_TIMEOUT_MS: 120 s unless set; a value that is not a whole number of milliseconds stops start-up with what to set', () => {
+    assert.equal(loadConfig({}).gatewayTimeoutMs, 120_000);
+    assert.equal(loadConfig({ KEYWAY_GATEWAY_TIMEOUT_MS: '300000' }).gatewayTimeoutMs, 300_000);
+    for (const bad of ['0', '2.5', 'soon', '-1', '3600001']) {
+      assert.throws(() => loadConfig({ KEYWAY_GATEWAY_TIMEOUT_MS: bad }), /KEYWAY_GATEWAY_TIMEOUT_MS must be a whole number from 1 to 3600000, got/);
+    }
   });
 
   test('none of these failures put the stored credential or the caller\'s API key in a log line', () => {

@@ -59,7 +59,8 @@ Environment:
   KEYWAY_AUDIT_RETENTION_DAYS audit entries older than this are pruned (default 365)
   KEYWAY_AUDIT_THREAD        audit entries stored by their own thread, off the one answering requests (default on; 0: off)
   KEYWAY_AUDIT_GROUP_MS      token reads of one connection by one key, and the same proxied call with the same status, within this many ms share one audit entry with their count, times and durations (default 1000; 0: one each)
-  KEYWAY_PROVIDER_TIMEOUT_MS each provider call's timeout (default 15000)
+  KEYWAY_PROVIDER_TIMEOUT_MS each call to a provider's token, revocation or device endpoint: its timeout (default 15000)
+  KEYWAY_GATEWAY_TIMEOUT_MS  a gateway call: how long the provider may take to start answering, or stall mid-answer (default 120000)
   KEYWAY_REFRESH_LEASE_MS    refresh lock lease; a crashed holder is taken over after it (default max(30000, 2 × provider timeout))
   KEYWAY_OIDC_ISSUER         single sign-on for people: the OpenID Connect provider's issuer
   KEYWAY_OIDC_CLIENT_ID      … its client id (redirect URI: {KEYWAY_PUBLIC_URL}/auth/callback)

@@ -21,6 +21,12 @@ export interface Config {
    * longer than the provider timeout, so a holder never outlives its lease mid-call.
    */
   refreshLeaseMs: number;
+  /**
+   * How long a call through the gateway waits for the provider to start answering, and how long its
+   * answer may stall between two chunks (default 120 s). Past it the caller gets a 503, or a cut
+   * connection when the answer had started.
+   */
+  gatewayTimeoutMs: number;
   /** Requests per minute an API key may make unless the key sets its own; 0 means no limit. */
   rateLimitPerMinute: number;
   /** Refresh connections in the background before they expire, and touch idle ones (default on). */
@@ -151,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     sandbox: truthy(env['KEYWAY_SANDBOX']) ?? dev,
     logLevel: env['KEYWAY_LOG_LEVEL'] ?? 'info',
     providerTimeoutMs, refreshLeaseMs,
+    gatewayTimeoutMs: wholeNumber(env, 'KEYWAY_GATEWAY_TIMEOUT_MS', 120_000, 1, 3_600_000),
     backgroundRefresh: truthy(env['KEYWAY_BACKGROUND_REFRESH']) ?? true,
     auditRetentionDays: wholeNumber(env, 'KEYWAY_AUDIT_RETENTION_DAYS', 365),
     auditThread: truthy(env['KEYWAY_AUDIT_THREAD']) ?? true,

@@ -150,7 +150,7 @@ export function createServices(deps: AppDeps): Services {
     checkUrl: (url, what) => deps.outbound.checkUrl(url, what),
   });
   const proxy = new ProxyService({
-    tokens, targets, dispatcher: deps.outbound.dispatcher, audit,
+    tokens, targets, dispatcher: deps.outbound.dispatcher, audit, timeoutMs: config.gatewayTimeoutMs,
     ...(logger.isLevelEnabled('debug') ? { onCall: (call: Record<string, unknown>) => logger.debug(call, 'proxy call') } : {}),
   });
   const scheduler = new RefreshScheduler({

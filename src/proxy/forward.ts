@@ -35,16 +35,18 @@ export type AttemptResult =
   /** A held response, nothing written yet: `writeHeld` sends it. */
   | { kind: 'held'; status: number; headers: string[]; parsed: Record<string, string | string[] | undefined>; body: Buffer };
 
-/** Gateway timeouts: waiting for the provider's headers, and between two body chunks. */
-const HEADERS_TIMEOUT_MS = 120_000;
-const BODY_TIMEOUT_MS = 120_000;
+/**
+ * The gateway's default timeout (KEYWAY_GATEWAY_TIMEOUT_MS): how long the provider may take to start
+ * its answer, and how long its body may stall between two chunks.
+ */
+export const GATEWAY_TIMEOUT_MS = 120_000;
 
 /** Told once how an attempt ended: its result, or the failure before any response (nothing written). */
 export type AttemptDone = (r: AttemptResult | KeywayError) => void;
 
-/** One attempt's request, with the gateway's timeouts. */
-export function upstreamRequest(origin: string, path: string, method: string, headers: string[], body: Buffer | IncomingMessage | null): UpstreamRequest {
-  return { origin, path, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS };
+/** One attempt's request; `timeoutMs` both for the provider's headers and between two body chunks. */
+export function upstreamRequest(origin: string, path: string, method: string, headers: string[], body: Buffer | IncomingMessage | null, timeoutMs: number): UpstreamRequest {
+  return { origin, path, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
 }
 
 /**
@@ -189,7 +191,7 @@ function upstreamError(err: unknown): KeywayError {
   if (e?.code === 'UND_ERR_INVALID_ARG') {
     return new KeywayError('invalid_request', 'The request could not be forwarded: a header or the method is not valid HTTP.', { cause: err });
   }
-  const timeout = e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT';
+  const timeout = e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT';
   return new KeywayError('provider_unavailable', timeout
     ? 'The provider did not answer in time; retry shortly.'
     : 'The provider\'s API could not be reached; retry shortly.', { cause: err, retryAfter: 5 });

@@ -9,7 +9,7 @@ import { callEvent } from './call-event.ts';
 import { headerValue, requestHeaders } from './headers.ts';
 import { type Credential, upstreamQuery } from './inject.ts';
 import { HINT_BODY_LIMIT, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
-import { type AttemptDone, type AttemptResult, type Decider, type Disposition, startUpstream, upstreamRequest, writeHeld } from './forward.ts';
+import { type AttemptDone, type AttemptResult, type Decider, type Disposition, GATEWAY_TIMEOUT_MS, startUpstream, upstreamRequest, writeHeld } from './forward.ts';
 import { type ApiBase, type ProxyTarget, type ProxyTargets, pickBase } from './target.ts';
 
 /** A usable token with its connection row (the token service's answer). */
@@ -32,6 +32,8 @@ export interface ProxyServiceDeps {
   /** The outbound policy's pinned dispatcher. */
   dispatcher: Dispatcher;
   audit: { record(e: AuditEvent): void; recordRepeated(e: AuditEvent, durationMs: number | null): void };
+  /** How long the provider may take to start answering, or stall mid-body (default GATEWAY_TIMEOUT_MS). */
+  timeoutMs?: number;
   /** Told of every call with what the audit keeps (the request log at debug level). */
   onCall?: (summary: { connection: string | null; detail: Record<string, unknown> }) => void;
 }
@@ -267,7 +269,7 @@ export class ProxyService {
     const { path, query } = call.started.url;
     const upstreamPath = `${base.basePath}${path === '' && base.basePath === '' ? '/' : path}${upstreamQuery(query, target.inject, credential)}`;
     call.mode = mode;
-    startUpstream(this.#d.dispatcher, upstreamRequest(base.origin, upstreamPath, req.method ?? 'GET', headers, call.body), res, call, done);
+    startUpstream(this.#d.dispatcher, upstreamRequest(base.origin, upstreamPath, req.method ?? 'GET', headers, call.body, this.#d.timeoutMs ?? GATEWAY_TIMEOUT_MS), res, call, done);
   }
 
   #sendHeldWithScopeHint(call: Call, held: Extract<AttemptResult, { kind: 'held' }>): Outcome {
