@@ -219,6 +219,26 @@ describe('gateway: failures on either side of a call', () => {
     }
   });
 
+  test('a WebSocket upgrade is refused with a 400 that says what to do instead, and nothing reaches the provider', async () => {
+    const before = upstream.seen.length;
+    const answer = await new Promise<{ status: number; code: string | undefined; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/socket`, { headers: { ...auth(), connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.headers['keyway-error'] as string | undefined, body }));
+      });
+      req.on('upgrade', () => reject(new Error('the gateway must not switch protocols')));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.code, 'invalid_request');
+    assert.match(answer.body, /does not carry WebSocket connections/);
+    assert.match(answer.body, /\/token/);
+    assert.equal(upstream.seen.length, before, 'nothing was sent to the provider');
+  });
+
   test('none of these failures put the stored credential or the caller\'s API key in a log line', () => {
     const logs = t.logs.text();
     assert.ok(logs.length > 0);

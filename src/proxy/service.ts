@@ -152,6 +152,7 @@ export class ProxyService {
   #startFromMemory(started: Started): boolean {
     const { req, principal, url } = started;
     checkForwardPath(url.path);
+    refuseWebSocket(req);
     if (principal.scope.connections.length > 0 && !principal.scope.connections.includes(url.connectionId)) throw notFound(url.connectionId);
     if (hasBody(req)) return false;
     const hit = this.#d.tokens.cached(principal.orgId, url.connectionId);
@@ -285,6 +286,16 @@ function asKeywayError(e: unknown): KeywayError {
 
 function notFound(id: string): KeywayError {
   return new KeywayError('not_found', `No connection ${id.slice(0, 100)}.`);
+}
+
+/**
+ * A WebSocket upgrade cannot pass: the gateway forwards HTTP requests, and `Upgrade` is a hop-by-hop
+ * header it drops, so the provider would see a plain request and answer something confusing.
+ */
+function refuseWebSocket(req: IncomingMessage): void {
+  const upgrade = req.headers.upgrade;
+  if (upgrade === undefined || !/websocket/i.test(upgrade)) return;
+  throw new KeywayError('invalid_request', 'The gateway forwards HTTP requests; it does not carry WebSocket connections. Read the token with GET /v1/connections/{id}/token (an API key that may read tokens) and open the socket to the provider directly.');
 }
 
 /** A small JSON (or untyped) 403 body is worth reading for a scope error; a large or binary one is not. */
