@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import type { SandboxServer } from '../src/sandbox/index.ts';
 import { newId } from '../src/core/ids.ts';
 import { cryptoRandom } from '../src/core/random.ts';
@@ -82,6 +84,35 @@ describe('gateway: forwarding to the provider API', () => {
     const head = await proxy('/things/1', { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('x-provider'), 'yes');
+  });
+
+  test('an upload sent with Expect: 100-continue (as curl sends a large one) is told to go on and reaches the provider whole', async () => {
+    upstream.handle(async (req, res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      for await (const c of req) { hash.update(c as Buffer); bytes += (c as Buffer).length; }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ bytes, sha256: hash.digest('hex'), expect: req.headers['expect'] ?? null }));
+    });
+    const body = Buffer.alloc(3 * 1024 * 1024, 7);
+    const answer = await new Promise<{ status: number; continued: boolean; json: { bytes: number; sha256: string; expect: string | null } }>((resolve, reject) => {
+      let continued = false;
+      const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/uploads`, {
+        method: 'PUT', headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/octet-stream', 'content-length': String(body.length), expect: '100-continue' },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { text += c; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, json: JSON.parse(text) }));
+      });
+      req.on('continue', () => { continued = true; req.end(body); });
+      req.on('error', reject);
+    });
+    assert.equal(answer.status, 200);
+    assert.ok(answer.continued, 'Keyway answered 100 Continue');
+    assert.equal(answer.json.bytes, body.length);
+    assert.equal(answer.json.sha256, createHash('sha256').update(body).digest('hex'));
+    assert.equal(answer.json.expect, null, 'the expectation was met by Keyway, not passed on');
   });
 
   test('paths that would leave the API base are refused with a 400 that says why, and nothing is sent to the provider', async () => {
