@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxServer } from '../src/sandbox/index.ts';
+import { parseDefinition } from '../src/catalog/index.ts';
 import { type TestKeyway, addIntegration, connectInBrowser, startProvider, startTestKeyway } from './helpers/keyway.ts';
 import { CLI, type SpawnedKeyway, type Upstream, spawnKeyway, startUpstream } from './helpers/upstream.ts';
 
@@ -157,6 +158,79 @@ describe('API keys: create, list, scope, revoke, rate limit', () => {
   });
 });
 
+describe('API keys that expire', () => {
+  let t: TestKeyway;
+  let upstream: Upstream;
+  let conn: string;
+  const DAY = 24 * 60 * 60 * 1000;
+  before(async () => {
+    upstream = await startUpstream();
+    t = await startTestKeyway({
+      extraDefinitions: [parseDefinition({ id: 'expiry-local', name: 'Expiry API', grants: [], credential: 'api_key', api: { baseUrls: [upstream.url] } }, 'test')],
+    });
+    const integ = await t.api('POST', '/v1/integrations', { provider: 'expiry-local' });
+    conn = (await t.api('POST', '/v1/connections', { integration: integ.body.id, type: 'api_key', apiKey: 'provider-key-1' })).body.id;
+  });
+  after(async () => {
+    await t.close();
+    await upstream.close();
+  });
+  const proxy = (key: string) => fetch(`${t.kw.url}/v1/proxy/${conn}/ping`, { headers: { authorization: `Bearer ${key}` } });
+
+  test('a key with expiresAt works until that moment and is refused from it, by the API, the proxy and /token, saying it expired', async () => {
+    const expiresAt = new Date(t.clock.now() + 60_000).toISOString();
+    const created = await t.api('POST', '/v1/api-keys', { name: 'for a minute', scope: { tokenRead: true }, expiresAt });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.expiresAt, expiresAt);
+    const { key, id } = created.body;
+    assert.equal((await t.api('GET', `/v1/api-keys/${id}`)).body.expiresAt, expiresAt);
+    // In use (and so in the server's memory) before it expires.
+    assert.equal((await proxy(key)).status, 200);
+    assert.equal((await t.api('GET', '/v1/providers', undefined, key)).status, 200);
+    t.clock.advance(59_999);
+    assert.equal((await proxy(key)).status, 200, 'still valid a millisecond before');
+    t.clock.advance(1);
+    const refused = await proxy(key);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('keyway-error'), 'unauthorized');
+    const message = (await refused.json() as { error: { message: string } }).error.message;
+    assert.match(message, new RegExp(`expired at ${expiresAt.replace(/[.]/g, '\\.')}`));
+    assert.match(message, /keys create/);
+    assert.ok(!message.includes(key));
+    assert.equal((await t.api('GET', '/v1/providers', undefined, key)).status, 401);
+    assert.equal((await t.api('GET', `/v1/connections/${conn}/token`, undefined, key)).status, 401);
+    const audit = await t.api('GET', '/v1/audit?action=api_key.create');
+    assert.ok(audit.body.data.some((e: { detail: { key: string; expiresAt?: string } }) => e.detail.key === id && e.detail.expiresAt === expiresAt));
+  });
+
+  test('expiresInDays: the key expires that many days from now; a key without either never expires', async () => {
+    const created = await t.api('POST', '/v1/api-keys', { name: 'quarterly', expiresInDays: 90 });
+    assert.equal(created.status, 201);
+    assert.equal(Date.parse(created.body.expiresAt), t.clock.now() + 90 * DAY);
+    const plain = await t.api('POST', '/v1/api-keys', { name: 'no expiry' });
+    assert.equal(plain.body.expiresAt, null);
+    t.clock.advance(3650 * DAY);
+    assert.equal((await proxy(plain.body.key)).status, 200, 'ten years on, a key without an expiry still works');
+    assert.equal((await proxy(created.body.key)).status, 401);
+  });
+
+  test('an expiry in the past, both fields, a date that is not one, or a day count out of range: a 400 naming what to send', async () => {
+    const past = await t.api('POST', '/v1/api-keys', { name: 'x', expiresAt: new Date(t.clock.now() - 1000).toISOString() });
+    assert.equal(past.status, 400);
+    assert.match(past.body.error.message, /expiresAt must be in the future/);
+    const both = await t.api('POST', '/v1/api-keys', { name: 'x', expiresAt: new Date(t.clock.now() + DAY).toISOString(), expiresInDays: 1 });
+    assert.equal(both.status, 400);
+    assert.match(both.body.error.message, /either expiresAt or expiresInDays/);
+    for (const body of [{ expiresAt: 'next tuesday' }, { expiresInDays: 0 }, { expiresInDays: 3651 }, { expiresInDays: 1.5 }]) {
+      const res = await t.api('POST', '/v1/api-keys', { name: 'x', ...body });
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.error.code, 'invalid_request');
+    }
+    const names = (await t.api('GET', '/v1/api-keys')).body.data.map((k: { name: string }) => k.name);
+    assert.ok(!names.includes('x'), 'no key was made');
+  });
+});
+
 describe('API keys: the server-wide rate limit', () => {
   let t: TestKeyway;
   before(async () => { t = await startTestKeyway({ env: { KEYWAY_RATE_LIMIT_PER_MINUTE: '4' } }); });
@@ -182,12 +256,31 @@ describe('API keys: the CLI and a running server', { timeout: 90_000 }, () => {
     const created = await run(process.execPath, [CLI, 'keys', 'create', '--name', 'cli listed', '--data-dir', dataDir]);
     const key = created.stdout.trim();
     const { stdout } = await run(process.execPath, [CLI, 'keys', 'list', '--data-dir', dataDir]);
-    assert.match(stdout, /^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED/);
+    assert.match(stdout, /^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+EXPIRES\s+REVOKED/);
     assert.match(stdout, /cli listed/);
     assert.match(stdout, /bootstrap admin/);
     assert.ok(stdout.includes(`${key.slice(0, 10)}…`));
     assert.ok(!stdout.includes(key));
     assert.ok(!stdout.includes(readFileSync(join(dataDir, 'bootstrap-admin-key'), 'utf8').trim()));
+  });
+
+  test('`keys create --expires-in-days`: the key expires then, `keys list` shows when; a bad count is refused saying what to give', async () => {
+    const created = await run(process.execPath, [CLI, 'keys', 'create', '--name', 'cli expiring', '--expires-in-days', '7', '--data-dir', dataDir]);
+    const key = created.stdout.trim();
+    const said = /It expires at (\S+)\./.exec(created.stderr);
+    assert.ok(said, created.stderr);
+    const until = Date.parse(said[1]!);
+    assert.ok(Math.abs(until - (Date.now() + 7 * 24 * 60 * 60 * 1000)) < 60_000, said[1]);
+    const listed = await kw.api('GET', '/v1/api-keys', undefined, key);
+    assert.equal(listed.status, 200, 'the key works before it expires');
+    assert.equal(listed.body.data.find((k: { name: string }) => k.name === 'cli expiring').expiresAt, new Date(until).toISOString());
+    const { stdout } = await run(process.execPath, [CLI, 'keys', 'list', '--data-dir', dataDir]);
+    const line = stdout.split('\n').find((l) => l.includes('cli expiring'));
+    assert.ok(line?.includes(new Date(until).toISOString().slice(0, 19).replace('T', ' ')), line);
+    for (const bad of ['0', 'week', '3651']) {
+      await assert.rejects(run(process.execPath, [CLI, 'keys', 'create', '--name', 'bad', '--expires-in-days', bad, '--data-dir', dataDir]),
+        (e: { stderr: string }) => /--expires-in-days must be a whole number of days from 1 to 3650/.test(e.stderr));
+    }
   });
 
   test('`keys revoke` while the server runs: the server refuses the key within a second', async () => {

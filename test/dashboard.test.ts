@@ -234,6 +234,7 @@ describe('dashboard in a browser', { skip }, () => {
 
     await page.goto(`${t.kw.url}/keys`);
     await page.getByLabel('Name').fill('Reporting app');
+    await page.getByLabel('Expires').selectOption({ label: 'In 30 days' });
     await page.getByRole('button', { name: 'Create key' }).click();
     const shown = page.locator('[data-result-for="key"] code.secret');
     await shown.waitFor(WAIT);
@@ -244,6 +245,9 @@ describe('dashboard in a browser', { skip }, () => {
     await row.waitFor(WAIT);
     assert.doesNotMatch(await row.innerText(), new RegExp(key));
     assert.match(await row.innerText(), /never/);
+    const made = (await t.api('GET', '/v1/api-keys')).body.data.find((k: { name: string }) => k.name === 'Reporting app');
+    assert.equal(Date.parse(made.expiresAt) - Date.parse(made.createdAt), 30 * 24 * 60 * 60 * 1000, 'it expires in 30 days');
+    assert.ok((await row.innerText()).includes(made.expiresAt), 'the row shows when it expires');
     await screenshot(page, 'keys-created');
     page.once('dialog', (d) => void d.accept());
     await row.getByRole('button', { name: 'Revoke' }).click();

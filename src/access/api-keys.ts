@@ -50,29 +50,17 @@ export function hashKey(key: string): string {
 /** Creates a key; the plain key is returned once and only its hash is stored. */
 export async function createApiKey(
   deps: { store: Store; random: Random; clock: Clock },
-  input: { orgId: string; memberId: string; name: string; scope?: ApiKeyScope; rateLimitPerMinute?: number | null },
+  input: { orgId: string; memberId: string; name: string; scope?: ApiKeyScope; rateLimitPerMinute?: number | null; expiresAt?: number | null },
 ): Promise<{ record: ApiKeyRecord; key: string }> {
   const key = `kw_${randomToken(deps.random, 32)}`;
   const record: ApiKeyRecord = {
     id: newId('apiKey', deps.random), orgId: input.orgId, memberId: input.memberId, name: input.name,
     hash: hashKey(key), prefix: key.slice(0, 10), scope: input.scope ?? FULL_SCOPE,
     createdAt: deps.clock.now(), lastUsedAt: null, revokedAt: null, rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+    expiresAt: input.expiresAt ?? null,
   };
   await deps.store.apiKeys.insert(record);
   return { record, key };
-}
-
-/** Resolves `Authorization: Bearer kw_…` to its principal. */
-export async function authenticateApiKey(store: Store, authorization: string | undefined): Promise<Principal> {
-  const m = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
-  if (!m || !m[1]) {
-    throw new KeywayError('unauthorized', 'Send an API key as "Authorization: Bearer kw_…". Create one with `npx keyway keys create --name NAME`.');
-  }
-  const rec = await store.apiKeys.findByHash(hashKey(m[1]));
-  if (!rec || rec.revokedAt !== null) {
-    throw new KeywayError('unauthorized', 'This API key is unknown or revoked. Create a new one with `npx keyway keys create --name NAME`.');
-  }
-  return { orgId: rec.orgId, memberId: rec.memberId, keyId: rec.id, scope: rec.scope };
 }
 
 /** Organization administration (integrations, webhooks, audit, members, invites): owners and admins, with a key that may manage. */

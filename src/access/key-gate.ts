@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.ts';
+import { type Clock, iso } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import type { ApiKeyRecord, Store } from '../store/index.ts';
 import { type Principal, hashKey } from './api-keys.ts';
@@ -73,6 +73,8 @@ export class ApiKeyGate {
   cached(authorization: string | undefined, opts: { counted?: boolean } = {}): Principal | undefined {
     const entry = this.#byHash.get(this.#hashOf(authorization));
     if (!entry || this.#monotonic() - entry.checkedAt >= this.#revalidateMs) return undefined;
+    // A key that expires is refused from that moment, not at its next check (`authenticate` says why).
+    if (entry.record.expiresAt !== null && this.#o.clock.now() >= entry.record.expiresAt) return undefined;
     return this.#admit(entry, opts.counted ?? true);
   }
 
@@ -121,6 +123,10 @@ export class ApiKeyGate {
     if (!rec || rec.revokedAt !== null) {
       this.#byHash.delete(hash);
       throw new KeywayError('unauthorized', 'This API key is unknown or revoked. Create a new one with `npx keyway keys create --name NAME`.');
+    }
+    if (rec.expiresAt !== null && this.#o.clock.now() >= rec.expiresAt) {
+      this.#byHash.delete(hash);
+      throw new KeywayError('unauthorized', `This API key expired at ${iso(rec.expiresAt)}. Create a new one with \`npx keyway keys create --name NAME\` (or in the dashboard, under API keys).`);
     }
     const entry: Checked = {
       principal: { orgId: rec.orgId, memberId: rec.memberId, keyId: rec.id, scope: rec.scope },

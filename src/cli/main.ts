@@ -16,10 +16,11 @@ Usage:
       Start the server. Flags override KEYWAY_PORT, KEYWAY_HOST, KEYWAY_DATA_DIR, KEYWAY_DEV.
       KEYWAY_PUBLIC_URL (default: the listening address) is what redirect URIs are built from.
       --dev: development mode: http allowed to loopback, sandbox provider mounted at /sandbox.
-  keyway keys create --name NAME [--data-dir DIR]
-      Create an API key for the admin member and print it once (only its hash is stored).
+  keyway keys create --name NAME [--expires-in-days N] [--data-dir DIR]
+      Create an API key for the admin member and print it once (only its hash is stored);
+      --expires-in-days: refused from then on, as if revoked.
   keyway keys list [--data-dir DIR]
-      List the API keys: id, name, first characters, created, last used, revoked.
+      List the API keys: id, name, first characters, created, last used, expires, revoked.
   keyway keys revoke ID [--data-dir DIR]
       Revoke an API key. Running servers on the same data refuse it within a second.
   keyway connect INTEGRATION [--device]   (see \`keyway connect --help\`)
@@ -89,10 +90,15 @@ async function keys(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return keysList(rest);
   if (sub === 'revoke') return keysRevoke(rest);
-  if (sub !== 'create') throw new Error('Usage: keyway keys create --name NAME | keyway keys list | keyway keys revoke ID');
-  const { flags } = parseArgs(rest, { name: 'string', 'data-dir': 'string' });
+  if (sub !== 'create') throw new Error('Usage: keyway keys create --name NAME [--expires-in-days N] | keyway keys list | keyway keys revoke ID');
+  const { flags } = parseArgs(rest, { name: 'string', 'expires-in-days': 'string', 'data-dir': 'string' });
   const name = flags['name'];
   if (typeof name !== 'string' || name.trim() === '') throw new Error('keyway keys create needs --name NAME.');
+  const days = flags['expires-in-days'];
+  const expiresInDays = days === undefined ? null : Number(days);
+  if (expiresInDays !== null && !(Number.isInteger(expiresInDays) && expiresInDays >= 1 && expiresInDays <= 3650)) {
+    throw new Error(`--expires-in-days must be a whole number of days from 1 to 3650, got "${String(days)}".`);
+  }
   const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -101,9 +107,11 @@ async function keys(argv: string[]): Promise<void> {
     await store.migrate(systemClock.now());
     const deps = { store, random: cryptoRandom, clock: systemClock };
     const { org, admin } = await bootstrap(deps, dataDir);
-    const { key, record } = await createApiKey(deps, { orgId: org.id, memberId: admin.id, name });
+    const expiresAt = expiresInDays === null ? null : systemClock.now() + expiresInDays * 24 * 60 * 60 * 1000;
+    const { key, record } = await createApiKey(deps, { orgId: org.id, memberId: admin.id, name, expiresAt });
     process.stdout.write(`${key}\n`);
-    process.stderr.write(`Created API key ${record.id} ("${name}") for ${admin.email}. It is shown only this once.\n`);
+    const until = expiresAt === null ? '' : ` It expires at ${new Date(expiresAt).toISOString()}.`;
+    process.stderr.write(`Created API key ${record.id} ("${name}") for ${admin.email}. It is shown only this once.${until}\n`);
   } finally {
     await store.close();
   }
@@ -112,11 +120,11 @@ async function keys(argv: string[]): Promise<void> {
 async function keysList(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv, { 'data-dir': 'string' });
   await withStore(flags['data-dir'] as string | undefined, async (store) => {
-    const rows: string[][] = [['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED']];
+    const rows: string[][] = [['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED']];
     const day = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().slice(0, 19).replace('T', ' '));
     for (const org of await store.orgs.list()) {
       for (const k of await store.apiKeys.list(org.id)) {
-        rows.push([k.id, k.name, `${k.prefix}…`, day(k.createdAt), day(k.lastUsedAt), day(k.revokedAt)]);
+        rows.push([k.id, k.name, `${k.prefix}…`, day(k.createdAt), day(k.lastUsedAt), day(k.expiresAt), day(k.revokedAt)]);
       }
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

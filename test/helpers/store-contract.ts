@@ -64,6 +64,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await s().apiKeys.findByHash('hash_key_1'), key);
         assert.equal(await s().apiKeys.findByHash('hash_unknown'), null);
         await assert.rejects(s().apiKeys.insert(apiKey('key_2', { hash: 'hash_key_1' })), 'two keys cannot share a hash');
+        const expiring = apiKey('key_3', { expiresAt: T0 + 90 * 86_400_000 });
+        await s().apiKeys.insert(expiring);
+        assert.deepEqual(await s().apiKeys.findByHash('hash_key_3'), expiring, 'its expiry comes back as stored');
       });
 
       test('API keys list newest first per organization, and touch records the last use', async () => {

@@ -19,7 +19,24 @@ const createBody = z.strictObject({
   }).optional(),
   /** Requests per minute; 0 means no limit; omitted means the server's default. */
   rateLimitPerMinute: z.number().int().min(0).max(1_000_000).optional(),
+  /** When the key stops working (ISO 8601); or `expiresInDays` from now. Omitted: it does not expire. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
 });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When a new key expires (null: never), from `expiresAt` or `expiresInDays`; at most one, and in the future. */
+function expiryOf(body: { expiresAt?: string | undefined; expiresInDays?: number | undefined }, now: number): number | null {
+  if (body.expiresAt !== undefined && body.expiresInDays !== undefined) {
+    throw new KeywayError('invalid_request', 'Give either expiresAt or expiresInDays, not both.');
+  }
+  if (body.expiresInDays !== undefined) return now + body.expiresInDays * DAY_MS;
+  if (body.expiresAt === undefined) return null;
+  const at = Date.parse(body.expiresAt);
+  if (at <= now) throw new KeywayError('invalid_request', `expiresAt must be in the future; it is ${iso(now)} now.`);
+  return at;
+}
 
 const idParam = z.object({ id: z.string().max(100) });
 
@@ -30,6 +47,7 @@ function presentApiKey(k: ApiKeyRecord) {
     rateLimitPerMinute: k.rateLimitPerMinute,
     createdAt: iso(k.createdAt), lastUsedAt: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
     revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
+    expiresAt: k.expiresAt === null ? null : iso(k.expiresAt),
   };
 }
 
@@ -50,10 +68,12 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
       };
       // A signed-in person may give their own keys anything their role allows, token reading included.
       requireScopeWithin(principal.sessionId ? { ...principal, scope: FULL_SCOPE } : principal, scope);
+      const expiresAt = expiryOf(body, services.clock.now());
       const { record, key } = await createApiKey(services, {
-        orgId: principal.orgId, memberId: principal.memberId, name: body.name, scope, rateLimitPerMinute: body.rateLimitPerMinute ?? null,
+        orgId: principal.orgId, memberId: principal.memberId, name: body.name, scope, rateLimitPerMinute: body.rateLimitPerMinute ?? null, expiresAt,
       });
-      audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.create', detail: { key: record.id, scope } });
+      const detail = { key: record.id, scope, ...(expiresAt === null ? {} : { expiresAt: iso(expiresAt) }) };
+      audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.create', detail });
       return { ...presentApiKey(record), key };
     },
   });

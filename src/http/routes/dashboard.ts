@@ -85,7 +85,7 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
 
   page('/keys', 'API keys', 'keys', async (api, q) => {
     const keys = ok(await api(`/v1/api-keys?limit=50${q.cursor ? `&cursor=${encodeURIComponent(q.cursor)}` : ''}`));
-    return keys.error !== null ? problem(keys.error) : keysPage(keys.data.data, keys.data.nextCursor);
+    return keys.error !== null ? problem(keys.error) : keysPage(keys.data.data, keys.data.nextCursor, services.clock.now());
   });
 
   page('/members', 'Members', 'members', async (api, _q, viewer) => {

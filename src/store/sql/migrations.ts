@@ -172,4 +172,9 @@ CREATE INDEX connections_due_reauth ON connections(refresh_expires_at) WHERE sta
 DROP INDEX connections_refresh_due
 `,
   },
+  {
+    id: 7,
+    name: 'API keys that expire',
+    sql: () => 'ALTER TABLE api_keys ADD COLUMN expires_at BIGINT',
+  },
 ];

@@ -264,7 +264,8 @@
 
   /**
    * Form fields as the API's JSON: empty fields left out, "scopes" split on spaces, "a.b" nested,
-   * checkboxes as booleans (an unchecked one marked data-only-checked is left out: "unset", not false).
+   * checkboxes as booleans (an unchecked one marked data-only-checked is left out: "unset", not false),
+   * fields marked data-number as numbers.
    */
   function formJson(form) {
     const out = {};
@@ -277,6 +278,7 @@
       }
       else if (el.value.trim() === '') continue;
       else if (el.name === 'scopes') value = el.value.trim().split(/[\s,]+/);
+      else if (el.dataset.number !== undefined) value = Number(el.value);
       else value = el.value.trim();
       const path = el.name.split('.');
       let at = out;
@@ -360,6 +362,7 @@
     prefix.append(code);
     cell(body.createdAt);
     cell(body.lastUsedAt ?? 'never');
+    cell(body.expiresAt ?? 'never');
     const action = cell('');
     const revoke = document.createElement('button');
     revoke.type = 'button';
