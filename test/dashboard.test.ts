@@ -235,6 +235,8 @@ describe('dashboard in a browser', { skip }, () => {
     await page.goto(`${t.kw.url}/keys`);
     await page.getByLabel('Name').fill('Reporting app');
     await page.getByLabel('Expires').selectOption({ label: 'In 30 days' });
+    await page.getByLabel('Integrations it may use').selectOption({ label: 'In-house <b>OAuth</b>' });
+    await page.getByLabel(/May read raw tokens/).check();
     await page.getByRole('button', { name: 'Create key' }).click();
     const shown = page.locator('[data-result-for="key"] code.secret');
     await shown.waitFor(WAIT);
@@ -248,6 +250,11 @@ describe('dashboard in a browser', { skip }, () => {
     const made = (await t.api('GET', '/v1/api-keys')).body.data.find((k: { name: string }) => k.name === 'Reporting app');
     assert.equal(Date.parse(made.expiresAt) - Date.parse(made.createdAt), 30 * 24 * 60 * 60 * 1000, 'it expires in 30 days');
     assert.ok((await row.innerText()).includes(made.expiresAt), 'the row shows when it expires');
+    assert.deepEqual(made.scope, { integrations: [added.id], connections: [], tokenRead: true, manage: false }, 'the scope chosen in the form');
+    const summary = 'In-house <b>OAuth</b> · reads raw tokens';
+    assert.ok((await row.innerText()).includes(summary), await row.innerText());
+    await page.reload();
+    assert.ok((await page.locator('tbody tr', { hasText: 'Reporting app' }).innerText()).includes(summary), 'the same words when the page is drawn by the server');
     await screenshot(page, 'keys-created');
     page.once('dialog', (d) => void d.accept());
     await row.getByRole('button', { name: 'Revoke' }).click();

@@ -85,7 +85,11 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
 
   page('/keys', 'API keys', 'keys', async (api, q) => {
     const keys = ok(await api(`/v1/api-keys?limit=50${q.cursor ? `&cursor=${encodeURIComponent(q.cursor)}` : ''}`));
-    return keys.error !== null ? problem(keys.error) : keysPage(keys.data.data, keys.data.nextCursor, services.clock.now());
+    if (keys.error !== null) return problem(keys.error);
+    // The integrations a key may be limited to, and the names its scope is shown with.
+    const ints = ok(await api('/v1/integrations'));
+    if (ints.error !== null) return problem(ints.error);
+    return keysPage(keys.data.data, keys.data.nextCursor, services.clock.now(), ints.data.data);
   });
 
   page('/members', 'Members', 'members', async (api, _q, viewer) => {

@@ -265,7 +265,8 @@
   /**
    * Form fields as the API's JSON: empty fields left out, "scopes" split on spaces, "a.b" nested,
    * checkboxes as booleans (an unchecked one marked data-only-checked is left out: "unset", not false),
-   * fields marked data-number as numbers.
+   * fields marked data-number as numbers, a multiple select marked data-list as the list of its
+   * chosen values (none chosen: left out).
    */
   function formJson(form) {
     const out = {};
@@ -275,6 +276,10 @@
       if (el.type === 'checkbox') {
         if (!el.checked && el.dataset.onlyChecked !== undefined) continue;
         value = el.checked;
+      }
+      else if (el.dataset.list !== undefined) {
+        value = [...el.selectedOptions].map((o) => o.value);
+        if (value.length === 0) continue;
       }
       else if (el.value.trim() === '') continue;
       else if (el.name === 'scopes') value = el.value.trim().split(/[\s,]+/);
@@ -348,6 +353,18 @@
     },
   };
 
+  /** A key's scope in words, as the keys page writes it (src/web/pages/keys.ts); names from the form's list. */
+  function scopeWords(scope) {
+    const names = new Map([...(document.getElementById('f-keyints')?.options ?? [])].map((o) => [o.value, o.textContent]));
+    const ints = scope.integrations ?? [];
+    const conns = scope.connections ?? [];
+    const parts = [ints.length === 0 ? 'all integrations' : ints.map((id) => names.get(id) ?? id).join(', ')];
+    if (conns.length > 0) parts.push(`${conns.length} connection${conns.length === 1 ? '' : 's'} only`);
+    parts.push(scope.tokenRead ? 'reads raw tokens' : 'gateway only');
+    if (scope.manage) parts.push('manages');
+    return parts.join(' · ');
+  }
+
   /** A new key's row at the top of the keys table, as the page renders it (never the key itself). */
   function keyRow(body) {
     const tbody = document.getElementById('key-rows');
@@ -360,6 +377,7 @@
     const code = document.createElement('code');
     code.textContent = `${body.prefix}…`;
     prefix.append(code);
+    cell(scopeWords(body.scope));
     cell(body.createdAt);
     cell(body.lastUsedAt ?? 'never');
     cell(body.expiresAt ?? 'never');

@@ -7,19 +7,37 @@ function expiry(expiresAt: string | null, now: number): Html | string {
   return Date.parse(expiresAt) <= now ? html`<strong>Expired</strong> ${expiresAt}` : expiresAt;
 }
 
-export function keysPage(keys: Json[], nextCursor: string | null, now: number): Html {
+/** What a key may do, in words: which integrations (by name) or connections, raw tokens or the gateway only, managing. */
+export function scopeSummary(scope: Json, integrationNames: ReadonlyMap<string, string>): string {
+  const ints: string[] = scope?.integrations ?? [];
+  const conns: string[] = scope?.connections ?? [];
+  const parts = [
+    ints.length === 0 ? 'all integrations' : ints.map((id) => integrationNames.get(id) ?? id).join(', '),
+    ...(conns.length === 0 ? [] : [`${conns.length} connection${conns.length === 1 ? '' : 's'} only`]),
+    scope?.tokenRead ? 'reads raw tokens' : 'gateway only',
+    ...(scope?.manage ? ['manages'] : []),
+  ];
+  return parts.join(' · ');
+}
+
+export function keysPage(keys: Json[], nextCursor: string | null, now: number, integrations: Json[]): Html {
+  const names = new Map<string, string>(integrations.map((i) => [String(i.id), String(i.name)]));
   const rows = keys.map((k) => html`<tr id="${k.id}"><td>${k.name}</td><td><code>${k.prefix}…</code></td>
-<td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
+<td>${scopeSummary(k.scope, names)}</td><td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
 <td>${k.revokedAt ? html`Revoked ${k.revokedAt}` : html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`}</td></tr>`);
+  const choices = integrations.map((i) => html`<option value="${i.id}">${i.name}</option>`);
   return html`<h1>API keys</h1>
 <p class="small">Apps and assistants call Keyway with an API key. A key is shown once, when it is made; Keyway stores only its hash.</p>
 <form data-api="POST /v1/api-keys" data-result="key">
 <p class="field"><label for="f-keyname">Name</label><input id="f-keyname" name="name" required autocomplete="off"></p>
+${integrations.length === 0 ? '' : html`<p class="field"><label for="f-keyints">Integrations it may use</label><select id="f-keyints" name="scope.integrations" multiple data-list size="${Math.min(6, integrations.length)}" aria-describedby="f-keyints-help">${choices}</select>
+<span id="f-keyints-help" class="small">None selected: all of them, also those added later.</span></p>`}
 <p class="field"><label for="f-keyexpiry">Expires</label><select id="f-keyexpiry" name="expiresInDays" data-number><option value="">Never</option><option value="30">In 30 days</option><option value="90">In 90 days</option><option value="365">In a year</option></select></p>
+<p class="field"><label><input type="checkbox" name="scope.tokenRead"> May read raw tokens (otherwise it calls providers through the gateway only)</label></p>
 <p class="field"><label><input type="checkbox" name="scope.manage"> May manage (integrations, connections)</label></p>
 <p><button type="submit" class="primary">Create key</button></p></form>
 <div class="result" data-result-for="key" role="status"></div>
-<div class="table"><table><caption>Keys</caption><thead><tr><th scope="col">Name</th><th scope="col">Starts with</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="sr">Action</span></th></tr></thead>
+<div class="table"><table><caption>Keys</caption><thead><tr><th scope="col">Name</th><th scope="col">Starts with</th><th scope="col">May</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="sr">Action</span></th></tr></thead>
 <tbody id="key-rows">${rows}</tbody></table></div>
 ${nextCursor ? html`<nav class="pager" aria-label="Pages"><a href="/keys${query({ cursor: nextCursor })}">Next page</a></nav>` : ''}`;
 }
