@@ -211,6 +211,39 @@ describe('gateway: failures on either side of a call', () => {
     upstream.handle(echo);
   });
 
+  test('an upload that takes longer than the timeout is not cut while the caller is still sending it: the timeout is the provider\'s', async () => {
+    upstream.handle(async (req, res) => {
+      let bytes = 0;
+      for await (const c of req) bytes += (c as Buffer).length;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ bytes }));
+    });
+    const chunks = 20;
+    const started = performance.now();
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/slow-upload`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/octet-stream' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      let sent = 0;
+      const next = (): void => {
+        if (sent === chunks) { req.end(); return; }
+        sent += 1;
+        req.write(Buffer.alloc(1000, 5));
+        setTimeout(next, 100);
+      };
+      next();
+    });
+    const took = performance.now() - started;
+    assert.ok(took > 2 * TIMEOUT_MS, `the upload took ${took.toFixed(0)} ms, longer than the ${TIMEOUT_MS} ms timeout`);
+    assert.equal(answer.status, 200, answer.body);
+    assert.deepEqual(JSON.parse(answer.body), { bytes: chunks * 1000 });
+    upstream.handle(echo);
+  });
+
   test('KEYWAY_GATEWAY_TIMEOUT_MS: 120 s unless set; a value that is not a whole number of milliseconds stops start-up with what to set', () => {
     assert.equal(loadConfig({}).gatewayTimeoutMs, 120_000);
     assert.equal(loadConfig({ KEYWAY_GATEWAY_TIMEOUT_MS: '300000' }).gatewayTimeoutMs, 300_000);
