@@ -8,7 +8,7 @@ function expiry(expiresAt: string | null, now: number): Html | string {
 }
 
 /** What a key may do, in words: which integrations (by name) or connections, raw tokens or the gateway only, managing. */
-export function scopeSummary(scope: Json, integrationNames: ReadonlyMap<string, string>): string {
+function scopeSummary(scope: Json, integrationNames: ReadonlyMap<string, string>): string {
   const ints: string[] = scope?.integrations ?? [];
   const conns: string[] = scope?.connections ?? [];
   const parts = [
