@@ -237,6 +237,7 @@ describe('dashboard in a browser', { skip }, () => {
     await page.getByLabel('Expires').selectOption({ label: 'In 30 days' });
     await page.getByLabel('Integrations it may use').selectOption({ label: 'In-house <b>OAuth</b>' });
     await page.getByLabel(/May read raw tokens/).check();
+    await page.getByLabel('Requests a minute').fill('120');
     await page.getByRole('button', { name: 'Create key' }).click();
     const shown = page.locator('[data-result-for="key"] code.secret');
     await shown.waitFor(WAIT);
@@ -251,7 +252,8 @@ describe('dashboard in a browser', { skip }, () => {
     assert.equal(Date.parse(made.expiresAt) - Date.parse(made.createdAt), 30 * 24 * 60 * 60 * 1000, 'it expires in 30 days');
     assert.ok((await row.innerText()).includes(made.expiresAt), 'the row shows when it expires');
     assert.deepEqual(made.scope, { integrations: [added.id], connections: [], tokenRead: true, manage: false }, 'the scope chosen in the form');
-    const summary = 'In-house <b>OAuth</b> · reads raw tokens';
+    assert.equal(made.rateLimitPerMinute, 120);
+    const summary = 'In-house <b>OAuth</b> · reads raw tokens · 120 requests a minute';
     assert.ok((await row.innerText()).includes(summary), await row.innerText());
     await page.reload();
     assert.ok((await page.locator('tbody tr', { hasText: 'Reporting app' }).innerText()).includes(summary), 'the same words when the page is drawn by the server');

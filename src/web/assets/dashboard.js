@@ -354,7 +354,7 @@
   };
 
   /** A key's scope in words, as the keys page writes it (src/web/pages/keys.ts); names from the form's list. */
-  function scopeWords(scope) {
+  function scopeWords(scope, rateLimitPerMinute) {
     const names = new Map([...(document.getElementById('f-keyints')?.options ?? [])].map((o) => [o.value, o.textContent]));
     const ints = scope.integrations ?? [];
     const conns = scope.connections ?? [];
@@ -362,6 +362,7 @@
     if (conns.length > 0) parts.push(`${conns.length} connection${conns.length === 1 ? '' : 's'} only`);
     parts.push(scope.tokenRead ? 'reads raw tokens' : 'gateway only');
     if (scope.manage) parts.push('manages');
+    if (rateLimitPerMinute !== null) parts.push(rateLimitPerMinute === 0 ? 'no rate limit' : `${rateLimitPerMinute} requests a minute`);
     return parts.join(' · ');
   }
 
@@ -377,7 +378,7 @@
     const code = document.createElement('code');
     code.textContent = `${body.prefix}…`;
     prefix.append(code);
-    cell(scopeWords(body.scope));
+    cell(scopeWords(body.scope, body.rateLimitPerMinute ?? null));
     cell(body.createdAt);
     cell(body.lastUsedAt ?? 'never');
     cell(body.expiresAt ?? 'never');

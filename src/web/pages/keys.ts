@@ -7,8 +7,11 @@ function expiry(expiresAt: string | null, now: number): Html | string {
   return Date.parse(expiresAt) <= now ? html`<strong>Expired</strong> ${expiresAt}` : expiresAt;
 }
 
-/** What a key may do, in words: which integrations (by name) or connections, raw tokens or the gateway only, managing. */
-function scopeSummary(scope: Json, integrationNames: ReadonlyMap<string, string>): string {
+/**
+ * What a key may do, in words: which integrations (by name) or connections, raw tokens or the
+ * gateway only, managing, and its own rate limit when it has one.
+ */
+function scopeSummary(scope: Json, rateLimitPerMinute: number | null, integrationNames: ReadonlyMap<string, string>): string {
   const ints: string[] = scope?.integrations ?? [];
   const conns: string[] = scope?.connections ?? [];
   const parts = [
@@ -16,6 +19,7 @@ function scopeSummary(scope: Json, integrationNames: ReadonlyMap<string, string>
     ...(conns.length === 0 ? [] : [`${conns.length} connection${conns.length === 1 ? '' : 's'} only`]),
     scope?.tokenRead ? 'reads raw tokens' : 'gateway only',
     ...(scope?.manage ? ['manages'] : []),
+    ...(rateLimitPerMinute === null ? [] : [rateLimitPerMinute === 0 ? 'no rate limit' : `${rateLimitPerMinute} requests a minute`]),
   ];
   return parts.join(' · ');
 }
@@ -23,7 +27,7 @@ function scopeSummary(scope: Json, integrationNames: ReadonlyMap<string, string>
 export function keysPage(keys: Json[], nextCursor: string | null, now: number, integrations: Json[]): Html {
   const names = new Map<string, string>(integrations.map((i) => [String(i.id), String(i.name)]));
   const rows = keys.map((k) => html`<tr id="${k.id}"><td>${k.name}</td><td><code>${k.prefix}…</code></td>
-<td>${scopeSummary(k.scope, names)}</td><td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
+<td>${scopeSummary(k.scope, k.rateLimitPerMinute ?? null, names)}</td><td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
 <td>${k.revokedAt ? html`Revoked ${k.revokedAt}` : html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`}</td></tr>`);
   const choices = integrations.map((i) => html`<option value="${i.id}">${i.name}</option>`);
   return html`<h1>API keys</h1>
@@ -33,6 +37,8 @@ export function keysPage(keys: Json[], nextCursor: string | null, now: number, i
 ${integrations.length === 0 ? '' : html`<p class="field"><label for="f-keyints">Integrations it may use</label><select id="f-keyints" name="scope.integrations" multiple data-list size="${Math.min(6, integrations.length)}" aria-describedby="f-keyints-help">${choices}</select>
 <span id="f-keyints-help" class="small">None selected: all of them, also those added later.</span></p>`}
 <p class="field"><label for="f-keyexpiry">Expires</label><select id="f-keyexpiry" name="expiresInDays" data-number><option value="">Never</option><option value="30">In 30 days</option><option value="90">In 90 days</option><option value="365">In a year</option></select></p>
+<p class="field"><label for="f-keylimit">Requests a minute</label><input id="f-keylimit" name="rateLimitPerMinute" type="number" min="0" step="1" data-number placeholder="the server's default" aria-describedby="f-keylimit-help">
+<span id="f-keylimit-help" class="small">Empty: the server's default (KEYWAY_RATE_LIMIT_PER_MINUTE); 0: no limit.</span></p>
 <p class="field"><label><input type="checkbox" name="scope.tokenRead"> May read raw tokens (otherwise it calls providers through the gateway only)</label></p>
 <p class="field"><label><input type="checkbox" name="scope.manage"> May manage (integrations, connections)</label></p>
 <p><button type="submit" class="primary">Create key</button></p></form>
