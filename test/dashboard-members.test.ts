@@ -120,6 +120,28 @@ describe('dashboard in a browser: members, refresh, many connections', { skip },
     await context.close();
   });
 
+  test('keys page: owners and admins see whose each key is; a member sees only their own keys, without that column', async () => {
+    const dave = await invitePerson(t, t.apiKey, 'dave@example.com', 'member');
+    const daveRecord = await memberRecord(dave.memberId);
+    const all = (await t.api('GET', '/v1/api-keys?limit=100')).body.data as { id: string; member: string }[];
+    const daves = all.filter((k) => k.member === dave.memberId).map((k) => k.id).sort();
+    assert.ok(daves.length > 0 && all.length > daves.length);
+
+    const owner = await signedInBrowser(browser, t);
+    await owner.page.goto(`${t.kw.url}/keys`);
+    await owner.page.getByRole('columnheader', { name: 'Belongs to' }).waitFor(WAIT);
+    assert.equal(await owner.page.locator(`tr#${daves[0]} td`).nth(1).innerText(), daveRecord.name);
+    await owner.context.close();
+
+    const member = await signedInBrowser(browser, t, { member: daveRecord });
+    await member.page.goto(`${t.kw.url}/keys`);
+    await member.page.getByRole('heading', { name: 'API keys' }).waitFor(WAIT);
+    assert.equal(await member.page.getByRole('columnheader', { name: 'Belongs to' }).count(), 0);
+    const shown = await member.page.locator('#key-rows tr').evaluateAll((rows) => rows.map((r) => r.id));
+    assert.deepEqual(shown.sort(), daves, 'only their own keys');
+    await member.context.close();
+  });
+
   test('members page: a member leaves — asked first, signed out, their key stops working; the last owner is told why they cannot', async () => {
     const erin = await invitePerson(t, t.apiKey, 'erin@example.com', 'member');
     assert.equal((await fetch(`${t.kw.url}/v1/connections`, { headers: { authorization: `Bearer ${erin.key}` } })).status, 200);

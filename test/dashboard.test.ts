@@ -255,8 +255,10 @@ describe('dashboard in a browser', { skip }, () => {
     assert.equal(made.rateLimitPerMinute, 120);
     const summary = 'In-house <b>OAuth</b> · reads raw tokens · 120 requests a minute';
     assert.ok((await row.innerText()).includes(summary), await row.innerText());
+    assert.equal(await row.locator('td').nth(1).innerText(), 'Admin', 'the owner\'s view says whose key it is');
     await page.reload();
     assert.ok((await page.locator('tbody tr', { hasText: 'Reporting app' }).innerText()).includes(summary), 'the same words when the page is drawn by the server');
+    assert.equal(await row.locator('td').nth(1).innerText(), 'Admin');
     await screenshot(page, 'keys-created');
     page.once('dialog', (d) => void d.accept());
     await row.getByRole('button', { name: 'Revoke' }).click();

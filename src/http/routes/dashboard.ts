@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   ASSET_PATH, AUDIT_FILTERS, type ApiGet, type AuditFilters, DASHBOARD_CSP, type Html, type Viewer, addIntegrationPage, auditPage,
-  connectionItem, html, integrationsPage, keysPage, layout, membersPage, loadAssets, ok, signInPage,
+  connectionItem, html, integrationsPage, type KeysPageInput, keysPage, layout, membersPage, loadAssets, ok, signInPage,
 } from '../../web/index.ts';
 import { sessionSecretOf } from '../auth.ts';
 import type { Services } from '../services.ts';
@@ -83,13 +83,20 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     return addIntegrationPage({ providers: filtered.data.data, categories, search, category, chosen, publicUrl: services.config.publicUrl });
   });
 
-  page('/keys', 'API keys', 'keys', async (api, q) => {
+  page('/keys', 'API keys', 'keys', async (api, q, viewer) => {
     const keys = ok(await api(`/v1/api-keys?limit=50${q.cursor ? `&cursor=${encodeURIComponent(q.cursor)}` : ''}`));
     if (keys.error !== null) return problem(keys.error);
     // The integrations a key may be limited to, and the names its scope is shown with.
     const ints = ok(await api('/v1/integrations'));
     if (ints.error !== null) return problem(ints.error);
-    return keysPage(keys.data.data, keys.data.nextCursor, services.clock.now(), ints.data.data);
+    // Owners and admins see every member's keys: each row says whose it is.
+    let owners: KeysPageInput['owners'] = null;
+    if (viewer.role === 'owner' || viewer.role === 'admin') {
+      const members = ok(await api('/v1/members'));
+      if (members.error !== null) return problem(members.error);
+      owners = { names: new Map(members.data.data.map((m: { id: string; name: string }) => [m.id, m.name])), me: viewer.name };
+    }
+    return keysPage({ keys: keys.data.data, nextCursor: keys.data.nextCursor, now: services.clock.now(), integrations: ints.data.data, owners });
   });
 
   page('/members', 'Members', 'members', async (api, _q, viewer) => {

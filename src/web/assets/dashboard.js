@@ -374,6 +374,7 @@
     tr.id = body.id;
     const cell = (text) => { const td = document.createElement('td'); td.textContent = text; tr.append(td); return td; };
     cell(body.name);
+    if (tbody.dataset.me !== undefined) cell(tbody.dataset.me); // the owners' and admins' view has whose key it is
     const prefix = cell('');
     const code = document.createElement('code');
     code.textContent = `${body.prefix}…`;
