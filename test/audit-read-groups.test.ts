@@ -116,13 +116,15 @@ describe('token reads audited in groups: the window', () => {
   });
 
   test('a read once the window has passed starts a new entry, without anyone reading the log', async () => {
-    const t = await startTestKeyway({ env: { KEYWAY_AUDIT_GROUP_MS: '100' } });
+    // A window long enough that the first two reads fall in it on a busy machine (100 ms did not, in
+    // one CI run), and a wait well past it.
+    const t = await startTestKeyway({ env: { KEYWAY_AUDIT_GROUP_MS: '600' } });
     const provider = await startProvider();
     try {
       const id = await connect(t, provider, (await addIntegration(t, provider)).id, 'windowed');
       await t.api('GET', `/v1/connections/${id}/token`);
       await t.api('GET', `/v1/connections/${id}/token`);
-      await new Promise((r) => setTimeout(r, 400)); // the window (100 ms) closes the group on its own
+      await new Promise((r) => setTimeout(r, 1500)); // the window (600 ms) closes the group on its own
       await t.api('GET', `/v1/connections/${id}/token`);
       const got = await reads(t, id);
       assert.deepEqual(got.map((e) => e.detail['count'] ?? 1), [1, 2]);
