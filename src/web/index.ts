@@ -4,7 +4,7 @@ export { type Html, html } from './html.ts';
 export { ASSET_PATH, DASHBOARD_CSP, type Viewer, layout } from './layout.ts';
 export { integrationsPage, connectionItem } from './pages/integrations.ts';
 export { addIntegrationPage } from './pages/add-integration.ts';
-export { type KeysPageInput, keysPage } from './pages/keys.ts';
+export { type KeyRowContext, keyRow, keysPage } from './pages/keys.ts';
 export { membersPage } from './pages/members.ts';
 export { AUDIT_FILTERS, type AuditFilters, auditPage } from './pages/audit.ts';
 export { signInPage } from './pages/sign-in.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  ASSET_PATH, AUDIT_FILTERS, type ApiGet, type AuditFilters, DASHBOARD_CSP, type Html, type Viewer, addIntegrationPage, auditPage,
-  connectionItem, html, integrationsPage, type KeysPageInput, keysPage, layout, membersPage, loadAssets, ok, signInPage,
+  ASSET_PATH, AUDIT_FILTERS, type ApiGet, type AuditFilters, DASHBOARD_CSP, type Html, type Json, type Viewer, addIntegrationPage, auditPage,
+  connectionItem, html, integrationsPage, type KeyRowContext, keyRow, keysPage, layout, membersPage, loadAssets, ok, signInPage,
 } from '../../web/index.ts';
 import { sessionSecretOf } from '../auth.ts';
 import type { Services } from '../services.ts';
@@ -83,20 +83,29 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     return addIntegrationPage({ providers: filtered.data.data, categories, search, category, chosen, publicUrl: services.config.publicUrl });
   });
 
+  /**
+   * What key rows are drawn with: the integrations (a key's scope names them) and, for owners and
+   * admins, who see every member's keys, the members (each row says whose key it is).
+   */
+  const keyRowContext = async (api: ApiGet, viewer: Viewer): Promise<{ integrations: Json[]; context: KeyRowContext } | { error: string }> => {
+    const ints = ok(await api('/v1/integrations'));
+    if (ints.error !== null) return { error: ints.error };
+    let ownerNames: Map<string, string> | null = null;
+    if (viewer.role === 'owner' || viewer.role === 'admin') {
+      const members = ok(await api('/v1/members'));
+      if (members.error !== null) return { error: members.error };
+      ownerNames = new Map(members.data.data.map((m: { id: string; name: string }) => [m.id, m.name]));
+    }
+    const integrationNames = new Map<string, string>(ints.data.data.map((i: { id: string; name: string }) => [i.id, i.name]));
+    return { integrations: ints.data.data, context: { now: services.clock.now(), integrationNames, ownerNames } };
+  };
+
   page('/keys', 'API keys', 'keys', async (api, q, viewer) => {
     const keys = ok(await api(`/v1/api-keys?limit=50${q.cursor ? `&cursor=${encodeURIComponent(q.cursor)}` : ''}`));
     if (keys.error !== null) return problem(keys.error);
-    // The integrations a key may be limited to, and the names its scope is shown with.
-    const ints = ok(await api('/v1/integrations'));
-    if (ints.error !== null) return problem(ints.error);
-    // Owners and admins see every member's keys: each row says whose it is.
-    let owners: KeysPageInput['owners'] = null;
-    if (viewer.role === 'owner' || viewer.role === 'admin') {
-      const members = ok(await api('/v1/members'));
-      if (members.error !== null) return problem(members.error);
-      owners = { names: new Map(members.data.data.map((m: { id: string; name: string }) => [m.id, m.name])), me: viewer.name };
-    }
-    return keysPage({ keys: keys.data.data, nextCursor: keys.data.nextCursor, now: services.clock.now(), integrations: ints.data.data, owners });
+    const rows = await keyRowContext(api, viewer);
+    if ('error' in rows) return problem(rows.error);
+    return keysPage({ keys: keys.data.data, nextCursor: keys.data.nextCursor, integrations: rows.integrations, ...rows.context });
   });
 
   page('/members', 'Members', 'members', async (api, _q, viewer) => {
@@ -114,6 +123,18 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     const params = new URLSearchParams({ ...filters, limit: '50', ...(q.cursor ? { cursor: q.cursor } : {}) });
     const entries = ok(await api(`/v1/audit?${params}`));
     return entries.error !== null ? html`${problem(entries.error)}${auditPage([], null, filters)}` : auditPage(entries.data.data, entries.data.nextCursor, filters);
+  });
+
+  /** One API key's row, for the script to put in place once the key is made (same template as the page). */
+  app.get<{ Params: { id: string } }>('/fragments/keys/:id', async (req, reply) => {
+    const viewer = await viewerOf(req);
+    if (!viewer) return reply.code(401).type('text/plain').send('Sign in again.');
+    const api = apiFor(req);
+    const k = ok(await api(`/v1/api-keys/${encodeURIComponent(req.params.id)}`));
+    if (k.error !== null) return reply.code(404).type('text/plain').send(k.error);
+    const rows = await keyRowContext(api, viewer);
+    if ('error' in rows) return reply.code(502).type('text/plain').send(rows.error);
+    return reply.header('Cache-Control', 'no-store').header('Content-Security-Policy', DASHBOARD_CSP).type('text/html; charset=utf-8').send(keyRow(k.data, rows.context).value);
   });
 
   /** One connection's list item, for the script to put in place after a change (same template as the page). */

@@ -330,7 +330,7 @@
       copy.textContent = 'Copy key';
       p.append(code, ' ', copy);
       box.append(p);
-      keyRow(body);
+      void showKey(body.id);
       copy.focus();
     },
     invite(box, body) {
@@ -353,46 +353,16 @@
     },
   };
 
-  /** A key's scope in words, as the keys page writes it (src/web/pages/keys.ts); names from the form's list. */
-  function scopeWords(scope, rateLimitPerMinute) {
-    const names = new Map([...(document.getElementById('f-keyints')?.options ?? [])].map((o) => [o.value, o.textContent]));
-    const ints = scope.integrations ?? [];
-    const conns = scope.connections ?? [];
-    const parts = [ints.length === 0 ? 'all integrations' : ints.map((id) => names.get(id) ?? id).join(', ')];
-    if (conns.length > 0) parts.push(`${conns.length} connection${conns.length === 1 ? '' : 's'} only`);
-    parts.push(scope.tokenRead ? 'reads raw tokens' : 'gateway only');
-    if (scope.manage) parts.push('manages');
-    if (rateLimitPerMinute !== null) parts.push(rateLimitPerMinute === 0 ? 'no rate limit' : `${rateLimitPerMinute} requests a minute`);
-    return parts.join(' · ');
-  }
-
-  /** A new key's row at the top of the keys table, as the page renders it (never the key itself). */
-  function keyRow(body) {
+  /** Puts the server-rendered row of a new key at the top of the keys table (never the key itself). */
+  async function showKey(id) {
     const tbody = document.getElementById('key-rows');
     if (!tbody) return;
-    const tr = document.createElement('tr');
-    tr.id = body.id;
-    const cell = (text) => { const td = document.createElement('td'); td.textContent = text; tr.append(td); return td; };
-    cell(body.name);
-    if (tbody.dataset.me !== undefined) cell(tbody.dataset.me); // the owners' and admins' view has whose key it is
-    const prefix = cell('');
-    const code = document.createElement('code');
-    code.textContent = `${body.prefix}…`;
-    prefix.append(code);
-    cell(scopeWords(body.scope, body.rateLimitPerMinute ?? null));
-    cell(body.createdAt);
-    cell(body.lastUsedAt ?? 'never');
-    cell(body.expiresAt ?? 'never');
-    const action = cell('');
-    const revoke = document.createElement('button');
-    revoke.type = 'button';
-    revoke.className = 'danger';
-    revoke.dataset.action = 'revoke-key';
-    revoke.dataset.key = body.id;
-    revoke.dataset.name = body.name;
-    revoke.textContent = 'Revoke';
-    action.append(revoke);
-    tbody.prepend(tr);
+    const res = await fetch(`/fragments/keys/${encodeURIComponent(id)}`, { credentials: 'same-origin' });
+    if (!res.ok) return;
+    const range = document.createRange();
+    range.selectNodeContents(tbody); // parsed as table rows: a <tr> outside a table would be dropped
+    const row = range.createContextualFragment(await res.text()).firstElementChild;
+    if (row) tbody.prepend(row);
   }
 
   document.addEventListener('submit', async (event) => {

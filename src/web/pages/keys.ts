@@ -24,26 +24,33 @@ function scopeSummary(scope: Json, rateLimitPerMinute: number | null, integratio
   return parts.join(' · ');
 }
 
-export interface KeysPageInput {
-  keys: Json[];
-  nextCursor: string | null;
+/** What a key's row is drawn with, besides the key. */
+export interface KeyRowContext {
   /** Keyway's clock, for which keys have expired. */
   now: number;
-  /** What a key may be limited to, and the names its scope is shown with. */
-  integrations: Json[];
-  /**
-   * For owners and admins, who see every member's keys: member id → name, and the viewer's own
-   * name (a key made on this page is theirs). Null for a member, who sees only their own.
-   */
-  owners: { names: ReadonlyMap<string, string>; me: string } | null;
+  /** Integration id → name, for the key's scope. */
+  integrationNames: ReadonlyMap<string, string>;
+  /** For owners and admins, who see every member's keys: member id → name. Null for a member, who sees only their own. */
+  ownerNames: ReadonlyMap<string, string> | null;
 }
 
-export function keysPage({ keys, nextCursor, now, integrations, owners }: KeysPageInput): Html {
-  const names = new Map<string, string>(integrations.map((i) => [String(i.id), String(i.name)]));
-  const owner = (k: Json) => (owners === null ? '' : html`<td>${owners.names.get(String(k.member)) ?? k.member}</td>`);
-  const rows = keys.map((k) => html`<tr id="${k.id}"><td>${k.name}</td>${owner(k)}<td><code>${k.prefix}…</code></td>
-<td>${scopeSummary(k.scope, k.rateLimitPerMinute ?? null, names)}</td><td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
-<td>${k.revokedAt ? html`Revoked ${k.revokedAt}` : html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`}</td></tr>`);
+/** One key's row: the page's, and the one the script puts in place after a key is made (`/fragments/keys/{id}`). */
+export function keyRow(k: Json, { now, integrationNames, ownerNames }: KeyRowContext): Html {
+  return html`<tr id="${k.id}"><td>${k.name}</td>${ownerNames === null ? '' : html`<td>${ownerNames.get(String(k.member)) ?? k.member}</td>`}<td><code>${k.prefix}…</code></td>
+<td>${scopeSummary(k.scope, k.rateLimitPerMinute ?? null, integrationNames)}</td><td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
+<td>${k.revokedAt ? html`Revoked ${k.revokedAt}` : html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`}</td></tr>`;
+}
+
+export interface KeysPageInput extends KeyRowContext {
+  keys: Json[];
+  nextCursor: string | null;
+  /** What a key may be limited to (the form's list). */
+  integrations: Json[];
+}
+
+export function keysPage(input: KeysPageInput): Html {
+  const { keys, nextCursor, integrations, ownerNames } = input;
+  const rows = keys.map((k) => keyRow(k, input));
   const choices = integrations.map((i) => html`<option value="${i.id}">${i.name}</option>`);
   return html`<h1>API keys</h1>
 <p class="small">Apps and assistants call Keyway with an API key. A key is shown once, when it is made; Keyway stores only its hash.</p>
@@ -58,7 +65,7 @@ ${integrations.length === 0 ? '' : html`<p class="field"><label for="f-keyints">
 <p class="field"><label><input type="checkbox" name="scope.manage"> May manage (integrations, connections)</label></p>
 <p><button type="submit" class="primary">Create key</button></p></form>
 <div class="result" data-result-for="key" role="status"></div>
-<div class="table"><table><caption>Keys</caption><thead><tr><th scope="col">Name</th>${owners === null ? '' : html`<th scope="col">Belongs to</th>`}<th scope="col">Starts with</th><th scope="col">May</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="sr">Action</span></th></tr></thead>
-<tbody id="key-rows"${owners === null ? '' : html` data-me="${owners.me}"`}>${rows}</tbody></table></div>
+<div class="table"><table><caption>Keys</caption><thead><tr><th scope="col">Name</th>${ownerNames === null ? '' : html`<th scope="col">Belongs to</th>`}<th scope="col">Starts with</th><th scope="col">May</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="sr">Action</span></th></tr></thead>
+<tbody id="key-rows">${rows}</tbody></table></div>
 ${nextCursor ? html`<nav class="pager" aria-label="Pages"><a href="/keys${query({ cursor: nextCursor })}">Next page</a></nav>` : ''}`;
 }
