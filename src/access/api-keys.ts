@@ -47,6 +47,14 @@ export function hashKey(key: string): string {
   return hash('sha256', key, 'hex');
 }
 
+/** The longest a key may be made to last, in days (API `expiresInDays`, CLI `--expires-in-days`). */
+export const MAX_KEY_DAYS = 3650;
+
+/** When a key made `now` to last `days` days expires (ms since the epoch). */
+export function expiresInDays(now: number, days: number): number {
+  return now + days * 24 * 60 * 60 * 1000;
+}
+
 /** Creates a key; the plain key is returned once and only its hash is stored. */
 export async function createApiKey(
   deps: { store: Store; random: Random; clock: Clock },

@@ -4,7 +4,7 @@ import { loadConfig } from '../core/config.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
 import { openStoreFor } from '../store/index.ts';
 import { newId } from '../core/ids.ts';
-import { bootstrap, createApiKey } from '../access/index.ts';
+import { MAX_KEY_DAYS, bootstrap, createApiKey, expiresInDays } from '../access/index.ts';
 import { startKeyway } from '../http/server.ts';
 import { parseArgs } from './args.ts';
 import { withStore } from './with-store.ts';
@@ -95,9 +95,9 @@ async function keys(argv: string[]): Promise<void> {
   const name = flags['name'];
   if (typeof name !== 'string' || name.trim() === '') throw new Error('keyway keys create needs --name NAME.');
   const days = flags['expires-in-days'];
-  const expiresInDays = days === undefined ? null : Number(days);
-  if (expiresInDays !== null && !(Number.isInteger(expiresInDays) && expiresInDays >= 1 && expiresInDays <= 3650)) {
-    throw new Error(`--expires-in-days must be a whole number of days from 1 to 3650, got "${String(days)}".`);
+  const lasts = days === undefined ? null : Number(days);
+  if (lasts !== null && !(Number.isInteger(lasts) && lasts >= 1 && lasts <= MAX_KEY_DAYS)) {
+    throw new Error(`--expires-in-days must be a whole number of days from 1 to ${MAX_KEY_DAYS}, got "${String(days)}".`);
   }
   const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
   const dataDir = resolve(config.dataDir);
@@ -107,7 +107,7 @@ async function keys(argv: string[]): Promise<void> {
     await store.migrate(systemClock.now());
     const deps = { store, random: cryptoRandom, clock: systemClock };
     const { org, admin } = await bootstrap(deps, dataDir);
-    const expiresAt = expiresInDays === null ? null : systemClock.now() + expiresInDays * 24 * 60 * 60 * 1000;
+    const expiresAt = lasts === null ? null : expiresInDays(systemClock.now(), lasts);
     const { key, record } = await createApiKey(deps, { orgId: org.id, memberId: admin.id, name, expiresAt });
     process.stdout.write(`${key}\n`);
     const until = expiresAt === null ? '' : ` It expires at ${new Date(expiresAt).toISOString()}.`;

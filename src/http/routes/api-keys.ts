@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
-import { actorOf, FULL_SCOPE, type Principal, createApiKey, isAdminRole, requireKeyManage, requireScopeWithin } from '../../access/index.ts';
+import { actorOf, FULL_SCOPE, MAX_KEY_DAYS, type Principal, createApiKey, expiresInDays, isAdminRole, requireKeyManage, requireScopeWithin } from '../../access/index.ts';
 import type { ApiKeyRecord, ApiKeyScope } from '../../store/index.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
@@ -21,17 +21,15 @@ const createBody = z.strictObject({
   rateLimitPerMinute: z.number().int().min(0).max(1_000_000).optional(),
   /** When the key stops working (ISO 8601); or `expiresInDays` from now. Omitted: it does not expire. */
   expiresAt: z.iso.datetime({ offset: true }).optional(),
-  expiresInDays: z.number().int().min(1).max(3650).optional(),
+  expiresInDays: z.number().int().min(1).max(MAX_KEY_DAYS).optional(),
 });
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** When a new key expires (null: never), from `expiresAt` or `expiresInDays`; at most one, and in the future. */
 function expiryOf(body: { expiresAt?: string | undefined; expiresInDays?: number | undefined }, now: number): number | null {
   if (body.expiresAt !== undefined && body.expiresInDays !== undefined) {
     throw new KeywayError('invalid_request', 'Give either expiresAt or expiresInDays, not both.');
   }
-  if (body.expiresInDays !== undefined) return now + body.expiresInDays * DAY_MS;
+  if (body.expiresInDays !== undefined) return expiresInDays(now, body.expiresInDays);
   if (body.expiresAt === undefined) return null;
   const at = Date.parse(body.expiresAt);
   if (at <= now) throw new KeywayError('invalid_request', `expiresAt must be in the future; it is ${iso(now)} now.`);
