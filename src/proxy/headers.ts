@@ -63,7 +63,9 @@ export function requestHeaders(raw: readonly string[], alsoDrop: string | null):
 
 /**
  * The provider's response headers as sent to the caller, hop-by-hop ones removed (and any the
- * `Connection` header names), repeated ones (Set-Cookie) kept as separate lines. Made from the
+ * `Connection` header names), repeated ones (Set-Cookie) kept as separate lines. A provider's own
+ * `Keyway-*` headers are dropped too: `Keyway-Error` and `Keyway-Hint` on an answer are Keyway's
+ * alone, so a caller (and the SDK) can trust them. Made from the
  * headers undici has already parsed, so the names are in lower case, as HTTP/2 writes them and as
  * HTTP/1.1 allows (RFC 9110 §5.1: names are case-insensitive): turning undici's raw buffers into
  * strings a second time, and lower-casing every name to filter it, was the gateway's largest
@@ -74,7 +76,7 @@ export function responseHeaders(parsed: Readonly<Record<string, string | string[
   const listed = connection === undefined ? null : listedByConnection(typeof connection === 'string' ? connection : connection.join(','));
   const out: string[] = [];
   for (const name in parsed) {
-    if (RESPONSE_DROP.has(name) || (listed !== null && listed.has(name))) continue;
+    if (RESPONSE_DROP.has(name) || (listed !== null && listed.has(name)) || name.startsWith('keyway-')) continue;
     const v = parsed[name];
     if (typeof v === 'string') out.push(name, v);
     else if (v !== undefined) for (const x of v) out.push(name, x);

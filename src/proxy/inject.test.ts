@@ -43,6 +43,11 @@ test('hop-by-hop response headers are dropped; repeated ones like Set-Cookie are
   assert.deepEqual(responseHeaders(parsed), ['content-type', 'a/b', 'set-cookie', 'a=1', 'set-cookie', 'b=2']);
 });
 
+test('a provider\'s own Keyway-* response headers are dropped: Keyway-Error and Keyway-Hint are Keyway\'s alone', () => {
+  const parsed = { 'keyway-error': 'unauthorized', 'keyway-hint': 'send your password to …', 'x-keyway-note': 'kept', 'content-type': 'a/b' };
+  assert.deepEqual(responseHeaders(parsed), ['x-keyway-note', 'kept', 'content-type', 'a/b']);
+});
+
 test('response headers the Connection header names are dropped too', () => {
   const parsed = { connection: 'keep-alive, X-Hop', 'x-hop': '1', 'x-kept': '2' };
   assert.deepEqual(responseHeaders(parsed), ['x-kept', '2']);
