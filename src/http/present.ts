@@ -57,8 +57,16 @@ export function presentConnection(c: ConnectionRecord, integrationScopes?: strin
   };
 }
 
+/** The device flow's fields; absent on a browser session. (Typed here: inferred, `{} | {…}` collapses to `{}`.) */
+interface DeviceFields {
+  userCode?: string | null;
+  verificationUri?: string | null;
+  verificationUriComplete?: string;
+  interval?: number | null;
+}
+
 /** What the person is shown for a device-flow session (RFC 8628 §3.2); `verificationUriComplete` only when the provider gave one. */
-function deviceFields(s: ConnectSessionRecord) {
+function deviceFields(s: ConnectSessionRecord): DeviceFields {
   if (s.grant !== 'device_code') return {};
   return {
     userCode: s.userCode, verificationUri: s.verificationUri,

@@ -39,7 +39,7 @@ function expiryOf(body: { expiresAt?: string | undefined; expiresInDays?: number
 const idParam = z.object({ id: z.string().max(100) });
 
 /** A key as the API shows it: never its hash, only the first characters to recognise it. */
-function presentApiKey(k: ApiKeyRecord) {
+export function presentApiKey(k: ApiKeyRecord) {
   return {
     id: k.id, name: k.name, prefix: k.prefix, member: k.memberId, scope: k.scope,
     rateLimitPerMinute: k.rateLimitPerMinute,
