@@ -1,0 +1,70 @@
+import { type Transport, seg } from './http.ts';
+import { everyItem } from './pages.ts';
+import type { ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, NewApiKey, Page, PageParams } from './types.ts';
+
+type Signal = { signal?: AbortSignal };
+
+/** `/v1/integrations`: what can be connected (read here; set up in the dashboard or with the API). */
+export class Integrations {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  async list(opts: Signal = {}): Promise<Page<Integration>> {
+    return this.#t.call('GET', '/v1/integrations', { signal: opts.signal });
+  }
+
+  async get(id: string, opts: Signal = {}): Promise<Integration> {
+    return this.#t.call('GET', `/v1/integrations/${seg(id)}`, { signal: opts.signal });
+  }
+}
+
+/** `/v1/api-keys`: keys for apps and assistants (a key that may manage). */
+export class ApiKeys {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /** A new key for the calling member; `key` is in this answer only, never shown again. */
+  async create(input: NewApiKey, opts: Signal = {}): Promise<CreatedApiKey> {
+    return this.#t.call('POST', '/v1/api-keys', { body: input, signal: opts.signal });
+  }
+
+  async list(page: PageParams = {}, opts: Signal = {}): Promise<Page<ApiKey>> {
+    return this.#t.call('GET', '/v1/api-keys', { query: { ...page }, signal: opts.signal });
+  }
+
+  all(opts: Signal = {}): AsyncGenerator<ApiKey, void, undefined> {
+    return everyItem((p: PageParams) => this.list(p, opts), {});
+  }
+
+  async get(id: string, opts: Signal = {}): Promise<ApiKey> {
+    return this.#t.call('GET', `/v1/api-keys/${seg(id)}`, { signal: opts.signal });
+  }
+
+  /** Refused from then on by every Keyway process, within a second. Revoking a revoked key is no error. */
+  async revoke(id: string, opts: Signal = {}): Promise<void> {
+    await this.#t.call<undefined>('DELETE', `/v1/api-keys/${seg(id)}`, { signal: opts.signal });
+  }
+}
+
+/** `/v1/audit`: every access, newest first (a key that may manage). */
+export class Audit {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  async list(filter: AuditFilter = {}, opts: Signal = {}): Promise<Page<AuditEntry>> {
+    return this.#t.call('GET', '/v1/audit', { query: { ...filter }, signal: opts.signal });
+  }
+
+  all(filter: Omit<AuditFilter, 'cursor'> = {}, opts: Signal = {}): AsyncGenerator<AuditEntry, void, undefined> {
+    return everyItem((f: AuditFilter) => this.list(f, opts), filter);
+  }
+}

@@ -1,0 +1,40 @@
+import { ApiKeys, Audit, Integrations } from './admin.ts';
+import { ConnectSessions, Connections } from './connections.ts';
+import { Gateway, type ProxyInit } from './gateway.ts';
+import { type KeywayOptions, Transport } from './http.ts';
+
+/**
+ * Keyway from an app: `new Keyway({ url, apiKey })`. Call a provider through a connection with
+ * `proxy()` (the token never leaves Keyway); connect accounts, list connections, manage keys and
+ * read the audit log with the groups below. Each method is one API call and throws
+ * `KeywayApiError` (Keyway's code, message, status, retryAfter) or `KeywayUnreachableError`.
+ */
+export class Keyway {
+  /** Keyway's address, without a trailing slash. */
+  readonly url: string;
+  readonly integrations: Integrations;
+  readonly connections: Connections;
+  readonly connectSessions: ConnectSessions;
+  readonly apiKeys: ApiKeys;
+  readonly audit: Audit;
+  readonly gateway: Gateway;
+
+  constructor(options: KeywayOptions) {
+    const transport = new Transport(options);
+    this.url = transport.url;
+    this.integrations = new Integrations(transport);
+    this.connections = new Connections(transport);
+    this.connectSessions = new ConnectSessions(transport);
+    this.apiKeys = new ApiKeys(transport);
+    this.audit = new Audit(transport);
+    this.gateway = new Gateway(transport);
+  }
+
+  /**
+   * Calls the provider's API through a connection: `keyway.proxy(conn, 'user/repos', { query: { per_page: 5 } })`.
+   * The provider's answer as a `Response`; Keyway's own refusals throw. Same as `gateway.call`.
+   */
+  proxy(connection: string, path: string, init?: ProxyInit): Promise<Response> {
+    return this.gateway.call(connection, path, init);
+  }
+}
