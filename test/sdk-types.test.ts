@@ -43,7 +43,7 @@ const INTEGRATION = {
   pushedAuthorization: 1, createdAt: 1, updatedAt: 1,
 } satisfies Record<keyof sdk.Integration, 1>;
 const API_KEY = {
-  id: 1, name: 1, prefix: 1, member: 1, scope: 1, rateLimitPerMinute: 1, createdAt: 1, lastUsedAt: 1, revokedAt: 1, expiresAt: 1,
+  id: 1, name: 1, prefix: 1, member: 1, scope: 1, rateLimitPerMinute: 1, createdAt: 1, lastUsedAt: 1, revokedAt: 1, expiresAt: 1, replacedBy: 1,
 } satisfies Record<keyof sdk.ApiKey, 1>;
 const AUDIT_ENTRY = { id: 1, at: 1, actor: 1, action: 1, outcome: 1, integration: 1, connection: 1, detail: 1 } satisfies Record<keyof sdk.AuditEntry, 1>;
 const ACCESS_TOKEN = { accessToken: 1, tokenType: 1, expiresAt: 1, scopes: 1 } satisfies Record<keyof sdk.AccessToken, 1>;

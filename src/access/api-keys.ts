@@ -55,19 +55,66 @@ export function expiresInDays(now: number, days: number): number {
   return now + days * 24 * 60 * 60 * 1000;
 }
 
-/** Creates a key; the plain key is returned once and only its hash is stored. */
-export async function createApiKey(
+/** The longest an old key may keep working after it is rolled: a week. */
+export const MAX_ROLL_GRACE_MINUTES = 7 * 24 * 60;
+
+/**
+ * Rolls a key: a new one with the same name, member, scope and rate limit (and, for a key that
+ * expires, the same lifetime from now), and the old one revoked at once (`graceMinutes` 0) or left
+ * working for `graceMinutes` more, so apps can move to the new key first. Only a key that still
+ * works and was not rolled before can be rolled; the old key's end and the new key are written in
+ * one transaction, so of two rolls at once one wins and the other is a conflict.
+ */
+export async function rollApiKey(
   deps: { store: Store; random: Random; clock: Clock },
-  input: { orgId: string; memberId: string; name: string; scope?: ApiKeyScope; rateLimitPerMinute?: number | null; expiresAt?: number | null },
-): Promise<{ record: ApiKeyRecord; key: string }> {
+  old: ApiKeyRecord,
+  graceMinutes: number,
+): Promise<{ record: ApiKeyRecord; key: string; oldEndsAt: number }> {
+  if (!Number.isInteger(graceMinutes) || graceMinutes < 0 || graceMinutes > MAX_ROLL_GRACE_MINUTES) {
+    throw new KeywayError('invalid_request', `The grace period must be whole minutes from 0 (the old key stops at once) to ${MAX_ROLL_GRACE_MINUTES} (a week).`);
+  }
+  const now = deps.clock.now();
+  if (old.revokedAt !== null) throw new KeywayError('conflict', `API key ${old.id} is revoked, so there is nothing to roll; create a new key instead.`);
+  if (old.replacedBy !== null) throw new KeywayError('conflict', `API key ${old.id} was already rolled into ${old.replacedBy}; roll that one instead.`);
+  if (old.expiresAt !== null && old.expiresAt <= now) {
+    throw new KeywayError('conflict', `API key ${old.id} has expired, so there is nothing to roll; create a new key instead.`);
+  }
+  const lifetime = old.expiresAt === null ? null : Math.min(old.expiresAt - old.createdAt, MAX_KEY_DAYS * 24 * 60 * 60 * 1000);
+  const made = mintApiKey(deps, {
+    orgId: old.orgId, memberId: old.memberId, name: old.name, scope: old.scope, rateLimitPerMinute: old.rateLimitPerMinute,
+    expiresAt: lifetime === null ? null : now + lifetime,
+  });
+  const endsAt = graceMinutes === 0 ? now : Math.min(old.expiresAt ?? Infinity, now + graceMinutes * 60_000);
+  const rolled = await deps.store.apiKeys.roll(old.orgId, old.id, made.record, graceMinutes === 0 ? { revokedAt: now } : { expiresAt: endsAt });
+  if (!rolled) throw new KeywayError('conflict', `API key ${old.id} was rolled or revoked meanwhile; list the keys to see which one to use.`);
+  return { ...made, oldEndsAt: endsAt };
+}
+
+interface NewKeyInput {
+  orgId: string;
+  memberId: string;
+  name: string;
+  scope?: ApiKeyScope;
+  rateLimitPerMinute?: number | null;
+  expiresAt?: number | null;
+}
+
+/** Creates a key; the plain key is returned once and only its hash is stored. */
+export async function createApiKey(deps: { store: Store; random: Random; clock: Clock }, input: NewKeyInput): Promise<{ record: ApiKeyRecord; key: string }> {
+  const made = mintApiKey(deps, input);
+  await deps.store.apiKeys.insert(made.record);
+  return made;
+}
+
+/** A new key and its record, not yet stored. */
+function mintApiKey(deps: { random: Random; clock: Clock }, input: NewKeyInput): { record: ApiKeyRecord; key: string } {
   const key = `kw_${randomToken(deps.random, 32)}`;
   const record: ApiKeyRecord = {
     id: newId('apiKey', deps.random), orgId: input.orgId, memberId: input.memberId, name: input.name,
     hash: hashKey(key), prefix: key.slice(0, 10), scope: input.scope ?? FULL_SCOPE,
     createdAt: deps.clock.now(), lastUsedAt: null, revokedAt: null, rateLimitPerMinute: input.rateLimitPerMinute ?? null,
-    expiresAt: input.expiresAt ?? null,
+    expiresAt: input.expiresAt ?? null, replacedBy: null,
   };
-  await deps.store.apiKeys.insert(record);
   return { record, key };
 }
 

@@ -8,7 +8,7 @@ export type AuditAction =
   | 'integration.create' | 'integration.update' | 'integration.delete'
   | 'connect_session.create' | 'connection.create' | 'connection.connect_failed'
   | 'connection.reauthorize' | 'connection.reauth_refused'
-  | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.revoke'
+  | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.roll' | 'api_key.revoke'
   | 'proxy.call' | 'mcp.tool_call'
   | 'connection.share' | 'connection.rename' | 'connection.transfer'
   | 'org.create' | 'member.invite' | 'member.invite_revoke' | 'member.join' | 'member.role_change' | 'member.remove'

@@ -1,6 +1,6 @@
 import { type Transport, seg } from './http.ts';
 import { everyItem } from './pages.ts';
-import type { ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, NewApiKey, Page, PageParams } from './types.ts';
+import type { ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, NewApiKey, Page, PageParams, RolledApiKey } from './types.ts';
 
 type Signal = { signal?: AbortSignal };
 
@@ -44,6 +44,15 @@ export class ApiKeys {
 
   async get(id: string, opts: Signal = {}): Promise<ApiKey> {
     return this.#t.call('GET', `/v1/api-keys/${seg(id)}`, { signal: opts.signal });
+  }
+
+  /**
+   * Replaces a key (your own) with a new one: same name, scope, rate limit and lifetime. The old key
+   * stops at once, or keeps working `graceMinutes` more (up to 10080, a week) while apps move over.
+   */
+  async roll(id: string, opts: { graceMinutes?: number; signal?: AbortSignal } = {}): Promise<RolledApiKey> {
+    const body = opts.graceMinutes === undefined ? {} : { graceMinutes: opts.graceMinutes };
+    return this.#t.call('POST', `/v1/api-keys/${seg(id)}/roll`, { body, signal: opts.signal });
   }
 
   /** Refused from then on by every Keyway process, within a second. Revoking a revoked key is no error. */

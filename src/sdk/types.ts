@@ -184,11 +184,18 @@ export interface ApiKey {
   lastUsedAt: string | null;
   revokedAt: string | null;
   expiresAt: string | null;
+  /** The key this one was rolled into; it then stops at `expiresAt` (or was revoked at once). */
+  replacedBy: string | null;
 }
 
 /** A key just made: `key` is in this answer only, never shown again. */
 export interface CreatedApiKey extends ApiKey {
   key: string;
+}
+
+/** A key rolled: the new key (in this answer only) and when the one it replaces stops working. */
+export interface RolledApiKey extends CreatedApiKey {
+  previous: { id: string; endsAt: string };
 }
 
 export interface NewApiKey {

@@ -49,6 +49,8 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
   /** Requests per minute this key may make; null means the server's default. */
   rateLimitPerMinute: number | null;
+  /** The key this one was rolled into (it then ends at once or after a grace period); null: not rolled. */
+  replacedBy: string | null;
   /** From this moment (ms since the epoch) the key is refused, as if revoked; null: it does not expire. */
   expiresAt: number | null;
 }

@@ -85,6 +85,26 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal((await s().apiKeys.findByHash('hash_key_1'))?.revokedAt, T0 + 100, 'a revoked key stays findable, marked revoked');
       });
 
+      test('rolling an API key: its end and its successor are written together, once; a second roll, a revoked key or another organization write nothing', async () => {
+        await s().apiKeys.insert(apiKey('key_1'));
+        const next = apiKey('key_next', { hash: 'hash_key_next', createdAt: T0 + 50 });
+        assert.equal(await s().apiKeys.roll(ORG_B, 'key_1', next, { expiresAt: T0 + 600 }), false, 'not through another organization');
+        assert.equal(await s().apiKeys.get(ORG_A, 'key_next'), null);
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_1', next, { expiresAt: T0 + 600 }), true);
+        assert.deepEqual(await s().apiKeys.get(ORG_A, 'key_1'), apiKey('key_1', { expiresAt: T0 + 600, replacedBy: 'key_next' }));
+        assert.deepEqual(await s().apiKeys.findByHash('hash_key_next'), next);
+        const other = apiKey('key_other', { hash: 'hash_key_other' });
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_1', other, { revokedAt: T0 + 700 }), false, 'rolled once already');
+        assert.equal(await s().apiKeys.get(ORG_A, 'key_other'), null, 'the losing successor is not stored');
+        assert.equal((await s().apiKeys.get(ORG_A, 'key_1'))?.revokedAt, null);
+        await s().apiKeys.insert(apiKey('key_2', { hash: 'hash_key_2', revokedAt: T0 + 5 }));
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_2', other, { revokedAt: T0 + 700 }), false, 'a revoked key');
+        assert.equal(await s().apiKeys.get(ORG_A, 'key_other'), null);
+        await s().apiKeys.insert(apiKey('key_3', { hash: 'hash_key_3' }));
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_3', other, { revokedAt: T0 + 700 }), true);
+        assert.deepEqual(await s().apiKeys.get(ORG_A, 'key_3'), apiKey('key_3', { hash: 'hash_key_3', revokedAt: T0 + 700, replacedBy: 'key_other' }));
+      });
+
       test('an API key cannot be read or revoked through another organization', async () => {
         await s().apiKeys.insert(apiKey('key_1'));
         assert.equal(await s().apiKeys.get(ORG_B, 'key_1'), null);

@@ -31,7 +31,7 @@ export function apiKey(id: string, over: Partial<ApiKeyRecord> = {}): ApiKeyReco
   return {
     id, orgId: ORG_A, memberId: MEMBER_A, name: `key ${id}`, hash: `hash_${id}`, prefix: 'kw_abcd',
     scope: { integrations: [INT_A], connections: [], tokenRead: true, manage: false },
-    createdAt: T0, lastUsedAt: null, revokedAt: null, rateLimitPerMinute: null, expiresAt: null, ...over,
+    createdAt: T0, lastUsedAt: null, revokedAt: null, rateLimitPerMinute: null, expiresAt: null, replacedBy: null, ...over,
   };
 }
 

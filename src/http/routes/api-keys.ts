@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
-import { actorOf, FULL_SCOPE, MAX_KEY_DAYS, type Principal, createApiKey, expiresInDays, isAdminRole, requireKeyManage, requireScopeWithin } from '../../access/index.ts';
+import {
+  actorOf, FULL_SCOPE, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, isAdminRole, requireKeyManage, requireScopeWithin,
+  rollApiKey,
+} from '../../access/index.ts';
 import type { ApiKeyRecord, ApiKeyScope } from '../../store/index.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
@@ -46,6 +49,7 @@ export function presentApiKey(k: ApiKeyRecord) {
     createdAt: iso(k.createdAt), lastUsedAt: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
     revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
     expiresAt: k.expiresAt === null ? null : iso(k.expiresAt),
+    replacedBy: k.replacedBy,
   };
 }
 
@@ -91,6 +95,23 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
       const k = await store.apiKeys.get(principal.orgId, params.id);
       if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
       return presentApiKey(k);
+    },
+  });
+  def({
+    method: 'POST', url: '/v1/api-keys/{id}/roll', tag: 'api-keys', status: 201, params: idParam,
+    body: z.strictObject({ graceMinutes: z.number().int().min(0).max(MAX_ROLL_GRACE_MINUTES).optional() }).optional(),
+    summary: 'Roll an API key: a new key with the same name, scope, rate limit and lifetime (in this answer only); the old one stops at once, or after graceMinutes (up to a week) so apps can move over first',
+    handler: async ({ params, body, principal }) => {
+      requireKeyManage(principal);
+      const k = await store.apiKeys.get(principal.orgId, params.id);
+      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      // The new key acts as the old one's member: only that member may hold it (an admin may revoke it instead).
+      if (k.memberId !== principal.memberId) throw new KeywayError('forbidden', `API key ${k.id} belongs to another member; only they may roll it. You may revoke it (DELETE /v1/api-keys/${k.id}).`);
+      requireScopeWithin(principal.sessionId ? { ...principal, scope: FULL_SCOPE } : principal, k.scope);
+      const { record, key, oldEndsAt } = await rollApiKey(services, k, body?.graceMinutes ?? 0);
+      keys.forget(k.id); // this process sees the old key's end at once; others re-read it within a second
+      audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.roll', detail: { key: k.id, newKey: record.id, oldKeyEndsAt: iso(oldEndsAt) } });
+      return { ...presentApiKey(record), key, previous: { id: k.id, endsAt: iso(oldEndsAt) } };
     },
   });
   def({

@@ -32,6 +32,19 @@ export function apiKeyRepo(sql: SqlExecutor) {
     revoke: (orgId: string, id: string, at: number) =>
       updateWhere(sql, t.apiKeys, { revokedAt: at }, 'org_id = ? AND id = ? AND revoked_at IS NULL', [orgId, id]),
     touch: (id: string, at: number) => updateWhere(sql, t.apiKeys, { lastUsedAt: at }, 'id = ?', [id]),
+    /**
+     * Rolls key `id` into `successor` in one transaction: the old key gets `replacedBy` and its end
+     * (`revokedAt` now, or a later `expiresAt`) and the successor is inserted — only while the old
+     * key is neither revoked nor already rolled. False (and nothing written) otherwise: of two rolls
+     * at once, one wins.
+     */
+    roll: (orgId: string, id: string, successor: ApiKeyRecord, end: { revokedAt: number } | { expiresAt: number }): Promise<boolean> =>
+      sql.transaction(async (tx) => {
+        const changed = await updateWhere(tx, t.apiKeys, { ...end, replacedBy: successor.id }, 'org_id = ? AND id = ? AND revoked_at IS NULL AND replaced_by IS NULL', [orgId, id]);
+        if (changed === 0) return false;
+        await insertRecord(tx, t.apiKeys, successor);
+        return true;
+      }),
   };
 }
 

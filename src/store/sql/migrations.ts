@@ -177,4 +177,9 @@ DROP INDEX connections_refresh_due
     name: 'API keys that expire',
     sql: () => 'ALTER TABLE api_keys ADD COLUMN expires_at BIGINT',
   },
+  {
+    id: 8,
+    name: 'API keys rolled into a new one',
+    sql: () => 'ALTER TABLE api_keys ADD COLUMN replaced_by TEXT',
+  },
 ];

@@ -19,7 +19,7 @@ export const apiKeys = defineTable<ApiKeyRecord>('api_keys', {
   id: ['id', 'text'], orgId: ['org_id', 'text'], memberId: ['member_id', 'text'], name: ['name', 'text'],
   hash: ['hash', 'text'], prefix: ['prefix', 'text'], scope: ['scope', 'json'],
   createdAt: ['created_at', 'int'], lastUsedAt: ['last_used_at', 'int'], revokedAt: ['revoked_at', 'int'],
-  rateLimitPerMinute: ['rate_limit_per_minute', 'int'], expiresAt: ['expires_at', 'int'],
+  rateLimitPerMinute: ['rate_limit_per_minute', 'int'], expiresAt: ['expires_at', 'int'], replacedBy: ['replaced_by', 'text'],
 });
 
 export const dataKeys = defineTable<DataKeyRecord>('data_keys', {

@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, bootstrap, createApiKey, expiresInDays, rollApiKey } from '../access/index.ts';
+import { loadConfig } from '../core/config.ts';
+import { newId } from '../core/ids.ts';
+import { cryptoRandom, systemClock } from '../core/index.ts';
+import { openStoreFor } from '../store/index.ts';
+import { parseArgs } from './args.ts';
+import { withStore } from './with-store.ts';
+
+/** `keyway keys create | list | revoke | roll`: on the database directly; running servers see a change within a second. */
+export async function keysCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'list') return keysList(rest);
+  if (sub === 'revoke') return keysRevoke(rest);
+  if (sub === 'roll') return keysRoll(rest);
+  if (sub !== 'create') throw new Error('Usage: keyway keys create --name NAME [--expires-in-days N] | keyway keys list | keyway keys revoke ID | keyway keys roll ID [--grace-minutes N]');
+  const { flags } = parseArgs(rest, { name: 'string', 'expires-in-days': 'string', 'data-dir': 'string' });
+  const name = flags['name'];
+  if (typeof name !== 'string' || name.trim() === '') throw new Error('keyway keys create needs --name NAME.');
+  const days = flags['expires-in-days'];
+  const lasts = days === undefined ? null : Number(days);
+  if (lasts !== null && !(Number.isInteger(lasts) && lasts >= 1 && lasts <= MAX_KEY_DAYS)) {
+    throw new Error(`--expires-in-days must be a whole number of days from 1 to ${MAX_KEY_DAYS}, got "${String(days)}".`);
+  }
+  const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store = openStoreFor(config.databaseUrl, dataDir);
+  try {
+    await store.migrate(systemClock.now());
+    const deps = { store, random: cryptoRandom, clock: systemClock };
+    const { org, admin } = await bootstrap(deps, dataDir);
+    const expiresAt = lasts === null ? null : expiresInDays(systemClock.now(), lasts);
+    const { key, record } = await createApiKey(deps, { orgId: org.id, memberId: admin.id, name, expiresAt });
+    process.stdout.write(`${key}\n`);
+    const until = expiresAt === null ? '' : ` It expires at ${new Date(expiresAt).toISOString()}.`;
+    process.stderr.write(`Created API key ${record.id} ("${name}") for ${admin.email}. It is shown only this once.${until}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function keysList(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(argv, { 'data-dir': 'string' });
+  await withStore(flags['data-dir'] as string | undefined, async (store) => {
+    const rows: string[][] = [['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED']];
+    const day = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().slice(0, 19).replace('T', ' '));
+    for (const org of await store.orgs.list()) {
+      for (const k of await store.apiKeys.list(org.id)) {
+        rows.push([k.id, k.name, `${k.prefix}…`, day(k.createdAt), day(k.lastUsedAt), day(k.expiresAt), day(k.revokedAt)]);
+      }
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  });
+}
+
+async function keysRevoke(argv: string[]): Promise<void> {
+  const { positional, flags } = parseArgs(argv, { 'data-dir': 'string' });
+  const id = positional[0];
+  if (!id || positional.length > 1) throw new Error('Usage: keyway keys revoke ID [--data-dir DIR] (ids are listed by `keyway keys list`).');
+  await withStore(flags['data-dir'] as string | undefined, async (store) => {
+    for (const org of await store.orgs.list()) {
+      const k = await store.apiKeys.get(org.id, id);
+      if (!k) continue;
+      if (k.revokedAt !== null) {
+        process.stdout.write(`API key ${k.id} ("${k.name}") was already revoked.\n`);
+        return;
+      }
+      const now = systemClock.now();
+      await store.apiKeys.revoke(org.id, k.id, now);
+      await store.audit.append([{
+        id: newId('audit', cryptoRandom), orgId: org.id, at: now, actorType: 'system', actorId: null, action: 'api_key.revoke',
+        outcome: 'ok', integrationId: null, connectionId: null, detail: { key: k.id, via: 'cli' },
+      }]);
+      process.stdout.write(`Revoked API key ${k.id} ("${k.name}"). Running Keyway servers refuse it within a second.\n`);
+      return;
+    }
+    throw new Error(`No API key ${id}. \`keyway keys list\` shows them.`);
+  });
+}
+
+async function keysRoll(argv: string[]): Promise<void> {
+  const { positional, flags } = parseArgs(argv, { 'grace-minutes': 'string', 'data-dir': 'string' });
+  const id = positional[0];
+  if (!id || positional.length > 1) throw new Error('Usage: keyway keys roll ID [--grace-minutes N] [--data-dir DIR] (ids are listed by `keyway keys list`).');
+  const raw = flags['grace-minutes'];
+  const grace = raw === undefined ? 0 : Number(raw);
+  if (!(Number.isInteger(grace) && grace >= 0 && grace <= MAX_ROLL_GRACE_MINUTES)) {
+    throw new Error(`--grace-minutes must be a whole number of minutes from 0 to ${MAX_ROLL_GRACE_MINUTES}, got "${String(raw)}".`);
+  }
+  await withStore(flags['data-dir'] as string | undefined, async (store) => {
+    for (const org of await store.orgs.list()) {
+      const k = await store.apiKeys.get(org.id, id);
+      if (!k) continue;
+      const { record, key, oldEndsAt } = await rollApiKey({ store, random: cryptoRandom, clock: systemClock }, k, grace);
+      await store.audit.append([{
+        id: newId('audit', cryptoRandom), orgId: org.id, at: systemClock.now(), actorType: 'system', actorId: null, action: 'api_key.roll',
+        outcome: 'ok', integrationId: null, connectionId: null, detail: { key: k.id, newKey: record.id, oldKeyEndsAt: new Date(oldEndsAt).toISOString(), via: 'cli' },
+      }]);
+      process.stdout.write(`${key}\n`);
+      const old = grace === 0 ? 'is revoked; running Keyway servers refuse it within a second' : `keeps working until ${new Date(oldEndsAt).toISOString()}`;
+      const until = record.expiresAt === null ? '' : ` It expires at ${new Date(record.expiresAt).toISOString()}.`;
+      process.stderr.write(`Rolled API key ${k.id} ("${k.name}") into ${record.id}, shown only this once.${until} The old key ${old}.\n`);
+      return;
+    }
+    throw new Error(`No API key ${id}. \`keyway keys list\` shows them.`);
+  });
+}
