@@ -120,7 +120,7 @@ describe('dashboard in a browser: members, refresh, many connections', { skip },
     await context.close();
   });
 
-  test('keys page: owners and admins see whose each key is; a member sees only their own keys, without that column', async () => {
+  test('keys page: owners and admins see whose each key is (and may revoke, not roll, another\'s); a member sees only their own keys, without that column', async () => {
     const dave = await invitePerson(t, t.apiKey, 'dave@example.com', 'member');
     const daveRecord = await memberRecord(dave.memberId);
     const all = (await t.api('GET', '/v1/api-keys?limit=100')).body.data as { id: string; member: string }[];
@@ -131,6 +131,9 @@ describe('dashboard in a browser: members, refresh, many connections', { skip },
     await owner.page.goto(`${t.kw.url}/keys`);
     await owner.page.getByRole('columnheader', { name: 'Belongs to' }).waitFor(WAIT);
     assert.equal(await owner.page.locator(`tr#${daves[0]} td`).nth(1).innerText(), daveRecord.name);
+    // Another member's key: the owner may revoke it, not roll it (the new key would act as Dave).
+    assert.equal(await owner.page.locator(`tr#${daves[0]}`).getByRole('button', { name: 'Revoke' }).count(), 1);
+    assert.equal(await owner.page.locator(`tr#${daves[0]} details.roll`).count(), 0);
     await owner.context.close();
 
     const member = await signedInBrowser(browser, t, { member: daveRecord });
@@ -139,6 +142,7 @@ describe('dashboard in a browser: members, refresh, many connections', { skip },
     assert.equal(await member.page.getByRole('columnheader', { name: 'Belongs to' }).count(), 0);
     const shown = await member.page.locator('#key-rows tr').evaluateAll((rows) => rows.map((r) => r.id));
     assert.deepEqual(shown.sort(), daves, 'only their own keys');
+    assert.equal(await member.page.locator(`tr#${daves[0]} details.roll`).count(), 1, 'their own key they may roll');
     await member.context.close();
   });
 

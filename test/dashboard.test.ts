@@ -270,6 +270,41 @@ describe('dashboard in a browser', { skip }, () => {
     await context.close();
   });
 
+  test('keys page: Roll gives a new key shown once; the old one keeps working for the grace chosen and its row says it was rolled', async () => {
+    const made = await t.api('POST', '/v1/api-keys', { name: 'Nightly sync', rateLimitPerMinute: 90 });
+    assert.equal(made.status, 201);
+    const { context, page } = await signedIn();
+    await page.goto(`${t.kw.url}/keys`);
+    const row = page.locator(`tr[id="${made.body.id}"]`);
+    await row.getByText('Roll…').click();
+    await row.getByLabel('Old key stops').selectOption({ label: 'in a day' });
+    await screenshot(page, 'keys-roll-choice');
+    page.once('dialog', (d) => {
+      assert.match(d.message(), /Roll the key "Nightly sync"\? .* the old one keeps working for a day\./);
+      void d.accept();
+    });
+    const rolledAt = t.clock.now();
+    await row.getByRole('button', { name: 'Roll key' }).click();
+    await flash(page, 'Rolled the key "Nightly sync". Copy the new key now.');
+    const shown = page.locator('[data-result-for="key"] code.secret');
+    await shown.waitFor(WAIT);
+    const fresh = await shown.innerText();
+    assert.match(fresh, /^kw_/);
+    assert.equal((await t.api('GET', '/v1/connections', undefined, fresh)).status, 200, 'the new key works');
+    assert.equal((await t.api('GET', '/v1/connections', undefined, made.body.key)).status, 200, 'the old one too, for a day');
+    const old = (await t.api('GET', `/v1/api-keys/${made.body.id}`)).body;
+    assert.equal(old.expiresAt, new Date(rolledAt + 24 * 60 * 60 * 1000).toISOString());
+    await page.locator(`tr[id="${old.replacedBy}"]`).waitFor(WAIT);
+    assert.match(await page.locator(`tr[id="${made.body.id}"]`).innerText(), /Rolled/);
+    assert.equal(await page.locator(`tr[id="${made.body.id}"] details.roll`).count(), 0, 'a rolled key cannot be rolled again');
+    assert.match(await page.locator(`tr[id="${old.replacedBy}"]`).innerText(), /90 requests a minute/, 'the new key can do the same');
+    await page.reload();
+    assert.doesNotMatch(await page.locator('main').innerText(), new RegExp(fresh));
+    assert.match(await page.locator(`tr[id="${made.body.id}"]`).innerText(), /Rolled/);
+    await screenshot(page, 'keys-rolled');
+    await context.close();
+  });
+
   test('a state-changing call with the session cookie but no CSRF token is refused', async () => {
     const { context, page } = await signedIn();
     const status = await page.evaluate(async () => (await fetch('/v1/api-keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' })).status);

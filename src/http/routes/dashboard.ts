@@ -97,7 +97,7 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
       ownerNames = new Map(members.data.data.map((m: { id: string; name: string }) => [m.id, m.name]));
     }
     const integrationNames = new Map<string, string>(ints.data.data.map((i: { id: string; name: string }) => [i.id, i.name]));
-    return { integrations: ints.data.data, context: { now: services.clock.now(), integrationNames, ownerNames } };
+    return { integrations: ints.data.data, context: { now: services.clock.now(), integrationNames, ownerNames, viewerMemberId: viewer.memberId } };
   };
 
   page('/keys', 'API keys', 'keys', async (api, q, viewer) => {

@@ -195,6 +195,20 @@
         flash(`Not revoked: ${e.message}`, 'err');
       }
     },
+    async 'roll-key'(button) {
+      const grace = Number(button.parentElement?.querySelector('select[data-grace]')?.value ?? 60);
+      const when = grace === 0 ? 'is refused from now on' : `keeps working for ${grace === 60 ? 'an hour' : grace === 1440 ? 'a day' : 'a week'}`;
+      if (!window.confirm(`Roll the key "${button.dataset.name}"? You get a new key that can do the same; the old one ${when}.`)) return;
+      try {
+        const { body } = await api('POST', `/v1/api-keys/${encodeURIComponent(button.dataset.key)}/roll`, { graceMinutes: grace });
+        const box = document.querySelector('[data-result-for="key"]');
+        if (box) results.key(box, body);
+        await redrawKey(button.dataset.key);
+        flash(`Rolled the key "${button.dataset.name}". Copy the new key now.`, 'ok');
+      } catch (e) {
+        flash(`Not rolled: ${e.message}`, 'err');
+      }
+    },
     async 'set-role'(button) {
       const select = button.parentElement?.querySelector('select');
       if (!select) return;
@@ -363,6 +377,19 @@
     range.selectNodeContents(tbody); // parsed as table rows: a <tr> outside a table would be dropped
     const row = range.createContextualFragment(await res.text()).firstElementChild;
     if (row) tbody.prepend(row);
+  }
+
+  /** Draws a key's row again from the server (after a roll: its end and "Rolled"). */
+  async function redrawKey(id) {
+    const old = document.getElementById(id);
+    const tbody = document.getElementById('key-rows');
+    if (!old || !tbody) return;
+    const res = await fetch(`/fragments/keys/${encodeURIComponent(id)}`, { credentials: 'same-origin' });
+    if (!res.ok) return;
+    const range = document.createRange();
+    range.selectNodeContents(tbody);
+    const row = range.createContextualFragment(await res.text()).firstElementChild;
+    if (row) old.replaceWith(row);
   }
 
   document.addEventListener('submit', async (event) => {

@@ -32,13 +32,31 @@ export interface KeyRowContext {
   integrationNames: ReadonlyMap<string, string>;
   /** For owners and admins, who see every member's keys: member id → name. Null for a member, who sees only their own. */
   ownerNames: ReadonlyMap<string, string> | null;
+  /** The signed-in member: only their own keys can be rolled (the new key acts as the old one's member). */
+  viewerMemberId: string;
+}
+
+/**
+ * The row's actions: revoked, nothing; rolled, a note and Revoke (to end its grace period early);
+ * the viewer's own working key, Roll (with when the old key stops) and Revoke; anyone else's, Revoke.
+ */
+function keyActions(k: Json, now: number, viewerMemberId: string): Html {
+  if (k.revokedAt) return html`Revoked ${k.revokedAt}`;
+  const revoke = html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`;
+  if (k.replacedBy) return html`Rolled ${revoke}`;
+  const expired = k.expiresAt !== null && k.expiresAt !== undefined && Date.parse(String(k.expiresAt)) <= now;
+  if (expired || k.member !== viewerMemberId) return revoke;
+  const graceId = `grace-${String(k.id)}`;
+  return html`<details class="roll"><summary>Roll…</summary><p><label for="${graceId}">Old key stops</label>
+<select id="${graceId}" data-grace><option value="0">at once</option><option value="60" selected>in an hour</option><option value="1440">in a day</option><option value="10080">in a week</option></select>
+<button type="button" data-action="roll-key" data-key="${k.id}" data-name="${k.name}">Roll key</button></p></details> ${revoke}`;
 }
 
 /** One key's row: the page's, and the one the script puts in place after a key is made (`/fragments/keys/{id}`). */
-export function keyRow(k: Json, { now, integrationNames, ownerNames }: KeyRowContext): Html {
+export function keyRow(k: Json, { now, integrationNames, ownerNames, viewerMemberId }: KeyRowContext): Html {
   return html`<tr id="${k.id}"><td>${k.name}</td>${ownerNames === null ? '' : html`<td>${ownerNames.get(String(k.member)) ?? k.member}</td>`}<td><code>${k.prefix}…</code></td>
 <td>${scopeSummary(k.scope, k.rateLimitPerMinute ?? null, integrationNames)}</td><td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
-<td>${k.revokedAt ? html`Revoked ${k.revokedAt}` : html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`}</td></tr>`;
+<td>${keyActions(k, now, viewerMemberId)}</td></tr>`;
 }
 
 export interface KeysPageInput extends KeyRowContext {
@@ -53,7 +71,7 @@ export function keysPage(input: KeysPageInput): Html {
   const rows = keys.map((k) => keyRow(k, input));
   const choices = integrations.map((i) => html`<option value="${i.id}">${i.name}</option>`);
   return html`<h1>API keys</h1>
-<p class="small">Apps and assistants call Keyway with an API key. A key is shown once, when it is made; Keyway stores only its hash.</p>
+<p class="small">Apps and assistants call Keyway with an API key. A key is shown once, when it is made; Keyway stores only its hash. Roll a key to replace it with a new one that can do the same; the old one can keep working a while, so apps can move over.</p>
 <form data-api="POST /v1/api-keys" data-result="key">
 <p class="field"><label for="f-keyname">Name</label><input id="f-keyname" name="name" required autocomplete="off"></p>
 ${integrations.length === 0 ? '' : html`<p class="field"><label for="f-keyints">Integrations it may use</label><select id="f-keyints" name="scope.integrations" multiple data-list size="${Math.min(6, integrations.length)}" aria-describedby="f-keyints-help">${choices}</select>
