@@ -85,5 +85,16 @@ describe('the keyway command', { timeout: 60_000 }, () => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/integrations`, { headers: { authorization: `Bearer ${key}` } });
     const body = await res.json() as { data: Array<{ provider: string }> };
     assert.equal(body.data.filter((i) => i.provider === 'sandbox').length, 1);
+    // `connect` talks to that server through the SDK: its refusals come back in the server's words.
+    await assert.rejects(run(process.execPath, [CLI, 'connect', 'nosuch', '--url', `http://127.0.0.1:${port}`, '--data-dir', dataDir]),
+      (e: { stderr: string }) => /keyway: No integration "nosuch"\. Integrations: int_\S+ \(sandbox, "Keyway Sandbox"\)\./.test(e.stderr));
+    await assert.rejects(run(process.execPath, [CLI, 'connect', 'int_gone', '--url', `http://127.0.0.1:${port}`, '--data-dir', dataDir]),
+      (e: { stderr: string }) => /keyway: No integration int_gone\. \(not_found\)/.test(e.stderr));
+  });
+
+  test('`connect` with no server at --url says to start one or point --url at it', async () => {
+    const port = await freePort(); // nothing listens there
+    await assert.rejects(run(process.execPath, [CLI, 'connect', 'sandbox', '--url', `http://127.0.0.1:${port}`, '--data-dir', dataDir]),
+      (e: { stderr: string }) => e.stderr === `keyway: Cannot reach Keyway at http://127.0.0.1:${port}. Is \`keyway serve\` running? Give its address with --url.\n`);
   });
 });

@@ -1,7 +1,8 @@
 import { loadConfig } from '../core/config.ts';
-import { systemClock } from '../core/clock.ts';
 import { parseArgs } from './args.ts';
-import { apiKeyFrom, client } from './server-client.ts';
+import { systemClock } from '../core/clock.ts';
+import { type Keyway, KeywayWaitTimeout } from '../sdk/index.ts';
+import { apiKeyFrom, cliError, serverAt } from './server-client.ts';
 
 export const CONNECT_HELP = `  keyway connect INTEGRATION [--device] [--name NAME] [--external-id ID] [--url URL] [--data-dir DIR]
       Connect an account through a running Keyway and wait until it is done. INTEGRATION is an
@@ -15,20 +16,17 @@ export const CONNECT_HELP = `  keyway connect INTEGRATION [--device] [--name NAM
 interface Io {
   out: (s: string) => void;
   env: NodeJS.ProcessEnv;
-  /** Real-time wait between status checks (the server polls the provider; this only asks the server). */
-  sleep: (ms: number) => Promise<void>;
 }
 
 const defaultIo: Io = {
   out: (s) => void process.stdout.write(s),
   env: process.env,
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
 /** An integration id as given, or the one integration whose provider id or name is the argument. */
-export async function integrationId(call: ReturnType<typeof client>, arg: string): Promise<string> {
+export async function integrationId(keyway: Keyway, arg: string): Promise<string> {
   if (arg.startsWith('int_')) return arg;
-  const list = ((await call('GET', '/v1/integrations'))['data'] ?? []) as Array<{ id: string; provider: string; name: string }>;
+  const list = (await keyway.integrations.list()).data;
   const matches = list.filter((i) => i.provider === arg || i.name.toLowerCase() === arg.toLowerCase());
   if (matches.length === 1 && matches[0]) return matches[0].id;
   if (matches.length === 0) throw new Error(`No integration "${arg}". Integrations: ${list.map((i) => `${i.id} (${i.provider}, "${i.name}")`).join(', ') || 'none'}.`);
@@ -49,33 +47,41 @@ export async function connectCommand(argv: string[], io: Io = defaultIo): Promis
   if (!arg || positional.length > 1) throw new Error('Usage: keyway connect INTEGRATION [--device] [--name NAME] [--external-id ID] [--url URL]');
   const config = loadConfig(io.env, { dataDir: flags['data-dir'] as string | undefined });
   const base = ((flags['url'] as string | undefined) ?? io.env['KEYWAY_URL'] ?? config.publicUrl).replace(/\/+$/, '');
-  const call = client(base, apiKeyFrom(io.env, config.dataDir));
-  const integration = await integrationId(call, arg);
+  const keyway = serverAt(base, apiKeyFrom(io.env, config.dataDir));
+  try {
+    await connectThrough(keyway, arg, flags, io);
+  } catch (e) {
+    throw cliError(e);
+  }
+}
+
+async function connectThrough(keyway: Keyway, arg: string, flags: Record<string, string | boolean | undefined>, io: Io): Promise<void> {
+  const integration = await integrationId(keyway, arg);
   const device = flags['device'] === true;
-  const started = await call('POST', '/v1/connect-sessions', {
-    integration, ...(device ? { grant: 'device_code' } : {}),
+  const started = await keyway.connectSessions.create({
+    integration, ...(device ? { grant: 'device_code' as const } : {}),
     ...(typeof flags['name'] === 'string' ? { name: flags['name'] } : {}),
     ...(typeof flags['external-id'] === 'string' ? { externalId: flags['external-id'] } : {}),
   });
   if (device) {
-    io.out(`To connect, open ${String(started['verificationUri'])}\nand enter the code: ${String(started['userCode'])}\n`);
-    if (typeof started['verificationUriComplete'] === 'string') io.out(`(or open ${started['verificationUriComplete']}, which has the code in it)\n`);
+    io.out(`To connect, open ${String(started.verificationUri)}\nand enter the code: ${String(started.userCode)}\n`);
+    if (typeof started.verificationUriComplete === 'string') io.out(`(or open ${started.verificationUriComplete}, which has the code in it)\n`);
   } else {
-    io.out(`To connect, open this link in your browser:\n${String(started['connectUrl'])}\n`);
+    io.out(`To connect, open this link in your browser:\n${String(started.connectUrl)}\n`);
   }
-  io.out(`Waiting for you to finish (until ${String(started['expiresAt'])})…\n`);
-  const deadline = Date.parse(String(started['expiresAt'])) + 60_000;
-  while (systemClock.now() < deadline) {
-    await io.sleep(1000);
-    const s = await call('GET', `/v1/connect-sessions/${String(started['id'])}`);
-    const status = s['status'];
-    if (status === 'pending') continue;
-    if (status === 'connected') {
-      io.out(`Connected: ${String(s['connection'])}\n`);
-      return;
-    }
-    const why = status === 'denied' ? 'access was denied at the provider' : status === 'expired' ? 'the code expired before it was used' : `it failed (${String(s['error'] ?? 'unknown error')})`;
-    throw new Error(`Not connected: ${why}. Run the command again to start over.`);
+  io.out(`Waiting for you to finish (until ${started.expiresAt})…\n`);
+  let s;
+  try {
+    // Asked once a second until the session ends (the server polls the provider; this only asks the server).
+    s = await keyway.connectSessions.wait(started.id, { intervalMs: 1000, timeoutMs: Math.max(0, Date.parse(started.expiresAt) + 60_000 - systemClock.now()) });
+  } catch (e) {
+    if (e instanceof KeywayWaitTimeout) throw new Error('Not connected: the session expired. Run the command again to start over.');
+    throw e;
   }
-  throw new Error('Not connected: the session expired. Run the command again to start over.');
+  if (s.status === 'connected') {
+    io.out(`Connected: ${String(s.connection)}\n`);
+    return;
+  }
+  const why = s.status === 'denied' ? 'access was denied at the provider' : s.status === 'expired' ? 'the code expired before it was used' : `it failed (${s.error ?? 'unknown error'})`;
+  throw new Error(`Not connected: ${why}. Run the command again to start over.`);
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../core/config.ts';
 import { parseArgs } from './args.ts';
-import { apiKeyFrom, client } from './server-client.ts';
+import type { NewConnection } from '../sdk/index.ts';
+import { apiKeyFrom, cliError, serverAt } from './server-client.ts';
 
 export const IMPORT_HELP = `  keyway import FILE.jsonl [--url URL] [--data-dir DIR]
       Import tokens issued elsewhere through a running Keyway: one JSON object per line,
@@ -47,7 +48,7 @@ export async function importCommand(argv: string[], io: Io = defaultIo): Promise
   }
   const config = loadConfig(io.env, { dataDir: flags['data-dir'] as string | undefined });
   const base = ((flags['url'] as string | undefined) ?? io.env['KEYWAY_URL'] ?? config.publicUrl).replace(/\/+$/, '');
-  const call = client(base, apiKeyFrom(io.env, config.dataDir));
+  const keyway = serverAt(base, apiKeyFrom(io.env, config.dataDir));
 
   const lines = text.split('\n').map((raw, i) => ({ n: i + 1, raw: raw.trim() })).filter((l) => l.raw !== '');
   const report: ImportReport = { imported: 0, failures: [] };
@@ -66,10 +67,11 @@ export async function importCommand(argv: string[], io: Io = defaultIo): Promise
         continue;
       }
       try {
-        await call('POST', '/v1/connections', { ...row, type: 'oauth2' });
+        // The server checks each field and says which is wrong; the line is sent as written.
+        await keyway.connections.create({ ...row, type: 'oauth2' } as NewConnection);
         report.imported++;
       } catch (e) {
-        report.failures.push({ line: l.n, message: e instanceof Error ? e.message : String(e) });
+        report.failures.push({ line: l.n, message: cliError(e).message });
       }
     }
   };

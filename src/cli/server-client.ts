@@ -1,31 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BOOTSTRAP_KEY_FILE } from '../access/index.ts';
+import { Keyway, KeywayApiError, KeywayUnreachableError } from '../sdk/index.ts';
 
 /**
  * CLI commands that change state go through the running server's API (DESIGN.md: a change made by
- * the CLI takes effect in running servers at once), authenticated with an API key.
+ * the CLI takes effect in running servers at once), with the SDK and an API key.
  */
-/** A call to the running server's API; its errors come back as the server's own message. */
-export function client(base: string, key: string) {
-  return async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch {
-      throw new Error(`Cannot reach Keyway at ${base}. Is \`keyway serve\` running? Give its address with --url.`);
-    }
-    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!res.ok) {
-      const err = json['error'] as { code?: string; message?: string } | undefined;
-      throw new Error(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);
-    }
-    return json;
-  };
+export function serverAt(base: string, key: string): Keyway {
+  return new Keyway({ url: base, apiKey: key });
+}
+
+/** An SDK error as the CLI says it: the server's own message and code, or where to point `--url`. */
+export function cliError(e: unknown): Error {
+  if (e instanceof KeywayUnreachableError) return new Error(`Cannot reach Keyway at ${e.url}. Is \`keyway serve\` running? Give its address with --url.`);
+  if (e instanceof KeywayApiError) return new Error(`${e.message} (${e.code})`);
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 export function apiKeyFrom(env: NodeJS.ProcessEnv, dataDir: string): string {
