@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type * as sdk from 'keyway/sdk';
 import { Keyway } from 'keyway/sdk';
-import type { presentAudit, presentIntegration, presentSession, presentStartedSession } from '../src/http/present.ts';
+import type { presentAudit, presentIntegration, presentMember, presentSession, presentStartedSession } from '../src/http/present.ts';
+import type { presentInvite } from '../src/http/routes/invites.ts';
+import type { presentDelivery, presentEndpoint } from '../src/http/routes/webhooks.ts';
 import type { presentVisible } from '../src/http/routes/connection-sharing.ts';
 import type { presentApiKey } from '../src/http/routes/api-keys.ts';
 import type { presentToken } from '../src/http/routes/token.ts';
@@ -30,6 +32,10 @@ fits<Fits<ReturnType<typeof presentStartedSession>, sdk.StartedConnectSession>>(
 fits<Fits<ReturnType<typeof presentAudit>, sdk.AuditEntry>>(true);
 fits<Fits<ReturnType<typeof presentApiKey>, sdk.ApiKey>>(true);
 fits<Fits<ReturnType<typeof presentToken>, sdk.AccessToken>>(true);
+fits<Fits<ReturnType<typeof presentMember>, sdk.Member>>(true);
+fits<Fits<ReturnType<typeof presentInvite>, sdk.Invite>>(true);
+fits<Fits<ReturnType<typeof presentEndpoint>, sdk.WebhookEndpoint>>(true);
+fits<Fits<ReturnType<typeof presentDelivery>, sdk.WebhookDelivery>>(true);
 
 /** Each type's fields, checked complete and exact by `satisfies` (a missing or extra one does not compile). */
 const CONNECTION = {
@@ -46,6 +52,8 @@ const API_KEY = {
   id: 1, name: 1, prefix: 1, member: 1, scope: 1, rateLimitPerMinute: 1, createdAt: 1, lastUsedAt: 1, revokedAt: 1, expiresAt: 1, replacedBy: 1,
 } satisfies Record<keyof sdk.ApiKey, 1>;
 const AUDIT_ENTRY = { id: 1, at: 1, actor: 1, action: 1, outcome: 1, integration: 1, connection: 1, detail: 1 } satisfies Record<keyof sdk.AuditEntry, 1>;
+const ME = { member: 1, org: 1, role: 1, via: 1, apiKey: 1, session: 1 } satisfies Record<keyof sdk.Me, 1>;
+const MEMBER = { id: 1, email: 1, name: 1, role: 1, singleSignOn: 1, createdAt: 1, removedAt: 1 } satisfies Record<keyof sdk.Member, 1>;
 const ACCESS_TOKEN = { accessToken: 1, tokenType: 1, expiresAt: 1, scopes: 1 } satisfies Record<keyof sdk.AccessToken, 1>;
 
 const keys = (o: object): string[] => Object.keys(o).sort();
@@ -76,4 +84,7 @@ test('live answers have exactly the fields the SDK\'s types name', async () => {
   assert.deepEqual(keys(made), [...keys(API_KEY), 'key'].sort());
   assert.deepEqual(keys(await keyway.apiKeys.get(made.id)), keys(API_KEY));
   assert.deepEqual(keys((await keyway.audit.list({ connection: conn })).data[0] ?? {}), keys(AUDIT_ENTRY));
+  const me = await keyway.me();
+  assert.deepEqual(keys(me), keys(ME));
+  assert.deepEqual(keys(me.member), keys(MEMBER));
 });

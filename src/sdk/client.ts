@@ -2,11 +2,13 @@ import { ApiKeys, Audit, Integrations } from './admin.ts';
 import { ConnectSessions, Connections } from './connections.ts';
 import { Gateway, type ProxyInit } from './gateway.ts';
 import { type KeywayOptions, Transport } from './http.ts';
+import { Invites, Members, Webhooks } from './team.ts';
+import type { Me } from './types.ts';
 
 /**
  * Keyway from an app: `new Keyway({ url, apiKey })`. Call a provider through a connection with
  * `proxy()` (the token never leaves Keyway); connect accounts, list connections, manage keys and
- * read the audit log with the groups below. Each method is one API call and throws
+ * read the audit log, and run the organization (members, invites, webhooks) with the groups below. Each method is one API call and throws
  * `KeywayApiError` (Keyway's code, message, status, retryAfter) or `KeywayUnreachableError`.
  */
 export class Keyway {
@@ -18,6 +20,10 @@ export class Keyway {
   readonly apiKeys: ApiKeys;
   readonly audit: Audit;
   readonly gateway: Gateway;
+  readonly members: Members;
+  readonly invites: Invites;
+  readonly webhooks: Webhooks;
+  readonly #t: Transport;
 
   constructor(options: KeywayOptions) {
     const transport = new Transport(options);
@@ -28,6 +34,15 @@ export class Keyway {
     this.apiKeys = new ApiKeys(transport);
     this.audit = new Audit(transport);
     this.gateway = new Gateway(transport);
+    this.members = new Members(transport);
+    this.invites = new Invites(transport);
+    this.webhooks = new Webhooks(transport);
+    this.#t = transport;
+  }
+
+  /** Who is calling: the key's member, their role and organization. */
+  async me(opts: { signal?: AbortSignal } = {}): Promise<Me> {
+    return this.#t.call('GET', '/v1/me', { signal: opts.signal });
   }
 
   /**

@@ -230,3 +230,85 @@ export interface AuditFilter extends PageParams {
   since?: string;
   until?: string;
 }
+
+export type Role = 'owner' | 'admin' | 'member';
+
+export interface Member {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  /** Signs in through the organization's OpenID Connect provider. */
+  singleSignOn: boolean;
+  createdAt: string;
+  /** Set once they were removed or left; their name stays on what they did. */
+  removedAt: string | null;
+}
+
+/** Who is calling (`GET /v1/me`). */
+export interface Me {
+  member: Member;
+  org: { id: string; name: string };
+  role: Role;
+  via: 'session' | 'api_key';
+  apiKey: string | null;
+  /** Only for a signed-in browser session. */
+  session: { id: string; method: string; expiresAt: string; idleExpiresAt: string; csrfToken: string } | null;
+}
+
+export interface Invite {
+  id: string;
+  email: string;
+  role: Role;
+  invitedBy: string;
+  status: 'pending' | 'accepted' | 'revoked' | 'expired';
+  expiresAt: string;
+  createdAt: string;
+}
+
+/** An invite just made: `inviteUrl` is in this answer only; send it to the person. */
+export interface CreatedInvite extends Invite {
+  inviteUrl: string;
+  inviteUrlNote: string;
+}
+
+export type WebhookEvent =
+  | 'connection.created' | 'connection.reauthorized' | 'connection.refresh_failing'
+  | 'connection.recovered' | 'connection.needs_reauth' | 'connection.deleted';
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  createdAt: string;
+}
+
+/** An endpoint just registered: `secret` (to verify each delivery's signature) is in this answer only. */
+export interface CreatedWebhookEndpoint extends WebhookEndpoint {
+  secret: string;
+  secretNote: string;
+}
+
+export interface NewWebhookEndpoint {
+  /** https (or, in development mode, http on loopback). */
+  url: string;
+  /** Omitted or empty: every event. */
+  events?: WebhookEvent[];
+  description?: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  event: string;
+  type: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+  /** What was (or will be) POSTed. */
+  payload: unknown;
+}

@@ -6,10 +6,10 @@ import type { InviteRecord } from '../../store/index.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** An invite as the API shows it: never its link after creation (only its hash is kept). */
-function presentInvite(i: InviteRecord, now: number) {
+export function presentInvite(i: InviteRecord, now: number) {
+  const status: 'accepted' | 'revoked' | 'expired' | 'pending' = i.acceptedAt !== null ? 'accepted' : i.revokedAt !== null ? 'revoked' : i.expiresAt <= now ? 'expired' : 'pending';
   return {
-    id: i.id, email: i.email, role: i.role, invitedBy: i.invitedByMemberId,
-    status: i.acceptedAt !== null ? 'accepted' : i.revokedAt !== null ? 'revoked' : i.expiresAt <= now ? 'expired' : 'pending',
+    id: i.id, email: i.email, role: i.role, invitedBy: i.invitedByMemberId, status,
     expiresAt: iso(i.expiresAt), createdAt: iso(i.createdAt),
   };
 }

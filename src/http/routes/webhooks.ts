@@ -8,11 +8,11 @@ import type { RouteDeps } from './deps.ts';
 
 const idParam = z.object({ id: z.string().max(100) });
 
-function presentEndpoint(e: WebhookEndpointRecord) {
+export function presentEndpoint(e: WebhookEndpointRecord) {
   return { id: e.id, url: e.url, events: e.events.length === 0 ? [...WEBHOOK_EVENTS] : e.events, description: e.description, createdAt: iso(e.createdAt) };
 }
 
-function presentDelivery(d: WebhookDeliveryRecord) {
+export function presentDelivery(d: WebhookDeliveryRecord) {
   return {
     id: d.id, event: d.eventId, type: d.eventType, status: d.status, attempts: d.attempts,
     nextAttemptAt: d.nextAttemptAt === null ? null : iso(d.nextAttemptAt), lastStatusCode: d.lastStatusCode,
