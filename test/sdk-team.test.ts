@@ -38,6 +38,24 @@ after(async () => {
   await new Promise<void>((r) => receiver.close(() => r()));
 });
 
+test('integrations: add, rename and rotate the secret, refused deletion while connected, forced deletion', async () => {
+  const made = await keyway.integrations.create({ provider: 'team-local', name: 'Team API (2)' });
+  assert.equal(made.provider, 'team-local');
+  assert.equal(made.redirectUri, `${t.kw.url}/oauth/callback/${made.id}`);
+  const renamed = await keyway.integrations.update(made.id, { name: 'Team API, renamed' });
+  assert.equal(renamed.name, 'Team API, renamed');
+  await keyway.connections.create({ integration: made.id, type: 'api_key', apiKey: 'k' });
+  const refused = await keyway.integrations.delete(made.id).catch((e: unknown) => e);
+  assert.ok(refused instanceof KeywayApiError);
+  assert.equal(refused.status, 409);
+  assert.match(refused.message, /force=true/);
+  await keyway.integrations.delete(made.id, { force: true });
+  const gone = await keyway.integrations.get(made.id).catch((e: unknown) => e);
+  assert.ok(gone instanceof KeywayApiError);
+  assert.equal(gone.code, 'not_found');
+  assert.equal((await keyway.connections.list({ integration: made.id })).data.length, 0);
+});
+
 test('me(): the key\'s member, role and organization', async () => {
   const me = await keyway.me();
   assert.equal(me.via, 'api_key');

@@ -1,10 +1,12 @@
 import { type Transport, seg } from './http.ts';
 import { everyItem } from './pages.ts';
-import type { ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, NewApiKey, Page, PageParams, RolledApiKey } from './types.ts';
+import type {
+  ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, IntegrationChange, NewApiKey, NewIntegration, Page, PageParams, RolledApiKey,
+} from './types.ts';
 
 type Signal = { signal?: AbortSignal };
 
-/** `/v1/integrations`: what can be connected (read here; set up in the dashboard or with the API). */
+/** `/v1/integrations`: what can be connected (setting them up: owners and admins). */
 export class Integrations {
   readonly #t: Transport;
 
@@ -18,6 +20,21 @@ export class Integrations {
 
   async get(id: string, opts: Signal = {}): Promise<Integration> {
     return this.#t.call('GET', `/v1/integrations/${seg(id)}`, { signal: opts.signal });
+  }
+
+  /** Add one; register its `redirectUri` at the provider as your OAuth app's callback URL. */
+  async create(input: NewIntegration, opts: Signal = {}): Promise<Integration> {
+    return this.#t.call('POST', '/v1/integrations', { body: input, signal: opts.signal });
+  }
+
+  /** A new client secret is used at once; no connection needs reconnecting. */
+  async update(id: string, change: IntegrationChange, opts: Signal = {}): Promise<Integration> {
+    return this.#t.call('PATCH', `/v1/integrations/${seg(id)}`, { body: change, signal: opts.signal });
+  }
+
+  /** Refused (409) while it has connections, unless `force`, which disconnects each (revoked at the provider). */
+  async delete(id: string, opts: Signal & { force?: boolean } = {}): Promise<void> {
+    await this.#t.call<undefined>('DELETE', `/v1/integrations/${seg(id)}`, { query: { force: opts.force ? 'true' : undefined }, signal: opts.signal });
   }
 }
 

@@ -42,6 +42,36 @@ export interface Integration {
   updatedAt: string;
 }
 
+/**
+ * `POST /v1/integrations`: a catalog provider (`provider: 'google'`, …) with your OAuth app's client,
+ * or `provider: 'custom'` by URLs (`authorizationUrl`, `tokenUrl`) or by `issuer` (discovery).
+ */
+export interface NewIntegration {
+  provider: string;
+  name?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** For `private_key_jwt` client authentication (PEM), with its key id. */
+  privateKey?: string;
+  privateKeyId?: string;
+  scopes?: string[];
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  revocationUrl?: string;
+  apiBaseUrl?: string;
+  issuer?: string;
+  /** Push authorization requests first (RFC 9126, PAR); unset: only when the provider's metadata requires it. */
+  pushedAuthorization?: boolean;
+}
+
+/** `PATCH /v1/integrations/{id}`: rename, change scopes, or rotate the client (used at once). */
+export interface IntegrationChange {
+  name?: string;
+  scopes?: string[];
+  clientId?: string;
+  clientSecret?: string;
+}
+
 /** A connection as the caller sees it: never a token. */
 export interface Connection {
   id: string;
