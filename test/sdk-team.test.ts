@@ -38,6 +38,19 @@ after(async () => {
   await new Promise<void>((r) => receiver.close(() => r()));
 });
 
+test('providers: the catalog, searched and by id; an unknown id says where the list is', async () => {
+  const found = await keyway.providers.list({ search: 'github' });
+  assert.ok(found.data.some((p) => p.id === 'github'), JSON.stringify(found.data.map((p) => p.id)));
+  const github = await keyway.providers.get('github');
+  assert.equal(github.credential, 'oauth2');
+  assert.ok(github.apiBaseUrls.some((u) => u.startsWith('https://api.github.com')));
+  const all = await keyway.providers.list();
+  assert.ok(all.data.length > found.data.length);
+  const missing = await keyway.providers.get('nope').catch((e: unknown) => e);
+  assert.ok(missing instanceof KeywayApiError);
+  assert.match(missing.message, /GET \/v1\/providers lists them/);
+});
+
 test('integrations: add, rename and rotate the secret, refused deletion while connected, forced deletion', async () => {
   const made = await keyway.integrations.create({ provider: 'team-local', name: 'Team API (2)' });
   assert.equal(made.provider, 'team-local');

@@ -1,10 +1,28 @@
 import { type Transport, seg } from './http.ts';
 import { everyItem } from './pages.ts';
 import type {
-  ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, IntegrationChange, NewApiKey, NewIntegration, Page, PageParams, RolledApiKey,
+  ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, IntegrationChange, NewApiKey, NewIntegration, Page, PageParams, Provider, RolledApiKey,
 } from './types.ts';
 
 type Signal = { signal?: AbortSignal };
+
+/** `/v1/providers`: the catalog integrations are made from. */
+export class Providers {
+  readonly #t: Transport;
+
+  constructor(transport: Transport) {
+    this.#t = transport;
+  }
+
+  /** The catalog, optionally narrowed by words in the name or id, or by category. */
+  async list(filter: { search?: string; category?: string } = {}, opts: Signal = {}): Promise<Page<Provider>> {
+    return this.#t.call('GET', '/v1/providers', { query: { ...filter }, signal: opts.signal });
+  }
+
+  async get(id: string, opts: Signal = {}): Promise<Provider> {
+    return this.#t.call('GET', `/v1/providers/${seg(id)}`, { signal: opts.signal });
+  }
+}
 
 /** `/v1/integrations`: what can be connected (setting them up: owners and admins). */
 export class Integrations {

@@ -1,4 +1,4 @@
-import { ApiKeys, Audit, Integrations } from './admin.ts';
+import { ApiKeys, Audit, Integrations, Providers } from './admin.ts';
 import { ConnectSessions, Connections } from './connections.ts';
 import { Gateway, type ProxyInit } from './gateway.ts';
 import { type KeywayOptions, Transport } from './http.ts';
@@ -14,6 +14,7 @@ import type { Me } from './types.ts';
 export class Keyway {
   /** Keyway's address, without a trailing slash. */
   readonly url: string;
+  readonly providers: Providers;
   readonly integrations: Integrations;
   readonly connections: Connections;
   readonly connectSessions: ConnectSessions;
@@ -28,6 +29,7 @@ export class Keyway {
   constructor(options: KeywayOptions) {
     const transport = new Transport(options);
     this.url = transport.url;
+    this.providers = new Providers(transport);
     this.integrations = new Integrations(transport);
     this.connections = new Connections(transport);
     this.connectSessions = new ConnectSessions(transport);

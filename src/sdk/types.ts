@@ -42,6 +42,32 @@ export interface Integration {
   updatedAt: string;
 }
 
+/** A provider of the catalog (`/v1/providers`): what an integration is made from. */
+export interface Provider {
+  id: string;
+  name: string;
+  logo: string | null;
+  categories: string[];
+  docs: string | null;
+  credential: 'oauth2' | 'api_key' | 'basic';
+  grants: Array<'authorization_code' | 'client_credentials' | 'device_code'>;
+  scopes: { default: string[]; available: string[]; separator: string };
+  pkce: boolean;
+  pkceDisabledReason: string | null;
+  refresh: 'reusable' | 'rotating' | 'none';
+  apiBaseUrls: string[];
+  /** How to register your OAuth app at the provider. */
+  setup: string | null;
+  /** Values a connection needs (a Shopify shop, a Zendesk subdomain), asked for when connecting. */
+  connectionParams: Array<{ name: string; label: string; pattern: string; example: string | null; default: string | null; help: string | null }>;
+  quirks: string | null;
+  notes: string[];
+  authParams: Record<string, string>;
+  clientAuth: 'client_secret_basic' | 'client_secret_post' | 'none';
+  refreshTokenLifetimeDays: number | null;
+  apiInject: { in: 'header' | 'query'; name: string; prefix: string };
+}
+
 /**
  * `POST /v1/integrations`: a catalog provider (`provider: 'google'`, …) with your OAuth app's client,
  * or `provider: 'custom'` by URLs (`authorizationUrl`, `tokenUrl`) or by `issuer` (discovery).
