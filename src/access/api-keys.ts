@@ -50,9 +50,11 @@ export function hashKey(key: string): string {
 /** The longest a key may be made to last, in days (API `expiresInDays`, CLI `--expires-in-days`). */
 export const MAX_KEY_DAYS = 3650;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** When a key made `now` to last `days` days expires (ms since the epoch). */
 export function expiresInDays(now: number, days: number): number {
-  return now + days * 24 * 60 * 60 * 1000;
+  return now + days * DAY_MS;
 }
 
 /** The longest an old key may keep working after it is rolled: a week. */
@@ -79,7 +81,7 @@ export async function rollApiKey(
   if (old.expiresAt !== null && old.expiresAt <= now) {
     throw new KeywayError('conflict', `API key ${old.id} has expired, so there is nothing to roll; create a new key instead.`);
   }
-  const lifetime = old.expiresAt === null ? null : Math.min(old.expiresAt - old.createdAt, MAX_KEY_DAYS * 24 * 60 * 60 * 1000);
+  const lifetime = old.expiresAt === null ? null : Math.min(old.expiresAt - old.createdAt, MAX_KEY_DAYS * DAY_MS);
   const made = mintApiKey(deps, {
     orgId: old.orgId, memberId: old.memberId, name: old.name, scope: old.scope, rateLimitPerMinute: old.rateLimitPerMinute,
     expiresAt: lifetime === null ? null : now + lifetime,

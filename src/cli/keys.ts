@@ -4,7 +4,9 @@ import { MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, bootstrap, createApiKey, expiresI
 import { loadConfig } from '../core/config.ts';
 import { newId } from '../core/ids.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
-import { openStoreFor } from '../store/index.ts';
+import { type ApiKeyRecord, type Store, openStoreFor } from '../store/index.ts';
+import type { AuditAction } from '../audit/index.ts';
+import { iso } from '../core/clock.ts';
 import { parseArgs } from './args.ts';
 import { withStore } from './with-store.ts';
 
@@ -34,7 +36,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
     const expiresAt = lasts === null ? null : expiresInDays(systemClock.now(), lasts);
     const { key, record } = await createApiKey(deps, { orgId: org.id, memberId: admin.id, name, expiresAt });
     process.stdout.write(`${key}\n`);
-    const until = expiresAt === null ? '' : ` It expires at ${new Date(expiresAt).toISOString()}.`;
+    const until = expiresAt === null ? '' : ` It expires at ${iso(expiresAt)}.`;
     process.stderr.write(`Created API key ${record.id} ("${name}") for ${admin.email}. It is shown only this once.${until}\n`);
   } finally {
     await store.close();
@@ -56,28 +58,37 @@ async function keysList(argv: string[]): Promise<void> {
   });
 }
 
+/** The key with this id, in whichever organization it is; an error naming where to look when none. */
+async function keyById(store: Store, id: string): Promise<ApiKeyRecord> {
+  for (const org of await store.orgs.list()) {
+    const k = await store.apiKeys.get(org.id, id);
+    if (k) return k;
+  }
+  throw new Error(`No API key ${id}. \`keyway keys list\` shows them.`);
+}
+
+/** The audit entry of a change made from the CLI: by the system, `via: 'cli'`. */
+async function auditFromCli(store: Store, orgId: string, at: number, action: AuditAction, detail: Record<string, unknown>): Promise<void> {
+  await store.audit.append([{
+    id: newId('audit', cryptoRandom), orgId, at, actorType: 'system', actorId: null, action,
+    outcome: 'ok', integrationId: null, connectionId: null, detail: { ...detail, via: 'cli' },
+  }]);
+}
+
 async function keysRevoke(argv: string[]): Promise<void> {
   const { positional, flags } = parseArgs(argv, { 'data-dir': 'string' });
   const id = positional[0];
   if (!id || positional.length > 1) throw new Error('Usage: keyway keys revoke ID [--data-dir DIR] (ids are listed by `keyway keys list`).');
   await withStore(flags['data-dir'] as string | undefined, async (store) => {
-    for (const org of await store.orgs.list()) {
-      const k = await store.apiKeys.get(org.id, id);
-      if (!k) continue;
-      if (k.revokedAt !== null) {
-        process.stdout.write(`API key ${k.id} ("${k.name}") was already revoked.\n`);
-        return;
-      }
-      const now = systemClock.now();
-      await store.apiKeys.revoke(org.id, k.id, now);
-      await store.audit.append([{
-        id: newId('audit', cryptoRandom), orgId: org.id, at: now, actorType: 'system', actorId: null, action: 'api_key.revoke',
-        outcome: 'ok', integrationId: null, connectionId: null, detail: { key: k.id, via: 'cli' },
-      }]);
-      process.stdout.write(`Revoked API key ${k.id} ("${k.name}"). Running Keyway servers refuse it within a second.\n`);
+    const k = await keyById(store, id);
+    if (k.revokedAt !== null) {
+      process.stdout.write(`API key ${k.id} ("${k.name}") was already revoked.\n`);
       return;
     }
-    throw new Error(`No API key ${id}. \`keyway keys list\` shows them.`);
+    const now = systemClock.now();
+    await store.apiKeys.revoke(k.orgId, k.id, now);
+    await auditFromCli(store, k.orgId, now, 'api_key.revoke', { key: k.id });
+    process.stdout.write(`Revoked API key ${k.id} ("${k.name}"). Running Keyway servers refuse it within a second.\n`);
   });
 }
 
@@ -91,20 +102,12 @@ async function keysRoll(argv: string[]): Promise<void> {
     throw new Error(`--grace-minutes must be a whole number of minutes from 0 to ${MAX_ROLL_GRACE_MINUTES}, got "${String(raw)}".`);
   }
   await withStore(flags['data-dir'] as string | undefined, async (store) => {
-    for (const org of await store.orgs.list()) {
-      const k = await store.apiKeys.get(org.id, id);
-      if (!k) continue;
-      const { record, key, oldEndsAt } = await rollApiKey({ store, random: cryptoRandom, clock: systemClock }, k, grace);
-      await store.audit.append([{
-        id: newId('audit', cryptoRandom), orgId: org.id, at: systemClock.now(), actorType: 'system', actorId: null, action: 'api_key.roll',
-        outcome: 'ok', integrationId: null, connectionId: null, detail: { key: k.id, newKey: record.id, oldKeyEndsAt: new Date(oldEndsAt).toISOString(), via: 'cli' },
-      }]);
-      process.stdout.write(`${key}\n`);
-      const old = grace === 0 ? 'is revoked; running Keyway servers refuse it within a second' : `keeps working until ${new Date(oldEndsAt).toISOString()}`;
-      const until = record.expiresAt === null ? '' : ` It expires at ${new Date(record.expiresAt).toISOString()}.`;
-      process.stderr.write(`Rolled API key ${k.id} ("${k.name}") into ${record.id}, shown only this once.${until} The old key ${old}.\n`);
-      return;
-    }
-    throw new Error(`No API key ${id}. \`keyway keys list\` shows them.`);
+    const k = await keyById(store, id);
+    const { record, key, oldEndsAt } = await rollApiKey({ store, random: cryptoRandom, clock: systemClock }, k, grace);
+    await auditFromCli(store, k.orgId, systemClock.now(), 'api_key.roll', { key: k.id, newKey: record.id, oldKeyEndsAt: iso(oldEndsAt) });
+    process.stdout.write(`${key}\n`);
+    const old = grace === 0 ? 'is revoked; running Keyway servers refuse it within a second' : `keeps working until ${iso(oldEndsAt)}`;
+    const until = record.expiresAt === null ? '' : ` It expires at ${iso(record.expiresAt)}.`;
+    process.stderr.write(`Rolled API key ${k.id} ("${k.name}") into ${record.id}, shown only this once.${until} The old key ${old}.\n`);
   });
 }

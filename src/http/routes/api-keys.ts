@@ -53,6 +53,14 @@ export function presentApiKey(k: ApiKeyRecord) {
   };
 }
 
+/**
+ * A key may only hand out what its caller has (`requireScopeWithin`); a signed-in person may give
+ * their own keys anything their role allows, token reading included.
+ */
+function requireMayHandOut(p: Principal, scope: ApiKeyScope): void {
+  requireScopeWithin(p.sessionId ? { ...p, scope: FULL_SCOPE } : p, scope);
+}
+
 /** Owners and admins see every key of the organization; a member sees their own only (others' are not found). */
 const maySee = (p: Principal, k: ApiKeyRecord): boolean => k.memberId === p.memberId || isAdminRole(p.role);
 
@@ -68,8 +76,7 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
         integrations: body.scope?.integrations ?? [], connections: body.scope?.connections ?? [],
         tokenRead: body.scope?.tokenRead ?? false, manage: body.scope?.manage ?? false,
       };
-      // A signed-in person may give their own keys anything their role allows, token reading included.
-      requireScopeWithin(principal.sessionId ? { ...principal, scope: FULL_SCOPE } : principal, scope);
+      requireMayHandOut(principal, scope);
       const expiresAt = expiryOf(body, services.clock.now());
       const { record, key } = await createApiKey(services, {
         orgId: principal.orgId, memberId: principal.memberId, name: body.name, scope, rateLimitPerMinute: body.rateLimitPerMinute ?? null, expiresAt,
@@ -107,7 +114,7 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
       if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
       // The new key acts as the old one's member: only that member may hold it (an admin may revoke it instead).
       if (k.memberId !== principal.memberId) throw new KeywayError('forbidden', `API key ${k.id} belongs to another member; only they may roll it. You may revoke it (DELETE /v1/api-keys/${k.id}).`);
-      requireScopeWithin(principal.sessionId ? { ...principal, scope: FULL_SCOPE } : principal, k.scope);
+      requireMayHandOut(principal, k.scope);
       const { record, key, oldEndsAt } = await rollApiKey(services, k, body?.graceMinutes ?? 0);
       keys.forget(k.id); // this process sees the old key's end at once; others re-read it within a second
       audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.roll', detail: { key: k.id, newKey: record.id, oldKeyEndsAt: iso(oldEndsAt) } });
