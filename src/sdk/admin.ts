@@ -1,10 +1,9 @@
-import { type Transport, seg } from './http.ts';
+import { type Signal, type Transport, seg } from './http.ts';
 import { everyItem } from './pages.ts';
 import type {
   ApiKey, AuditEntry, AuditFilter, CreatedApiKey, Integration, IntegrationChange, NewApiKey, NewIntegration, Page, PageParams, Provider, RolledApiKey,
 } from './types.ts';
 
-type Signal = { signal?: AbortSignal };
 
 /** `/v1/providers`: the catalog integrations are made from. */
 export class Providers {

@@ -1,12 +1,11 @@
 import { KeywayWaitTimeout } from './errors.ts';
-import { type CallOptions, type Transport, seg } from './http.ts';
+import { type CallOptions, type Signal, type Transport, seg } from './http.ts';
 import { everyItem } from './pages.ts';
 import type {
   AccessToken, ConnectSession, Connection, ConnectionChange, ConnectionFilter, NewConnectSession, NewConnection, Page,
   StartedConnectSession,
 } from './types.ts';
 
-type Signal = { signal?: AbortSignal };
 
 /** `/v1/connections`: the connections the key may use. Never a token, except from `token()`. */
 export class Connections {

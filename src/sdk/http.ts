@@ -13,6 +13,11 @@ export interface KeywayOptions {
 /** Query values as the API takes them; undefined ones are left out. */
 export type Query = Record<string, string | number | undefined>;
 
+/** What every SDK method takes besides its input: a signal to abort it. */
+export interface Signal {
+  signal?: AbortSignal;
+}
+
 export interface CallOptions {
   query?: Query;
   body?: unknown;

@@ -1,10 +1,9 @@
-import { type Transport, seg } from './http.ts';
+import { type Signal, type Transport, seg } from './http.ts';
 import { everyItem } from './pages.ts';
 import type {
   CreatedInvite, CreatedWebhookEndpoint, Invite, Member, NewWebhookEndpoint, Page, PageParams, Role, WebhookDelivery, WebhookEndpoint,
 } from './types.ts';
 
-type Signal = { signal?: AbortSignal };
 
 /** `/v1/members`: the organization's people (changing them: owners and admins). */
 export class Members {

@@ -203,7 +203,7 @@
         const { body } = await api('POST', `/v1/api-keys/${encodeURIComponent(button.dataset.key)}/roll`, { graceMinutes: grace });
         const box = document.querySelector('[data-result-for="key"]');
         if (box) results.key(box, body);
-        await redrawKey(button.dataset.key);
+        await showKey(button.dataset.key);
         flash(`Rolled the key "${button.dataset.name}". Copy the new key now.`, 'ok');
       } catch (e) {
         flash(`Not rolled: ${e.message}`, 'err');
@@ -367,7 +367,10 @@
     },
   };
 
-  /** Puts the server-rendered row of a new key at the top of the keys table (never the key itself). */
+  /**
+   * Draws a key's row from the server (never the key itself): a new key's at the top of the table,
+   * or, when its row is on the page (after a roll: its end and "Rolled"), in its place.
+   */
   async function showKey(id) {
     const tbody = document.getElementById('key-rows');
     if (!tbody) return;
@@ -376,20 +379,10 @@
     const range = document.createRange();
     range.selectNodeContents(tbody); // parsed as table rows: a <tr> outside a table would be dropped
     const row = range.createContextualFragment(await res.text()).firstElementChild;
-    if (row) tbody.prepend(row);
-  }
-
-  /** Draws a key's row again from the server (after a roll: its end and "Rolled"). */
-  async function redrawKey(id) {
-    const old = document.getElementById(id);
-    const tbody = document.getElementById('key-rows');
-    if (!old || !tbody) return;
-    const res = await fetch(`/fragments/keys/${encodeURIComponent(id)}`, { credentials: 'same-origin' });
-    if (!res.ok) return;
-    const range = document.createRange();
-    range.selectNodeContents(tbody);
-    const row = range.createContextualFragment(await res.text()).firstElementChild;
-    if (row) old.replaceWith(row);
+    if (!row) return;
+    const shown = document.getElementById(id);
+    if (shown) shown.replaceWith(row);
+    else tbody.prepend(row);
   }
 
   document.addEventListener('submit', async (event) => {

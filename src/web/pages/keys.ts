@@ -1,10 +1,15 @@
 import { type Html, html, query } from '../html.ts';
 import type { Json } from '../api.ts';
 
-/** When a key stops working: never, its date, or its date marked expired (`now` from Keyway's clock). */
+/** Whether a key's `expiresAt` (ISO, or null: never) has passed at `now` (Keyway's clock). */
+function hasExpired(expiresAt: string | null, now: number): boolean {
+  return expiresAt !== null && Date.parse(expiresAt) <= now;
+}
+
+/** When a key stops working: never, its date, or its date marked expired. */
 function expiry(expiresAt: string | null, now: number): Html | string {
   if (expiresAt === null) return 'never';
-  return Date.parse(expiresAt) <= now ? html`<strong>Expired</strong> ${expiresAt}` : expiresAt;
+  return hasExpired(expiresAt, now) ? html`<strong>Expired</strong> ${expiresAt}` : expiresAt;
 }
 
 /**
@@ -44,8 +49,7 @@ function keyActions(k: Json, now: number, viewerMemberId: string): Html {
   if (k.revokedAt) return html`Revoked ${k.revokedAt}`;
   const revoke = html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`;
   if (k.replacedBy) return html`Rolled ${revoke}`;
-  const expired = k.expiresAt !== null && k.expiresAt !== undefined && Date.parse(String(k.expiresAt)) <= now;
-  if (expired || k.member !== viewerMemberId) return revoke;
+  if (hasExpired(k.expiresAt ?? null, now) || k.member !== viewerMemberId) return revoke;
   const graceId = `grace-${String(k.id)}`;
   return html`<details class="roll"><summary>Roll…</summary><p><label for="${graceId}">Old key stops</label>
 <select id="${graceId}" data-grace><option value="0">at once</option><option value="60" selected>in an hour</option><option value="1440">in a day</option><option value="10080">in a week</option></select>
