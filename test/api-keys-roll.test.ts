@@ -187,6 +187,9 @@ describe('API keys: roll from the CLI while a server runs', { timeout: 90_000 },
     assert.equal((await kw.api('GET', '/v1/providers', undefined, key)).status, 401);
     const successor = (await kw.api('GET', `/v1/api-keys/${id}`)).body.replacedBy as string;
     assert.match(successor, /^key_/);
+    const listed = (await run(process.execPath, [CLI, 'keys', 'list', '--data-dir', dataDir])).stdout.split('\n');
+    assert.match(listed.find((l) => l.startsWith(`${id} `)) ?? '', new RegExp(`rolled from the CLI.*\\s${successor}$`), 'the old key names the key it was rolled into');
+    assert.match(listed.find((l) => l.startsWith(`${successor} `)) ?? '', /\s-$/, 'the new key is replaced by none');
     const graced = await run(process.execPath, [CLI, 'keys', 'roll', successor, '--grace-minutes', '60', '--data-dir', dataDir]);
     assert.match(graced.stderr, /The old key keeps working until \S+Z\./);
     assert.equal((await kw.api('GET', '/v1/providers', undefined, fresh)).status, 200, 'still working in its grace period');

@@ -256,7 +256,7 @@ describe('API keys: the CLI and a running server', { timeout: 90_000 }, () => {
     const created = await run(process.execPath, [CLI, 'keys', 'create', '--name', 'cli listed', '--data-dir', dataDir]);
     const key = created.stdout.trim();
     const { stdout } = await run(process.execPath, [CLI, 'keys', 'list', '--data-dir', dataDir]);
-    assert.match(stdout, /^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+EXPIRES\s+REVOKED/);
+    assert.match(stdout, /^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+EXPIRES\s+REVOKED\s+REPLACED BY/);
     assert.match(stdout, /cli listed/);
     assert.match(stdout, /bootstrap admin/);
     assert.ok(stdout.includes(`${key.slice(0, 10)}…`));

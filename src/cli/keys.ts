@@ -46,11 +46,11 @@ export async function keysCommand(argv: string[]): Promise<void> {
 async function keysList(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv, { 'data-dir': 'string' });
   await withStore(flags['data-dir'] as string | undefined, async (store) => {
-    const rows: string[][] = [['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED']];
+    const rows: string[][] = [['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED', 'REPLACED BY']];
     const day = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().slice(0, 19).replace('T', ' '));
     for (const org of await store.orgs.list()) {
       for (const k of await store.apiKeys.list(org.id)) {
-        rows.push([k.id, k.name, `${k.prefix}…`, day(k.createdAt), day(k.lastUsedAt), day(k.expiresAt), day(k.revokedAt)]);
+        rows.push([k.id, k.name, `${k.prefix}…`, day(k.createdAt), day(k.lastUsedAt), day(k.expiresAt), day(k.revokedAt), k.replacedBy ?? '-']);
       }
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
