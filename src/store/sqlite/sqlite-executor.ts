@@ -1,6 +1,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { KeywayError } from '../../core/errors.ts';
 import type { SqlExecutor } from '../sql/executor.ts';
 import type { Row, SqlValue } from '../sql/table.ts';
 
@@ -15,6 +16,34 @@ export interface SqliteTuning {
   /** Memory-mapped window in bytes (default 256 MB; 0 turns mmap off). */
   mmapBytes?: number;
 }
+
+/**
+ * What SQLite's primary result codes that mean "the database cannot be written right now" tell the
+ * caller: a 503 saying what is wrong and what to do, so an API caller retries and an operator knows
+ * where to look (instead of "unexpected error"). Others (a constraint, a bug) pass through.
+ */
+const UNAVAILABLE: ReadonlyMap<number, string> = new Map([
+  [5, 'The database is locked by another process; retry shortly.'], // SQLITE_BUSY, after busy_timeout
+  [6, 'The database is locked by another process; retry shortly.'], // SQLITE_LOCKED
+  [8, 'The database file cannot be written (read-only): check the permissions of Keyway\'s data directory.'], // SQLITE_READONLY
+  [10, 'The database file could not be read or written (an I/O error): check the disk holding Keyway\'s data directory.'], // SQLITE_IOERR
+  [13, 'The disk holding the database is full: free space in Keyway\'s data directory, then retry.'], // SQLITE_FULL
+]);
+
+/** A `node:sqlite` error as `store_unavailable` when its code means the database cannot be written now. */
+export function asStoreError(e: unknown): unknown {
+  const code = (e as { errcode?: unknown } | null)?.errcode;
+  const message = typeof code === 'number' ? UNAVAILABLE.get(code & 0xff) : undefined;
+  return message === undefined ? e : new KeywayError('store_unavailable', message, { retryAfter: 2, cause: e });
+}
+
+const withStoreErrors = <T>(f: () => T): T => {
+  try {
+    return f();
+  } catch (e) {
+    throw asStoreError(e);
+  }
+};
 
 export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -41,8 +70,8 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
     }
     return st;
   };
-  const allNow = (sql: string, params: SqlValue[] = []): Row[] => prepare(sql).all(...params) as Row[];
-  const runNow = (sql: string, params: SqlValue[] = []): number => Number(prepare(sql).run(...params).changes);
+  const allNow = (sql: string, params: SqlValue[] = []): Row[] => withStoreErrors(() => prepare(sql).all(...params) as Row[]);
+  const runNow = (sql: string, params: SqlValue[] = []): number => withStoreErrors(() => Number(prepare(sql).run(...params).changes));
 
   const direct: SqlExecutor = {
     dialect: 'sqlite',
@@ -70,9 +99,9 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
         try {
           // Inside the try: if BEGIN fails (another process kept the write lock past busy_timeout),
           // `inTx` must still be reset, or every later call would wait on it forever.
-          db.exec('BEGIN IMMEDIATE');
+          withStoreErrors(() => db.exec('BEGIN IMMEDIATE'));
           const out = await fn(direct);
-          db.exec('COMMIT');
+          withStoreErrors(() => db.exec('COMMIT'));
           return out;
         } catch (e) {
           if (db.isTransaction) db.exec('ROLLBACK');
