@@ -26,6 +26,8 @@ export type ToAuditThread =
   | { type: 'write'; seq: number; entries: PackedEntry[] }
   /** Repeated events to group (`RepeatChunks`); `seq` numbers chunks, apart from the other messages'. */
   | ({ type: 'repeats' } & RepeatChunk)
+  /** Shutting down: batches the database refuses are tried a few seconds more, then given up (`StoreAuditSink.closing`). */
+  | { type: 'closing' }
   /** Close every group and store it (a reader wants to see every event); answered as `written`. */
   | { type: 'flush-groups'; seq: number }
   /** The token cache's re-check: which of these connections no longer have these stamps (a read, answered as it comes). */
@@ -40,7 +42,9 @@ export type FromAuditThread =
   /** Every event of the repeat chunks up to `seq` is stored. */
   | { type: 'durable'; seq: number }
   /** Closed groups the database refused (they are not stored). */
-  | { type: 'groups-failed'; message: string };
+  | { type: 'groups-failed'; message: string }
+  /** The database cannot take entries now: they are held and tried again (`StoreAuditSinkOptions.onHeld`). */
+  | { type: 'held'; message: string };
 
 /** The SQLite connection only appends: a small page cache and no memory map. */
 const TUNING = { sqlite: { cacheKib: 8192, mmapBytes: 0 }, pgMaxConnections: 2 };
@@ -54,7 +58,9 @@ if (!isMainThread && parentPort) {
   const port = parentPort;
   const { location, groupMs } = workerData as AuditThreadData;
   const store = openStoreFor(location.databaseUrl, location.dataDir, TUNING);
-  const sink = new StoreAuditSink(store, cryptoRandom);
+  const sink = new StoreAuditSink(store, cryptoRandom, {
+    onHeld: (e) => port.postMessage({ type: 'held', message: e.message } satisfies FromAuditThread),
+  });
   // This connection writes only audit entries: stamps it read hold until another connection commits.
   const stamps = new StampCache((ids) => store.connections.stamps(ids), () => store.dataVersion());
   const groups = new ChunkGroups(groupMs); // with 0, no repeats are ever sent
@@ -88,6 +94,9 @@ if (!isMainThread && parentPort) {
 
   port.on('message', (m: ToAuditThread) => {
     switch (m.type) {
+      case 'closing':
+        sink.closing();
+        return;
       case 'close':
         if (timer !== null) clearTimeout(timer);
         void closeAll().then(() => sink.close()).then(() => store.close()).finally(() => port.close());

@@ -1,4 +1,4 @@
-import { type Random, idSource } from '../core/index.ts';
+import { KeywayError, type Random, idSource, isKeywayError } from '../core/index.ts';
 import type { NewAuditRecord, Store } from '../store/index.ts';
 import { type PackedEntry, unpackEntry } from './packed.ts';
 import type { TakenBack } from './repeat-chunks.ts';
@@ -41,24 +41,100 @@ export interface RepeatedEventSink {
   adopt(take: (taken: TakenBack[]) => void): void;
 }
 
-/** Writes batches with the store on the calling thread, one after another. */
+export interface StoreAuditSinkOptions {
+  /**
+   * How much may wait for a database that cannot take it now (`store_unavailable`: down, locked by
+   * another process, its disk full), counted in entries, a group of repeated events by its size
+   * (`weightOf`). A batch beyond it is refused at once, so memory stays bounded. Default 50,000.
+   */
+  holdMax?: number;
+  /** The first wait before a refused batch is tried again, doubling up to `retryMaxMs`. Default 250 ms and 5 s. */
+  retryFirstMs?: number;
+  retryMaxMs?: number;
+  /** After `closing`, how long refused batches are still tried before they are given up. Default 5 s. */
+  closeGraceMs?: number;
+  /** Told when a batch is first refused by a database that cannot take it now, once until one is stored again. */
+  onHeld?: (e: Error) => void;
+}
+
+/** What an entry weighs against `holdMax`: 1, plus 1 for every 50 later times of a group (about an entry's memory). */
+function weightOf(records: NewAuditRecord[]): number {
+  let w = 0;
+  for (const r of records) {
+    const later = (r.detail as { laterMs?: unknown }).laterMs;
+    w += 1 + (Array.isArray(later) ? Math.ceil(later.length / 50) : 0);
+  }
+  return w;
+}
+
+/**
+ * Writes batches with the store on the calling thread, one after another. A batch the database
+ * cannot take now (`store_unavailable`) is held and tried again, in order, until it can, so the
+ * entries of calls answered meanwhile (from memory) are stored once it is back rather than lost.
+ * Every try inserts the same ids: a try whose commit was lost on the way back may be stored twice,
+ * never not at all. Held batches are bounded (`holdMax`), and given up `closeGraceMs` after
+ * `closing` so a shutdown during an outage ends.
+ */
 export class StoreAuditSink implements AuditSink {
   readonly #store: Store;
   readonly #newId: () => string;
+  readonly #o: Required<Omit<StoreAuditSinkOptions, 'onHeld'>> & Pick<StoreAuditSinkOptions, 'onHeld'>;
   #tail: Promise<unknown> = Promise.resolve();
+  /** The weight of the batches given and not yet stored or given up. */
+  #waiting = 0;
+  /** True from the first refusal until a batch is stored again (`onHeld` is told once per stretch). */
+  #holding = false;
+  /** When held batches stop being tried (monotonic ms); Infinity until `closing`. */
+  #giveUpAt = Infinity;
 
-  constructor(store: Store, random: Random) {
+  constructor(store: Store, random: Random, opts: StoreAuditSinkOptions = {}) {
     this.#store = store;
     this.#newId = idSource('audit', random);
+    this.#o = {
+      holdMax: opts.holdMax ?? 50_000, retryFirstMs: opts.retryFirstMs ?? 250, retryMaxMs: opts.retryMaxMs ?? 5000,
+      closeGraceMs: opts.closeGraceMs ?? 5000, onHeld: opts.onHeld,
+    };
   }
 
   write(batch: PackedEntry[]): Promise<void> {
-    const done = this.#tail.then(() => this.#store.audit.append(batch.map((e) => unpackEntry(e, this.#newId()))));
+    const records = batch.map((e) => unpackEntry(e, this.#newId()));
+    const weight = weightOf(records);
+    if (this.#holding && this.#waiting + weight > this.#o.holdMax) {
+      return Promise.reject(new KeywayError('store_unavailable', `${records.length} audit entries were not stored: the database cannot take entries now, and ${this.#waiting} are already waiting for it.`));
+    }
+    this.#waiting += weight;
+    const done = this.#tail.then(() => this.#append(records)).finally(() => { this.#waiting -= weight; });
     this.#tail = done.catch(() => undefined);
     return done;
   }
 
+  /** Appends `records`, trying again while the database cannot take them now (until given up). */
+  async #append(records: NewAuditRecord[]): Promise<void> {
+    let wait = this.#o.retryFirstMs;
+    for (;;) {
+      try {
+        await this.#store.audit.append(records);
+        this.#holding = false;
+        return;
+      } catch (e) {
+        if (!isKeywayError(e, 'store_unavailable')) throw e;
+        const left = this.#giveUpAt - performance.now();
+        if (left <= 0) throw new KeywayError('store_unavailable', `${records.length} entries given up at shutdown, the database refusing them: ${e.message}`, { cause: e });
+        if (!this.#holding) this.#o.onHeld?.(new Error(`audit entries are held until the database takes them: ${e.message}`, { cause: e }));
+        this.#holding = true;
+        await new Promise((r) => setTimeout(r, Math.min(wait, left)));
+        wait = Math.min(wait * 2, this.#o.retryMaxMs);
+      }
+    }
+  }
+
+  /** From now on, held batches are tried for `closeGraceMs` more, then given up. */
+  closing(): void {
+    this.#giveUpAt = Math.min(this.#giveUpAt, performance.now() + this.#o.closeGraceMs);
+  }
+
   async close(): Promise<void> {
+    this.closing();
     await this.#tail;
   }
 }

@@ -23,6 +23,8 @@ export interface ThreadAuditSinkOptions {
   groupMs?: number;
   /** Told when the database refuses groups the thread closed (the writer's own batches reject instead). */
   onError?: (e: Error) => void;
+  /** Told when the database cannot take entries now and they are held to be tried again (`StoreAuditSinkOptions.onHeld`). */
+  onHeld?: (e: Error) => void;
 }
 
 interface StampWait {
@@ -71,7 +73,7 @@ export class ThreadAuditSink implements AuditSink, RepeatedEventSink {
 
   constructor(opts: ThreadAuditSinkOptions) {
     this.#opts = opts;
-    this.#fallback = new StoreAuditSink(opts.store, opts.random);
+    this.#fallback = new StoreAuditSink(opts.store, opts.random, { ...(opts.onHeld ? { onHeld: opts.onHeld } : {}) });
     const groupMs = opts.groupMs ?? 0;
     const worker = new Worker(new URL('./audit-thread.ts', import.meta.url), {
       workerData: { location: opts.location, groupMs } satisfies AuditThreadData,
@@ -170,6 +172,9 @@ export class ThreadAuditSink implements AuditSink, RepeatedEventSink {
 
   async close(): Promise<void> {
     const worker = this.#worker;
+    // Batches the database refuses (an outage) are tried a few seconds more, not until it is back.
+    this.#fallback.closing();
+    worker?.postMessage({ type: 'closing' } satisfies ToAuditThread);
     if (worker !== null) await Promise.allSettled([...this.#unsettled]);
     // Lost while we waited (its batches went to the fallback), it has already exited: nothing to end.
     if (worker !== null && this.#worker === worker) {
@@ -188,6 +193,7 @@ export class ThreadAuditSink implements AuditSink, RepeatedEventSink {
   #answer(m: FromAuditThread): void {
     if (m.type === 'durable') return this.#repeats?.durable(m.seq, performance.now());
     if (m.type === 'groups-failed') return this.#opts.onError?.(new Error(`audit entries were not stored: ${m.message}`));
+    if (m.type === 'held') return this.#opts.onHeld?.(new Error(m.message));
     const s = this.#stampWaits.get(m.seq);
     if (s !== undefined) {
       this.#stampWaits.delete(m.seq);

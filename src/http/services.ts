@@ -79,14 +79,16 @@ export function createServices(deps: AppDeps): Services {
   const leaseMs = deps.leaseMs ?? (deps.providerTimeoutMs ? Math.max(config.refreshLeaseMs, providerTimeoutMs * 2) : config.refreshLeaseMs);
   const policy: RefreshPolicy = { refreshAheadMs: config.refreshAheadMs, failingAfter: 3 };
   const keyOwners = new KeyOwners();
+  const onHeld = (e: Error): void => logger.warn({ err: e }, 'audit entries held: the database cannot take them now; they are stored once it can');
   const thread = deps.auditThread
     ? new ThreadAuditSink({
       location: deps.auditThread, store, random, groupMs: config.auditGroupMs,
       onLost: (e) => logger.error({ err: e }, 'audit thread lost'),
       onError: (e) => logger.error({ err: e }, 'audit write failed'),
+      onHeld,
     })
     : null;
-  const sink: AuditSink = thread ?? new StoreAuditSink(store, random);
+  const sink: AuditSink = thread ?? new StoreAuditSink(store, random, { onHeld });
   const audit = new AuditWriter({
     sink, clock, onError: (e) => logger.error({ err: e }, 'audit write failed'),
     memberOfKey: (keyId) => keyOwners.memberOf(keyId), groupMs: config.auditGroupMs,

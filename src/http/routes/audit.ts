@@ -4,6 +4,19 @@ import { presentAudit } from '../present.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 
+/**
+ * How long a read of the log waits for the entries queued before it to be stored. Entries the
+ * database refuses for now (locked, full, down) are held and tried again; the read does not wait
+ * for those beyond this.
+ */
+const FLUSH_WAIT_MS = 2000;
+
+function settledWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((r) => { timer = setTimeout(r, ms); });
+  return Promise.race([p, waited]).finally(() => clearTimeout(timer));
+}
+
 export function auditRoutes({ def, services }: RouteDeps): void {
   def({
     method: 'GET', url: '/v1/audit', tag: 'audit', summary: 'The audit log, newest first',
@@ -18,7 +31,7 @@ export function auditRoutes({ def, services }: RouteDeps): void {
     }),
     handler: async ({ query, principal }) => {
       requireManage(principal);
-      await services.audit.flush();
+      await settledWithin(services.audit.flush(), FLUSH_WAIT_MS);
       const page = await services.store.audit.query(principal.orgId, {
         integrationId: query.integration, connectionId: query.connection, action: query.action, actorId: query.actor,
         since: query.since ? Date.parse(query.since) : undefined, until: query.until ? Date.parse(query.until) : undefined,

@@ -1,0 +1,174 @@
+/**
+ * The audit log when the database cannot take entries for a while (PostgreSQL down, another
+ * process holding SQLite's write lock): the entries are held and stored once it can, none dropped.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import { CookieJar } from './helpers/browserless.ts';
+import { type TestPostgres, postgresUnavailable, startTestPostgres } from './helpers/postgres.ts';
+import { type KeywayProcess, call, spawnKeyway } from './helpers/processes.ts';
+import { type RotatingProvider, startRotatingProvider } from './helpers/rotating-provider.ts';
+
+const skip = postgresUnavailable();
+
+async function connect(base: string, key: string, integration: string): Promise<string> {
+  const s = await call(base, key, 'POST', '/v1/connect-sessions', { integration });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  const jar = new CookieJar();
+  let res = await jar.fetch(s.body.connectUrl);
+  for (let i = 0; i < 5 && res.status === 302; i++) res = await jar.fetch(res.headers.get('location') ?? '');
+  assert.equal(res.status, 200, await res.text());
+  const done = await call(base, key, 'GET', `/v1/connect-sessions/${s.body.id}`);
+  assert.equal(done.body.status, 'connected');
+  return done.body.connection;
+}
+
+/** How many times `action` on `conn` was audited at or after `since` (a grouped entry counts each event). */
+async function audited(kw: KeywayProcess, key: string, conn: string, action: string, since: number): Promise<number> {
+  let n = 0;
+  let cursor: string | null = null;
+  for (let page = 0; page < 20; page++) {
+    const q = new URLSearchParams({ connection: conn, action, since: new Date(since).toISOString(), limit: '100', ...(cursor ? { cursor } : {}) });
+    const r = await call(kw.url, key, 'GET', `/v1/audit?${q.toString()}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    for (const e of r.body.data as Array<{ detail: { count?: number } }>) n += e.detail.count ?? 1;
+    cursor = r.body.nextCursor;
+    if (!cursor) break;
+  }
+  return n;
+}
+
+describe('the audit log through a database outage', { skip: skip ?? false }, () => {
+  let pgs: TestPostgres;
+  let provider: RotatingProvider;
+  let kw: KeywayProcess;
+  before(async () => {
+    pgs = await startTestPostgres();
+    provider = await startRotatingProvider({ accessTtlSeconds: 3600 });
+    kw = await spawnKeyway({ KEYWAY_DATABASE_URL: await pgs.newDatabase(), KEYWAY_MASTER_KEY: randomBytes(32).toString('base64') });
+  });
+  after(async () => {
+    await kw?.kill();
+    await provider?.close();
+    await pgs?.close();
+  });
+
+  test('entries of calls made just before PostgreSQL goes down are stored once it is back, none lost', async () => {
+    const key = kw.bootstrapKey();
+    const made = await call(kw.url, key, 'POST', '/v1/integrations', {
+      provider: 'custom', clientId: 'outage-client', clientSecret: 'outage-secret-51d0',
+      authorizationUrl: `${provider.url}/authorize`, tokenUrl: `${provider.url}/token`, apiBaseUrl: `${provider.url}/api`, scopes: ['me'],
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const conn = await connect(kw.url, key, made.body.id);
+    // Warm: the key, the member and the token are in memory.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call(kw.url, key, 'GET', `/v1/connections/${conn}/token`)).status, 200);
+      assert.equal((await call(kw.url, key, 'GET', `/v1/proxy/${conn}/me`)).status, 200);
+    }
+    await sleep(1500);
+    const since = Date.now();
+
+    // A burst of calls, then PostgreSQL goes down before their entries are stored: repeated
+    // events are held in groups for a second, so theirs meet the database down.
+    let reads = 0;
+    let calls = 0;
+    for (let i = 0; i < 10; i++) {
+      if ((await call(kw.url, key, 'GET', `/v1/connections/${conn}/token`)).status === 200) reads++;
+      if ((await call(kw.url, key, 'GET', `/v1/proxy/${conn}/me`)).status === 200) calls++;
+    }
+    assert.deepEqual({ reads, calls }, { reads: 10, calls: 10 });
+    pgs.stop();
+    await sleep(3000); // the groups close, and the database refuses them
+    const during = (await call(kw.url, key, 'GET', '/v1/audit')).status;
+    pgs.start();
+    assert.equal(during, 503, 'reading the log while the database is down answers a 503 at once, not after the held entries');
+
+    let back = false;
+    for (let i = 0; i < 100 && !back; i++) {
+      back = (await call(kw.url, key, 'GET', '/v1/connections')).status === 200;
+      if (!back) await sleep(100);
+    }
+    assert.ok(back, 'the API recovers once PostgreSQL is back');
+    let got = { reads: 0, calls: 0 };
+    for (let i = 0; i < 50; i++) {
+      got = { reads: await audited(kw, key, conn, 'token.read', since), calls: await audited(kw, key, conn, 'proxy.call', since) };
+      if (got.reads >= reads && got.calls >= calls) break;
+      await sleep(200);
+    }
+    assert.deepEqual(got, { reads, calls }, 'every call answered before the outage is audited, once');
+    assert.match(kw.output(), /audit entries held: the database cannot take them now/, 'the operator is told');
+    assert.doesNotMatch(kw.output(), /audit entries were not stored|audit write failed/, 'no entry was given up on');
+  });
+});
+
+describe('the audit log while another process holds the SQLite write lock', () => {
+  let provider: RotatingProvider;
+  let kw: KeywayProcess;
+  before(async () => {
+    provider = await startRotatingProvider({ accessTtlSeconds: 3600 });
+    kw = await spawnKeyway({});
+  });
+  after(async () => {
+    await kw?.kill();
+    await provider?.close();
+  });
+
+  test('calls answered while the audit cannot be written are audited once the lock is let go', async () => {
+    const key = kw.bootstrapKey();
+    const made = await call(kw.url, key, 'POST', '/v1/integrations', {
+      provider: 'custom', clientId: 'lock-client', clientSecret: 'lock-secret-51d0',
+      authorizationUrl: `${provider.url}/authorize`, tokenUrl: `${provider.url}/token`, apiBaseUrl: `${provider.url}/api`, scopes: ['me'],
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const conn = await connect(kw.url, key, made.body.id);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call(kw.url, key, 'GET', `/v1/connections/${conn}/token`)).status, 200);
+      assert.equal((await call(kw.url, key, 'GET', `/v1/proxy/${conn}/me`)).status, 200);
+    }
+    await sleep(1500);
+    const since = Date.now();
+    const other = new DatabaseSync(join(kw.dataDir, 'keyway.db'));
+    other.exec('BEGIN IMMEDIATE');
+    let reads = 0;
+    let calls = 0;
+    const seen: number[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const t = await call(kw.url, key, 'GET', `/v1/connections/${conn}/token`);
+        const p = await call(kw.url, key, 'GET', `/v1/proxy/${conn}/me?i=${i}`);
+        seen.push(t.status, p.status);
+        if (t.status === 200) reads++;
+        if (p.status === 200) calls++;
+        await sleep(50);
+      }
+      // A write through the API waits SQLite's busy timeout (5 s), then says what is wrong.
+      const refused = await call(kw.url, key, 'POST', '/v1/api-keys', { name: 'made during the lock' });
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.headers.get('keyway-error'), 'store_unavailable');
+      assert.equal(refused.headers.get('retry-after'), '2');
+      assert.equal(refused.body.error.message, 'The database is locked by another process; retry shortly.');
+      await sleep(2000); // the audit thread's writes have failed too
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    let got = { reads: 0, calls: 0 };
+    for (let i = 0; i < 50; i++) {
+      got = { reads: await audited(kw, key, conn, 'token.read', since), calls: await audited(kw, key, conn, 'proxy.call', since) };
+      if (got.reads >= reads && got.calls >= calls) break;
+      await sleep(200);
+    }
+    assert.ok(reads > 0 && calls > 0, `calls were answered during the lock: ${seen.join(',')}`);
+    assert.deepEqual(got, { reads, calls }, 'every call answered during the lock is audited, once');
+    const keys = await call(kw.url, key, 'GET', '/v1/api-keys');
+    assert.ok(!keys.body.data.some((k: { name: string }) => k.name === 'made during the lock'), 'the refused write left nothing behind');
+    assert.match(kw.output(), /"message":"audit entries are held until the database takes them: The database is locked by another process/, 'the operator is told why');
+    assert.match(kw.output(), /"msg":"audit entries held: the database cannot take them now; they are stored once it can"/);
+    assert.doesNotMatch(kw.output(), /audit entries were not stored|audit write failed/, 'no entry was given up on');
+  });
+});
