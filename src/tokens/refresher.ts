@@ -1,4 +1,4 @@
-import { KeywayError } from '../core/errors.ts';
+import { KeywayError, isKeywayError } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
 import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, refreshAccessToken } from '../oauth/index.ts';
@@ -113,6 +113,8 @@ export class Refresher {
 
   async #refreshHoldingLease(conn: ConnectionRecord, lease: Lease): Promise<ConnectionRecord> {
     const { store, clock, crypto } = this.#d;
+    // Real time, not the injected clock: how long new tokens may be tried against a database that cannot take them.
+    const leaseEnds = performance.now() + this.#d.leaseMs;
     const integration = await this.#integration(conn);
     const refreshToken = conn.refreshTokenEnc ? await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc) : null;
     // A client-credentials connection renews by a new grant under the same lease (RFC 6749 §4.4).
@@ -144,7 +146,7 @@ export class Refresher {
       lastRefreshedAt: now, refreshFailures: 0,
       ...statusPatch(conn, 'active', null, now), updatedAt: now,
     };
-    const written = await this.#finish(conn, lease, patch, true, true);
+    const written = await this.#keepTokens(conn, lease, patch, leaseEnds);
     this.#d.audit.record({ orgId: conn.orgId, actor: { type: 'system', id: null }, action: 'token.refresh', integrationId: conn.integrationId, connectionId: conn.id, detail: { rotated: tokens.refreshToken !== null, written } });
     if (!written) {
       throw new KeywayError('refresh_in_progress', 'The refresh took longer than its lease; the new tokens were not stored. Retry.', { retryAfter: 1 });
@@ -204,6 +206,24 @@ export class Refresher {
     throw new KeywayError('provider_unavailable', transient
       ? 'The provider is unavailable and the access token has expired; retry shortly.'
       : `The token could not be refreshed: ${err.message}`, { retryAfter: err.retryAfter ?? 5, details: providerError ? { providerError } : undefined, cause: err });
+  }
+
+  /**
+   * `#finish` with tokens the provider has just issued. It may already have spent the old refresh
+   * token, so tokens the database cannot take now (`store_unavailable`: a restart, a lock held by
+   * another process, a full disk) are tried again until the lease ends rather than lost with the
+   * connection. Safe to repeat: the write lands only while this lease is still the row's.
+   */
+  async #keepTokens(conn: ConnectionRecord, lease: Lease, patch: Partial<ConnectionRecord>, leaseEnds: number): Promise<boolean> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        return await this.#finish(conn, lease, patch, true, true);
+      } catch (e) {
+        const left = leaseEnds - performance.now();
+        if (!isKeywayError(e, 'store_unavailable') || left <= 0) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(wait, left)));
+      }
+    }
   }
 
   async #finish(conn: ConnectionRecord, lease: Lease, patch: Partial<ConnectionRecord>, newTokens: boolean, clearInFlight: boolean): Promise<boolean> {

@@ -1,6 +1,7 @@
 /**
- * The audit log when the database cannot take entries for a while (PostgreSQL down, another
- * process holding SQLite's write lock): the entries are held and stored once it can, none dropped.
+ * When the database cannot take writes for a while (PostgreSQL down, another process holding
+ * SQLite's write lock): audit entries are held and stored once it can, none dropped, and tokens a
+ * provider issued meanwhile (its old refresh token already spent) are kept, not lost.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -103,6 +104,52 @@ describe('the audit log through a database outage', { skip: skip ?? false }, () 
     assert.deepEqual(got, { reads, calls }, 'every call answered before the outage is audited, once');
     assert.match(kw.output(), /audit entries held: the database cannot take them now/, 'the operator is told');
     assert.doesNotMatch(kw.output(), /audit entries were not stored|audit write failed/, 'no entry was given up on');
+  });
+});
+
+describe('a rotated token whose answer arrives while PostgreSQL is down', { skip: skip ?? false }, () => {
+  let pgs: TestPostgres;
+  let provider: RotatingProvider;
+  let kw: KeywayProcess;
+  before(async () => {
+    pgs = await startTestPostgres();
+    provider = await startRotatingProvider({ accessTtlSeconds: 3600 });
+    kw = await spawnKeyway({ KEYWAY_DATABASE_URL: await pgs.newDatabase(), KEYWAY_MASTER_KEY: randomBytes(32).toString('base64') });
+  });
+  after(async () => {
+    await kw?.kill();
+    await provider?.close();
+    await pgs?.close();
+  });
+
+  test('the new tokens are stored once the database is back (within the refresh lease), and the connection stays active', async () => {
+    const key = kw.bootstrapKey();
+    const made = await call(kw.url, key, 'POST', '/v1/integrations', {
+      provider: 'custom', clientId: 'rotate-client', clientSecret: 'rotate-secret-51d0',
+      authorizationUrl: `${provider.url}/authorize`, tokenUrl: `${provider.url}/token`, apiBaseUrl: `${provider.url}/api`, scopes: ['me'],
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const conn = await connect(kw.url, key, made.body.id);
+    // The provider spends the old refresh token on receipt, and answers once PostgreSQL is down.
+    const held = provider.holdNextRefresh({ rotateThenHold: true });
+    const pending = call(kw.url, key, 'POST', `/v1/connections/${conn}/refresh`);
+    await held.arrived;
+    pgs.stop();
+    held.release();
+    await sleep(2000);
+    pgs.start();
+
+    const res = await pending;
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'active');
+    assert.equal(provider.refreshes, 1);
+    const token = await call(kw.url, key, 'GET', `/v1/connections/${conn}/token`);
+    assert.ok(provider.isValid(token.body.accessToken), 'the token issued during the outage is the one handed out');
+    // The stored refresh token is the rotated one: the next refresh works.
+    const next = await call(kw.url, key, 'POST', `/v1/connections/${conn}/refresh`);
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.equal(provider.refreshes, 2);
+    assert.equal(provider.refreshFailures, 0, 'no spent refresh token was ever sent');
   });
 });
 
