@@ -8,7 +8,8 @@ import type { Row, SqlValue } from '../sql/table.ts';
 /**
  * SQLite through Node's built-in `node:sqlite`, in WAL mode. Calls are synchronous underneath;
  * while a transaction runs (it may await between statements), other callers wait for it, so no
- * statement from another request lands inside it.
+ * statement from another request lands inside it. A write that finds another process holding the
+ * write lock is tried again on a timer (`whileLocked`), so the wait never stops this process.
  */
 export interface SqliteTuning {
   /** Page cache in KiB (default 64 MB). */
@@ -45,12 +46,35 @@ const withStoreErrors = <T>(f: () => T): T => {
   }
 };
 
+/** How long a write waits, in all, for another process to let go of the write lock. */
+const LOCK_WAIT_MS = 5000;
+
+const isBusy = (e: unknown): boolean => (e as { errcode?: unknown } | null)?.errcode === 5; // SQLITE_BUSY
+
+/**
+ * Runs `attempt` again while another process holds the write lock, for up to LOCK_WAIT_MS, waiting
+ * between tries with timers: SQLite's own busy timeout waits by sleeping the thread, which would
+ * stop every request of this process for as long. Errors come out as `asStoreError` makes them.
+ */
+async function whileLocked<T>(attempt: () => Promise<T>): Promise<T> {
+  const until = performance.now() + LOCK_WAIT_MS;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isBusy(e) || performance.now() >= until) throw asStoreError(e);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(path);
   // Only Keyway's user may read the file (SQLite gives its -wal and -shm files the same mode).
   if (path !== ':memory:') chmodSync(path, 0o600);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  // A lock held a few milliseconds is waited out in place; a longer one by `whileLocked`.
+  db.exec('PRAGMA busy_timeout = 10; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
   // Deleted and overwritten rows are zeroed, not left in free space: a disconnected connection's
   // sealed tokens (and every replaced one) leave the file once the WAL is checkpointed.
   db.exec('PRAGMA secure_delete = ON;');
@@ -59,8 +83,11 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
   // (A connection that only appends, like the audit thread's, asks for less.)
   db.exec(`PRAGMA mmap_size = ${Math.trunc(tuning.mmapBytes ?? 268_435_456)}; PRAGMA cache_size = -${Math.trunc(tuning.cacheKib ?? 65_536)};`);
   const statements = new Map<string, StatementSync>();
-  let txTail: Promise<unknown> = Promise.resolve();
+  /** Transactions, one after another: the next one's BEGIN waits for the last to end. */
+  let txChain: Promise<unknown> = Promise.resolve();
+  /** True while a transaction has begun: statements from outside it wait for `txEnded`. */
   let inTx = false;
+  let txEnded: Promise<unknown> = Promise.resolve();
 
   const prepare = (sql: string): StatementSync => {
     let st = statements.get(sql);
@@ -70,13 +97,18 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
     }
     return st;
   };
-  const allNow = (sql: string, params: SqlValue[] = []): Row[] => withStoreErrors(() => prepare(sql).all(...params) as Row[]);
-  const runNow = (sql: string, params: SqlValue[] = []): number => withStoreErrors(() => Number(prepare(sql).run(...params).changes));
+  const allNow = (sql: string, params: SqlValue[] = []): Row[] => prepare(sql).all(...params) as Row[];
+  const runNow = (sql: string, params: SqlValue[] = []): number => Number(prepare(sql).run(...params).changes);
+  /** A statement outside any transaction, once none has begun here, waiting out another process's lock. */
+  const outside = <T>(f: () => T): Promise<T> => whileLocked(async () => {
+    while (inTx) await txEnded;
+    return f();
+  });
 
   const direct: SqlExecutor = {
     dialect: 'sqlite',
-    all: async (sql, params) => allNow(sql, params),
-    run: async (sql, params) => runNow(sql, params),
+    all: async (sql, params) => withStoreErrors(() => allNow(sql, params)),
+    run: async (sql, params) => withStoreErrors(() => runNow(sql, params)),
     transaction: (fn) => fn(direct),
     exclusive: (_id, fn) => fn(),
     close: async () => undefined,
@@ -84,22 +116,18 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
 
   const exec: SqlExecutor = {
     dialect: 'sqlite',
-    async all(sql, params) {
-      while (inTx) await txTail;
-      return allNow(sql, params);
-    },
-    async run(sql, params) {
-      while (inTx) await txTail;
-      return runNow(sql, params);
-    },
-    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      while (inTx) await txTail;
-      inTx = true;
-      const work = (async () => {
+    all: (sql, params) => outside(() => allNow(sql, params)),
+    run: (sql, params) => outside(() => runNow(sql, params)),
+    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const work = txChain.then(async () => {
+        let ended!: () => void;
+        // Begun and marked in one step: no statement from outside may run between the two.
+        await outside(() => {
+          db.exec('BEGIN IMMEDIATE');
+          inTx = true;
+          txEnded = new Promise<void>((r) => { ended = r; });
+        });
         try {
-          // Inside the try: if BEGIN fails (another process kept the write lock past busy_timeout),
-          // `inTx` must still be reset, or every later call would wait on it forever.
-          withStoreErrors(() => db.exec('BEGIN IMMEDIATE'));
           const out = await fn(direct);
           withStoreErrors(() => db.exec('COMMIT'));
           return out;
@@ -108,9 +136,10 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
           throw e;
         } finally {
           inTx = false;
+          ended();
         }
-      })();
-      txTail = work.catch(() => undefined);
+      });
+      txChain = work.catch(() => undefined);
       return work;
     },
     exclusive: (_id, fn) => fn(),
@@ -118,7 +147,7 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
       return Number((prepare('PRAGMA data_version').get() as { data_version: number }).data_version);
     },
     async close() {
-      while (inTx) await txTail;
+      await txChain;
       db.close();
     },
   };
