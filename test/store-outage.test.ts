@@ -13,6 +13,9 @@ import { CookieJar } from './helpers/browserless.ts';
 import { type TestPostgres, postgresUnavailable, startTestPostgres } from './helpers/postgres.ts';
 import { type KeywayProcess, call, spawnKeyway } from './helpers/processes.ts';
 import { type RotatingProvider, startRotatingProvider } from './helpers/rotating-provider.ts';
+import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const skip = postgresUnavailable();
 
@@ -150,6 +153,45 @@ describe('a rotated token whose answer arrives while PostgreSQL is down', { skip
     assert.equal(next.status, 200, JSON.stringify(next.body));
     assert.equal(provider.refreshes, 2);
     assert.equal(provider.refreshFailures, 0, 'no spent refresh token was ever sent');
+  });
+});
+
+describe('a webhook event raised while PostgreSQL is down', { skip: skip ?? false }, () => {
+  let pgs: TestPostgres;
+  let t: TestKeyway;
+  before(async () => {
+    pgs = await startTestPostgres();
+    t = await startTestKeyway({ env: { KEYWAY_DATABASE_URL: await pgs.newDatabase(), KEYWAY_MASTER_KEY: randomBytes(32).toString('base64') } });
+  });
+  after(async () => {
+    await t?.close();
+    await pgs?.close();
+  });
+
+  test('is queued once the database is back and reaches the receiver', async () => {
+    const got: string[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => { got.push(Buffer.concat(chunks).toString('utf8')); res.writeHead(200).end(); });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const hook = await t.api('POST', '/v1/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` });
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
+      pgs.stop();
+      // What a refresh that found the grant revoked raises, just after writing the status.
+      const raised = t.kw.services.webhooks.emit(t.kw.orgId, 'connection.needs_reauth', { connection: { id: 'conn_outage', status: 'needs_reauth' } });
+      await sleep(1500);
+      pgs.start();
+      await raised;
+      for (let i = 0; i < 100 && got.length === 0; i++) await sleep(50);
+      assert.equal(got.length, 1, 'delivered once');
+      const event = JSON.parse(got[0] ?? '{}');
+      assert.equal(event.type, 'connection.needs_reauth');
+      assert.equal(event.data.connection.id, 'conn_outage');
+    } finally {
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
   });
 });
 

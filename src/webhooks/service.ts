@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { SingleFlight } from '../core/single-flight.ts';
-import { KeywayError } from '../core/errors.ts';
+import { KeywayError, isKeywayError } from '../core/errors.ts';
+import { iso } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
 import type { Outbound } from '../outbound/index.ts';
@@ -29,6 +30,8 @@ export interface NewEndpoint {
 }
 
 const CLAIM_MS = 60_000;
+/** How long an event the database cannot take is tried again before it is given up (and logged). */
+const EMIT_RETRY_MS = 60_000;
 const BATCH = 50;
 
 /**
@@ -95,21 +98,32 @@ export class WebhookService {
 
   /** Queues an event for every endpoint of the organization that subscribes to it. Never throws. */
   async emit(orgId: string, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
-    try {
-      const endpoints = (await this.#d.store.webhooks.listEndpoints(orgId)).filter((e) => e.events.length === 0 || e.events.includes(type));
-      if (endpoints.length === 0) return;
-      const now = this.#d.clock.now();
-      const eventId = newId('event', this.#d.random);
-      const payload = JSON.stringify({ id: eventId, type, createdAt: new Date(now).toISOString(), data });
-      await this.#d.store.webhooks.insertDeliveries(endpoints.map((e) => ({
-        id: newId('webhookDelivery', this.#d.random), orgId, endpointId: e.id, eventId, eventType: type, payload,
-        status: 'pending', attempts: 0, nextAttemptAt: now, lastStatusCode: null, lastError: null, createdAt: now, deliveredAt: null,
-      })));
-      this.kick();
-    } catch (e) {
-      this.#d.onError?.(e);
+    const now = this.#d.clock.now();
+    const eventId = newId('event', this.#d.random);
+    const payload = JSON.stringify({ id: eventId, type, createdAt: iso(now), data });
+    // A database that cannot take the event now (restarting, locked, full) is tried again for a
+    // while: the change it reports has already happened, and is not reported again.
+    const until = performance.now() + EMIT_RETRY_MS;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        const endpoints = (await this.#d.store.webhooks.listEndpoints(orgId)).filter((e) => e.events.length === 0 || e.events.includes(type));
+        if (endpoints.length === 0) return;
+        await this.#d.store.webhooks.insertDeliveries(endpoints.map((e) => ({
+          id: newId('webhookDelivery', this.#d.random), orgId, endpointId: e.id, eventId, eventType: type, payload,
+          status: 'pending', attempts: 0, nextAttemptAt: now, lastStatusCode: null, lastError: null, createdAt: now, deliveredAt: null,
+        })));
+        this.kick();
+        return;
+      } catch (e) {
+        if (!isKeywayError(e, 'store_unavailable') || performance.now() >= until) {
+          this.#d.onError?.(e);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
     }
   }
+
 
   /** Sends every due delivery once (claimed, so other processes skip them). Returns how many were tried. */
   deliverDue(): Promise<number> {
