@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CookieJar } from './helpers/browserless.ts';
 import { type TestPostgres, postgresUnavailable, startTestPostgres } from './helpers/postgres.ts';
-import { type KeywayProcess, call, spawnKeyway } from './helpers/processes.ts';
+import { type KeywayProcess, call, connectVia, spawnKeyway } from './helpers/processes.ts';
 import { startTestKeyway } from './helpers/keyway.ts';
 import { type RotatingProvider, startRotatingProvider } from './helpers/rotating-provider.ts';
 
@@ -38,18 +37,6 @@ async function startCluster(pgs: TestPostgres, n: number, provider: RotatingProv
 /** Connects through the first process as a browser would (the fake provider approves at once). */
 function connect(c: Cluster): Promise<string> {
   return connectVia(c.procs[0]?.url ?? '', c.key, c.integration);
-}
-
-async function connectVia(base: string, key: string, integration: string): Promise<string> {
-  const s = await call(base, key, 'POST', '/v1/connect-sessions', { integration });
-  assert.equal(s.status, 201, JSON.stringify(s.body));
-  const jar = new CookieJar();
-  let res = await jar.fetch(s.body.connectUrl);
-  for (let i = 0; i < 5 && res.status === 302; i++) res = await jar.fetch(res.headers.get('location') ?? '');
-  assert.equal(res.status, 200, await res.text());
-  const done = await call(base, key, 'GET', `/v1/connect-sessions/${s.body.id}`);
-  assert.equal(done.body.status, 'connected');
-  return done.body.connection;
 }
 
 async function waitUntilExpired(c: Cluster, conn: string): Promise<void> {

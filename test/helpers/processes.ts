@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './keyway.ts';
+import { CookieJar } from './browserless.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
@@ -59,4 +60,20 @@ export async function call(base: string, key: string, method: string, path: stri
   let parsed: unknown = text;
   try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
   return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/**
+ * Connects through a Keyway process as a browser would, to a provider that approves at once (the
+ * rotating provider): the connect session, its redirects, then the connection's id.
+ */
+export async function connectVia(base: string, key: string, integration: string): Promise<string> {
+  const s = await call(base, key, 'POST', '/v1/connect-sessions', { integration });
+  if (s.status !== 201) throw new Error(`connect session refused: ${JSON.stringify(s.body)}`);
+  const jar = new CookieJar();
+  let res = await jar.fetch(s.body.connectUrl);
+  for (let i = 0; i < 5 && res.status === 302; i++) res = await jar.fetch(res.headers.get('location') ?? '');
+  if (res.status !== 200) throw new Error(`connect ended with ${res.status}: ${await res.text()}`);
+  const done = await call(base, key, 'GET', `/v1/connect-sessions/${s.body.id}`);
+  if (done.body.status !== 'connected') throw new Error(`not connected: ${JSON.stringify(done.body)}`);
+  return done.body.connection;
 }
