@@ -1,4 +1,4 @@
-import { KeywayError, type Random, idSource, isKeywayError } from '../core/index.ts';
+import { KeywayError, type Random, idSource, isKeywayError, retryWhileStoreUnavailable } from '../core/index.ts';
 import type { NewAuditRecord, Store } from '../store/index.ts';
 import { type PackedEntry, unpackEntry } from './packed.ts';
 import type { TakenBack } from './repeat-chunks.ts';
@@ -110,21 +110,19 @@ export class StoreAuditSink implements AuditSink {
 
   /** Appends `records`, trying again while the database cannot take them now (until given up). */
   async #append(records: NewAuditRecord[]): Promise<void> {
-    let wait = this.#o.retryFirstMs;
-    for (;;) {
-      try {
-        await this.#store.audit.append(records);
-        this.#holding = false;
-        return;
-      } catch (e) {
-        if (!isKeywayError(e, 'store_unavailable')) throw e;
-        const left = this.#giveUpAt - performance.now();
-        if (left <= 0) throw new KeywayError('store_unavailable', `${records.length} entries given up at shutdown, the database refusing them: ${e.message}`, { cause: e });
-        if (!this.#holding) this.#o.onHeld?.(new Error(`audit entries are held until the database takes them: ${e.message}`, { cause: e }));
-        this.#holding = true;
-        await new Promise((r) => setTimeout(r, Math.min(wait, left)));
-        wait = Math.min(wait * 2, this.#o.retryMaxMs);
-      }
+    try {
+      await retryWhileStoreUnavailable(() => this.#store.audit.append(records), {
+        until: () => this.#giveUpAt, firstMs: this.#o.retryFirstMs, maxMs: this.#o.retryMaxMs,
+        onRetry: (e) => {
+          if (!this.#holding) this.#o.onHeld?.(new Error(`audit entries are held until the database takes them: ${e.message}`, { cause: e }));
+          this.#holding = true;
+        },
+      });
+      this.#holding = false;
+    } catch (e) {
+      // Only `closing` ends the retries: what is still refused then is given up.
+      if (!isKeywayError(e, 'store_unavailable')) throw e;
+      throw new KeywayError('store_unavailable', `${records.length} entries given up at shutdown, the database refusing them: ${e.message}`, { cause: e });
     }
   }
 

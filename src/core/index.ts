@@ -4,3 +4,4 @@ export * from './random.ts';
 export * from './ids.ts';
 export * from "./config.ts";
 export * from './single-flight.ts';
+export * from './retry.ts';

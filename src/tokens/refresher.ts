@@ -1,4 +1,5 @@
-import { KeywayError, isKeywayError } from '../core/errors.ts';
+import { KeywayError } from '../core/errors.ts';
+import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
 import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, refreshAccessToken } from '../oauth/index.ts';
@@ -214,16 +215,8 @@ export class Refresher {
    * another process, a full disk) are tried again until the lease ends rather than lost with the
    * connection. Safe to repeat: the write lands only while this lease is still the row's.
    */
-  async #keepTokens(conn: ConnectionRecord, lease: Lease, patch: Partial<ConnectionRecord>, leaseEnds: number): Promise<boolean> {
-    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
-      try {
-        return await this.#finish(conn, lease, patch, true, true);
-      } catch (e) {
-        const left = leaseEnds - performance.now();
-        if (!isKeywayError(e, 'store_unavailable') || left <= 0) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(wait, left)));
-      }
-    }
+  #keepTokens(conn: ConnectionRecord, lease: Lease, patch: Partial<ConnectionRecord>, leaseEnds: number): Promise<boolean> {
+    return retryWhileStoreUnavailable(() => this.#finish(conn, lease, patch, true, true), { until: () => leaseEnds, firstMs: 100, maxMs: 2000 });
   }
 
   async #finish(conn: ConnectionRecord, lease: Lease, patch: Partial<ConnectionRecord>, newTokens: boolean, clearInFlight: boolean): Promise<boolean> {

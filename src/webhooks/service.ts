@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { SingleFlight } from '../core/single-flight.ts';
-import { KeywayError, isKeywayError } from '../core/errors.ts';
+import { KeywayError } from '../core/errors.ts';
+import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import { iso } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
@@ -104,8 +105,8 @@ export class WebhookService {
     // A database that cannot take the event now (restarting, locked, full) is tried again for a
     // while: the change it reports has already happened, and is not reported again.
     const until = performance.now() + EMIT_RETRY_MS;
-    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
-      try {
+    try {
+      await retryWhileStoreUnavailable(async () => {
         const endpoints = (await this.#d.store.webhooks.listEndpoints(orgId)).filter((e) => e.events.length === 0 || e.events.includes(type));
         if (endpoints.length === 0) return;
         await this.#d.store.webhooks.insertDeliveries(endpoints.map((e) => ({
@@ -113,17 +114,11 @@ export class WebhookService {
           status: 'pending', attempts: 0, nextAttemptAt: now, lastStatusCode: null, lastError: null, createdAt: now, deliveredAt: null,
         })));
         this.kick();
-        return;
-      } catch (e) {
-        if (!isKeywayError(e, 'store_unavailable') || performance.now() >= until) {
-          this.#d.onError?.(e);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, wait).unref());
-      }
+      }, { until: () => until, firstMs: 250, maxMs: 5000, unref: true });
+    } catch (e) {
+      this.#d.onError?.(e);
     }
   }
-
 
   /** Sends every due delivery once (claimed, so other processes skip them). Returns how many were tried. */
   deliverDue(): Promise<number> {
