@@ -19,37 +19,50 @@ import { startTestKeyway } from './helpers/keyway.ts';
 
 const skip = postgresUnavailable();
 
-interface Connected {
+interface Integrated {
   kw: KeywayProcess;
   provider: RotatingProvider;
   key: string;
-  conn: string;
+  integration: string;
   close(): Promise<void>;
 }
 
-/** A Keyway process on `env` with one connection to a rotating provider, its key, member and token already in memory. */
-async function connectedKeyway(env: Record<string, string>): Promise<Connected> {
+interface Connected extends Integrated {
+  conn: string;
+}
+
+/** A Keyway process on `env` with an integration to a rotating provider. */
+async function integratedKeyway(env: Record<string, string>): Promise<Integrated> {
   const provider = await startRotatingProvider({ accessTtlSeconds: 3600 });
   const kw = await spawnKeyway(env);
   const close = async (): Promise<void> => {
     await kw.kill();
     await provider.close();
   };
-  try {
-    const key = kw.bootstrapKey();
-    const made = await call(kw.url, key, 'POST', '/v1/integrations', {
-      provider: 'custom', clientId: 'outage-client', clientSecret: 'outage-secret-51d0',
-      authorizationUrl: `${provider.url}/authorize`, tokenUrl: `${provider.url}/token`, apiBaseUrl: `${provider.url}/api`, scopes: ['me'],
-    });
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    const conn = await connectVia(kw.url, key, made.body.id);
-    for (let i = 0; i < 3; i++) {
-      assert.equal((await call(kw.url, key, 'GET', `/v1/connections/${conn}/token`)).status, 200);
-      assert.equal((await call(kw.url, key, 'GET', `/v1/proxy/${conn}/me`)).status, 200);
-    }
-    return { kw, provider, key, conn, close };
-  } catch (e) {
+  const key = kw.bootstrapKey();
+  const made = await call(kw.url, key, 'POST', '/v1/integrations', {
+    provider: 'custom', clientId: 'outage-client', clientSecret: 'outage-secret-51d0',
+    authorizationUrl: `${provider.url}/authorize`, tokenUrl: `${provider.url}/token`, apiBaseUrl: `${provider.url}/api`, scopes: ['me'],
+  });
+  if (made.status !== 201) {
     await close();
+    throw new Error(`integration refused: ${JSON.stringify(made.body)}`);
+  }
+  return { kw, provider, key, integration: made.body.id, close };
+}
+
+/** `integratedKeyway` with one connection, its key, member and token already in memory. */
+async function connectedKeyway(env: Record<string, string>): Promise<Connected> {
+  const k = await integratedKeyway(env);
+  try {
+    const conn = await connectVia(k.kw.url, k.key, k.integration);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call(k.kw.url, k.key, 'GET', `/v1/connections/${conn}/token`)).status, 200);
+      assert.equal((await call(k.kw.url, k.key, 'GET', `/v1/proxy/${conn}/me`)).status, 200);
+    }
+    return { ...k, conn };
+  } catch (e) {
+    await k.close();
     throw e;
   }
 }
@@ -146,6 +159,25 @@ describe('PostgreSQL down for a few seconds', { skip: skip ?? false }, () => {
       assert.equal(c.provider.refreshFailures, 0, 'no spent refresh token was ever sent');
     } finally {
       await c.close();
+    }
+  });
+
+  test('a connect whose code was exchanged just before it went down ends connected once it is back (the code is spent)', async () => {
+    const k = await integratedKeyway(await pgEnv());
+    try {
+      const held = k.provider.holdNextCodeExchange();
+      const connecting = connectVia(k.kw.url, k.key, k.integration);
+      await held.arrived;
+      pgs.stop();
+      held.release();
+      await sleep(1500);
+      pgs.start();
+      const conn = await connecting; // the success page, and the session says connected
+      const token = await call(k.kw.url, k.key, 'GET', `/v1/connections/${conn}/token`);
+      assert.equal(token.status, 200, JSON.stringify(token.body));
+      assert.ok(k.provider.isValid(token.body.accessToken), 'the tokens from that exchange');
+    } finally {
+      await k.close();
     }
   });
 

@@ -8,7 +8,7 @@ import { blankConnection } from './connection-record.ts';
 import { type AccountIdentity, resolveIdentity } from './identity.ts';
 import { type ConnectOutcome, PROBLEM_TEXT } from './outcome.ts';
 import { reauthorizeConnection } from './reauthorize.ts';
-import { type CompleteDeps, endSession, failure } from './session-end.ts';
+import { type CompleteDeps, afterExchange, endSession, failure } from './session-end.ts';
 
 export type { CompleteDeps } from './session-end.ts';
 
@@ -39,7 +39,7 @@ export async function finishConnect(d: CompleteDeps, c: Completion): Promise<Con
     d.audit.record({ orgId: session.orgId, actor: c.actor, action: 'connection.connect_failed', outcome: 'error', integrationId: c.integration.id, detail: { session: session.id, code: e instanceof KeywayError ? e.code : 'internal' } });
     return failure('exchange_failed', session.id, { message: `${PROBLEM_TEXT.exchange_failed} (${message})` });
   }
-  await endSession(d, session, { status: 'connected', connectionId: conn.id, error: null });
+  await afterExchange(() => endSession(d, session, { status: 'connected', connectionId: conn.id, error: null }));
   d.onConnectionEvent?.('created', conn);
   d.audit.record({ orgId: conn.orgId, actor: c.actor, action: 'connection.create', integrationId: c.integration.id, connectionId: conn.id, detail: { session: session.id, grant: session.grant, scopes: conn.grantedScopes } });
   return {
@@ -73,6 +73,6 @@ async function storeNewConnection(d: CompleteDeps, c: Completion, account: Accou
   conn.accessTokenEnc = await crypto.seal(conn, 'access_token', tokens.accessToken);
   conn.refreshTokenEnc = tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', tokens.refreshToken) : null;
   Object.assign(conn, tokenFields(def, tokens, now, undefined, c.fromCallback));
-  await d.store.connections.insert(conn);
+  await afterExchange(() => d.store.connections.insert(conn));
   return conn;
 }

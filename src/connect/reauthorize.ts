@@ -3,7 +3,7 @@ import { type OAuthContext, revokeToken } from '../oauth/index.ts';
 import type { ConnectionRecord, ConnectSessionRecord } from '../store/index.ts';
 import { TokenCrypto, statusPatch, tokenFields } from '../tokens/index.ts';
 import type { Completion } from './complete.ts';
-import { type CompleteDeps, endSession, failure } from './session-end.ts';
+import { type CompleteDeps, afterExchange, endSession, failure } from './session-end.ts';
 import { type AccountIdentity, compareAccount, describeAccount, resolveIdentity } from './identity.ts';
 import type { ConnectOutcome } from './outcome.ts';
 
@@ -19,7 +19,7 @@ import type { ConnectOutcome } from './outcome.ts';
  */
 export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Promise<ConnectOutcome> {
   const { session, integration } = c;
-  const conn = await d.store.connections.get(session.orgId, session.reauthConnectionId ?? '');
+  const conn = await afterExchange(() => d.store.connections.get(session.orgId, session.reauthConnectionId ?? ''));
   if (!conn || conn.integrationId !== integration.id) {
     await endSession(d, session, { status: 'failed', error: 'reauth_target_gone' });
     await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token');
@@ -60,10 +60,10 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
   };
   // Revoked only when the tokens are known to be another account's: the same account's grant may hold the new ones too.
   const previousToken = transfer && compareAccount(conn, fresh) === 'other' ? await heldRefreshToken(crypto, conn) : null;
-  await d.store.connections.replaceTokens(conn.orgId, conn.id, patch);
+  await afterExchange(() => d.store.connections.replaceTokens(conn.orgId, conn.id, patch));
   d.onTokensChanged?.(conn.id);
   d.onConnectionEvent?.('reauthorized', { ...conn, ...patch });
-  await endSession(d, session, { status: 'connected', connectionId: conn.id, error: null });
+  await afterExchange(() => endSession(d, session, { status: 'connected', connectionId: conn.id, error: null }));
   const granted = patch.grantedScopes ?? requested;
   const missingScopes = requested.filter((s) => !granted.includes(s));
   d.audit.record({

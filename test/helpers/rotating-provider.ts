@@ -28,6 +28,8 @@ export interface RotatingProvider {
   isValid(accessToken: string): boolean;
   /** The next refresh request is held until released. */
   holdNextRefresh(opts: { rotateThenHold: boolean }): HeldRefresh;
+  /** The next authorization-code exchange is held until released (the code is spent on arrival). */
+  holdNextCodeExchange(): { arrived: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startRotatingProvider(opts: RotatingProviderOptions): Prom
   const access = new Map<string, number>(); // token → expiry (ms)
   const liveRefresh = new Map<string, number>(); // token → issued at (ms)
   let held: { rotateThenHold: boolean; arrived: () => void; released: Promise<void> } | null = null;
+  let heldCode: { arrived: () => void; released: Promise<void> } | null = null;
 
   const issue = (): Record<string, unknown> => {
     const at = tok('at');
@@ -89,7 +92,15 @@ export async function startRotatingProvider(opts: RotatingProviderOptions): Prom
         provider.tokenRequests++;
         if (provider.failing) return json(res, 503, { error: 'temporarily_unavailable' });
         const grant = form.get('grant_type');
-        if (grant === 'authorization_code') return json(res, 200, issue());
+        if (grant === 'authorization_code') {
+          const h = heldCode;
+          heldCode = null;
+          if (h) {
+            h.arrived();
+            await h.released;
+          }
+          return json(res, 200, issue());
+        }
         if (grant !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
         const rt = form.get('refresh_token') ?? '';
         const h = held;
@@ -141,6 +152,13 @@ export async function startRotatingProvider(opts: RotatingProviderOptions): Prom
       const released = new Promise<void>((r) => { release = r; });
       held = { rotateThenHold, arrived, released };
       return { rotateThenHold, arrived: arrivedP, release };
+    },
+    holdNextCodeExchange() {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrivedP = new Promise<void>((r) => { arrived = r; });
+      heldCode = { arrived, released: new Promise<void>((r) => { release = r; }) };
+      return { arrived: arrivedP, release };
     },
     async close() {
       server.closeAllConnections();
