@@ -24,7 +24,7 @@ export interface SqliteTuning {
  * where to look (instead of "unexpected error"). Others (a constraint, a bug) pass through.
  */
 const UNAVAILABLE: ReadonlyMap<number, string> = new Map([
-  [5, 'The database is locked by another process; retry shortly.'], // SQLITE_BUSY, after busy_timeout
+  [5, 'The database is locked by another process; retry shortly.'], // SQLITE_BUSY, after LOCK_WAIT_MS
   [6, 'The database is locked by another process; retry shortly.'], // SQLITE_LOCKED
   [8, 'The database file cannot be written (read-only): check the permissions of Keyway\'s data directory.'], // SQLITE_READONLY
   [10, 'The database file could not be read or written (an I/O error): check the disk holding Keyway\'s data directory.'], // SQLITE_IOERR
@@ -49,7 +49,11 @@ const withStoreErrors = <T>(f: () => T): T => {
 /** How long a write waits, in all, for another process to let go of the write lock. */
 const LOCK_WAIT_MS = 5000;
 
-const isBusy = (e: unknown): boolean => (e as { errcode?: unknown } | null)?.errcode === 5; // SQLITE_BUSY
+/** SQLITE_BUSY, or one of its extended codes (recovery, snapshot, timeout). */
+const isBusy = (e: unknown): boolean => {
+  const code = (e as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' && (code & 0xff) === 5;
+};
 
 /**
  * Runs `attempt` again while another process holds the write lock, for up to LOCK_WAIT_MS, waiting
