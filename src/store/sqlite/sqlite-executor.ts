@@ -2,6 +2,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KeywayError } from '../../core/errors.ts';
+import { retryWhile } from '../../core/retry.ts';
 import type { SqlExecutor } from '../sql/executor.ts';
 import type { Row, SqlValue } from '../sql/table.ts';
 
@@ -50,7 +51,7 @@ const withStoreErrors = <T>(f: () => T): T => {
 const LOCK_WAIT_MS = 5000;
 
 /** SQLITE_BUSY, or one of its extended codes (recovery, snapshot, timeout). */
-const isBusy = (e: unknown): boolean => {
+const isBusy = (e: unknown): e is Error => {
   const code = (e as { errcode?: unknown } | null)?.errcode;
   return typeof code === 'number' && (code & 0xff) === 5;
 };
@@ -62,13 +63,10 @@ const isBusy = (e: unknown): boolean => {
  */
 async function whileLocked<T>(attempt: () => Promise<T>): Promise<T> {
   const until = performance.now() + LOCK_WAIT_MS;
-  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
-    try {
-      return await attempt();
-    } catch (e) {
-      if (!isBusy(e) || performance.now() >= until) throw asStoreError(e);
-      await new Promise((r) => setTimeout(r, wait));
-    }
+  try {
+    return await retryWhile(attempt, isBusy, { until: () => until, firstMs: 5, maxMs: 200 });
+  } catch (e) {
+    throw asStoreError(e);
   }
 }
 
