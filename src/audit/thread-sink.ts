@@ -73,7 +73,7 @@ export class ThreadAuditSink implements AuditSink, RepeatedEventSink {
 
   constructor(opts: ThreadAuditSinkOptions) {
     this.#opts = opts;
-    this.#fallback = new StoreAuditSink(opts.store, opts.random, { ...(opts.onHeld ? { onHeld: opts.onHeld } : {}) });
+    this.#fallback = new StoreAuditSink(opts.store, opts.random, opts.onHeld ? { onHeld: opts.onHeld } : {});
     const groupMs = opts.groupMs ?? 0;
     const worker = new Worker(new URL('./audit-thread.ts', import.meta.url), {
       workerData: { location: opts.location, groupMs } satisfies AuditThreadData,

@@ -1,8 +1,7 @@
-import type { Clock } from '../core/clock.ts';
+import { type Clock, iso } from '../core/clock.ts';
 import { SingleFlight } from '../core/single-flight.ts';
 import { KeywayError } from '../core/errors.ts';
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
-import { iso } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import { type Random, randomToken } from '../core/random.ts';
 import type { Outbound } from '../outbound/index.ts';

@@ -87,9 +87,8 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
   const statements = new Map<string, StatementSync>();
   /** Transactions, one after another: the next one's BEGIN waits for the last to end. */
   let txChain: Promise<unknown> = Promise.resolve();
-  /** True while a transaction has begun: statements from outside it wait for `txEnded`. */
-  let inTx = false;
-  let txEnded: Promise<unknown> = Promise.resolve();
+  /** Set while a transaction has begun, resolved when it ends: statements from outside it wait for it. */
+  let txEnded: Promise<void> | null = null;
 
   const prepare = (sql: string): StatementSync => {
     let st = statements.get(sql);
@@ -103,7 +102,7 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
   const runNow = (sql: string, params: SqlValue[] = []): number => Number(prepare(sql).run(...params).changes);
   /** A statement outside any transaction, once none has begun here, waiting out another process's lock. */
   const outside = <T>(f: () => T): Promise<T> => whileLocked(async () => {
-    while (inTx) await txEnded;
+    while (txEnded !== null) await txEnded;
     return f();
   });
 
@@ -126,7 +125,6 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
         // Begun and marked in one step: no statement from outside may run between the two.
         await outside(() => {
           db.exec('BEGIN IMMEDIATE');
-          inTx = true;
           txEnded = new Promise<void>((r) => { ended = r; });
         });
         try {
@@ -137,7 +135,7 @@ export function openSqlite(path: string, tuning: SqliteTuning = {}): SqlExecutor
           if (db.isTransaction) db.exec('ROLLBACK');
           throw e;
         } finally {
-          inTx = false;
+          txEnded = null;
           ended();
         }
       });
