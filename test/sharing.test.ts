@@ -94,6 +94,35 @@ describe('sharing connections without sharing passwords', () => {
     assert.equal((await get(mia.key, id)).status, 404, 'disconnected for everyone');
   });
 
+  test('a sharing change holds from the next call in the same process, both ways, though the connection was just in use', async () => {
+    const id = await connectAs(t, provider, integration, mia.key, 'mia');
+    assert.equal((await share(mia.key, id, { sharing: 'shared', level: 'use' })).status, 200);
+    assert.equal((await proxyCall(t, max.key, id)).status, 200, 'Max uses it: its row is now in memory');
+    assert.equal((await share(mia.key, id, { sharing: 'personal' })).status, 200);
+    assert.equal((await proxyCall(t, max.key, id)).status, 404, 'made personal: Max is refused at once');
+    assert.equal((await proxyCall(t, mia.key, id)).status, 200, 'Mia uses it: its row is in memory again');
+    assert.equal((await share(mia.key, id, { sharing: 'shared', level: 'use' })).status, 200);
+    assert.equal((await proxyCall(t, max.key, id)).status, 200, 'shared again: Max may use it at once');
+  });
+
+  test('a call through someone else\'s personal connection is a 404 that sets nothing in motion: no refresh at the provider', async () => {
+    // Imported with a refresh token alone (one the provider will refuse): its first use must refresh it.
+    const imported = await t.api('POST', '/v1/connections', { integration, type: 'oauth2', refreshToken: 'rt_the_provider_refuses' }, mia.key);
+    assert.equal(imported.status, 201, JSON.stringify(imported.body));
+    const id: string = imported.body.id;
+    for (const other of [max.key, admin.key]) {
+      const call = await proxyCall(t, other, id);
+      assert.equal(call.status, 404, JSON.stringify(call.body));
+      assert.equal(call.body.error.code, 'not_found');
+    }
+    assert.ok(!(await auditOf(t, 'token.refresh')).some((e) => e.connection === id), 'no refresh was made for them');
+    const row = await t.kw.services.store.connections.get(t.kw.orgId, id);
+    assert.deepEqual([row?.status, row?.statusReason ?? null], ['active', null], 'the connection is as Mia left it');
+    const own = await proxyCall(t, mia.key, id);
+    assert.deepEqual([own.status, own.body.error?.code], [409, 'needs_reauth'], 'Mia\'s own first call is what tries the refresh');
+    assert.ok((await auditOf(t, 'token.refresh')).some((e) => e.connection === id));
+  });
+
   test('only the owner or an admin changes the sharing; every change is audited; made personal it is private again', async () => {
     const id = await connectAs(t, provider, integration, mia.key, 'mia');
     assert.equal((await share(mia.key, id, { sharing: 'shared' })).body.shareLevel, 'use', 'use is the default level');

@@ -22,7 +22,8 @@ export interface TokenInUse {
 export interface TokenSource {
   /** The token and row from memory when they can be used as they are (checked lately, not due for a refresh). */
   cached(orgId: string, id: string): TokenInUse | undefined;
-  use(orgId: string, id: string, actor: Actor, opts: { audit?: boolean }): Promise<TokenInUse>;
+  /** `mayUse` is asked of the row before its status is reviewed or its token refreshed (`not_found` when false). */
+  use(orgId: string, id: string, actor: Actor, opts: { audit?: boolean; mayUse?: (c: ConnectionRecord) => boolean }): Promise<TokenInUse>;
   refreshAfterUnauthorized(orgId: string, id: string, version: number): Promise<{ accessToken: string; version: number }>;
 }
 
@@ -169,8 +170,10 @@ export class ProxyService {
   /** When something must be read or waited for: the row, the token (refreshed first if due), the target, the body. */
   async #startAfterLoading(started: Started): Promise<void> {
     const { req, principal, url } = started;
-    const use = await this.#d.tokens.use(principal.orgId, url.connectionId, actorOf(principal), { audit: false });
-    if (!canUseConnection(principal, use.connection)) throw notFound(url.connectionId);
+    // Access is decided on the row before the token is made fresh: someone who may not use the
+    // connection gets a 404 and causes no refresh at the provider.
+    const mayUse = (c: ConnectionRecord): boolean => canUseConnection(principal, c);
+    const use = await this.#d.tokens.use(principal.orgId, url.connectionId, actorOf(principal), { audit: false, mayUse });
     started.connection = use.connection;
     const target = await this.#d.targets.of(use.connection);
     started.target = target;

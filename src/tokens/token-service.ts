@@ -37,6 +37,13 @@ export interface TokenServiceDeps {
   monotonic?: () => number;
 }
 
+export interface UseOptions {
+  /** False to not write the read's audit entry (the caller audits the call itself). */
+  audit?: boolean;
+  /** Whether the caller may use this connection, asked of the row before anything else: `not_found` when not. */
+  mayUse?: (c: ConnectionRecord) => boolean;
+}
+
 /** A usable token with the connection row it belongs to. */
 export type TokenInUse = TokenCacheEntry;
 
@@ -110,13 +117,18 @@ export class TokenService {
    * `getFreshToken` with the connection row. O(1) on the hot path: a cached entry checked within
    * `revalidateMs` whose token needs no refresh is served without a store read or a decrypt.
    */
-  async use(orgId: string, id: string, actor: Actor, opts: { audit?: boolean } = {}): Promise<TokenInUse> {
+  async use(orgId: string, id: string, actor: Actor, opts: UseOptions = {}): Promise<TokenInUse> {
     const hit = this.cached(orgId, id);
     if (hit !== undefined) {
+      if (opts.mayUse && !opts.mayUse(hit.connection)) throw new KeywayError('not_found', `No connection ${id}.`);
       if (opts.audit !== false) this.auditRead(hit, actor);
       return hit;
     }
-    let c = await this.reviewStatus(await this.#load(orgId, id));
+    const row = await this.#load(orgId, id);
+    // Before anything is done with it (a status review, a refresh at the provider): a caller who may
+    // not use the connection learns nothing of its state and sets nothing in motion.
+    if (opts.mayUse && !opts.mayUse(row)) throw new KeywayError('not_found', `No connection ${id}.`);
+    let c = await this.reviewStatus(row);
     this.#refuseIfDead(c);
     const now = this.#d.clock.now();
     if (needsRefresh(c, now, this.#d.policy)) {
