@@ -60,6 +60,9 @@ export function connectionSharingRoutes({ def, services }: RouteDeps): void {
       }
       patch.updatedAt = Math.max(services.clock.now(), c.updatedAt);
       await services.store.connections.update(principal.orgId, c.id, patch);
+      // Who may use it is decided on the cached row: this process sees the change from the next call
+      // (other processes within a second, through the cache's re-check).
+      services.tokens.invalidate(c.id);
       const actor = actorOf(principal);
       if (b.sharing !== undefined) {
         services.audit.record({
