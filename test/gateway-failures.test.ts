@@ -272,6 +272,26 @@ describe('gateway: failures on either side of a call', () => {
     assert.equal(upstream.seen.length, before, 'nothing was sent to the provider');
   });
 
+  test('TRACE is refused with a 400 saying why, and nothing reaches the provider (it would echo the injected credential)', async () => {
+    const before = upstream.seen.length;
+    const method = 'TRACE';
+    const answer = await new Promise<{ status: number; code: string | undefined; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/anything`, { method, headers: auth() }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.headers['keyway-error'] as string | undefined, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(answer.status, 400, method);
+    assert.equal(answer.code, 'invalid_request');
+    assert.match(answer.body, new RegExp(`does not forward ${method}.*credential included.*another method`));
+    assert.ok(!answer.body.includes(STORED_KEY));
+    assert.equal(upstream.seen.length, before, 'nothing was sent to the provider');
+  });
+
   test('none of these failures put the stored credential or the caller\'s API key in a log line', () => {
     const logs = t.logs.text();
     assert.ok(logs.length > 0);

@@ -153,6 +153,7 @@ export class ProxyService {
   #startFromMemory(started: Started): boolean {
     const { req, principal, url } = started;
     checkForwardPath(url.path);
+    refuseUnsafeMethod(req.method);
     refuseWebSocket(req);
     if (principal.scope.connections.length > 0 && !principal.scope.connections.includes(url.connectionId)) throw notFound(url.connectionId);
     if (hasBody(req)) return false;
@@ -289,6 +290,17 @@ function asKeywayError(e: unknown): KeywayError {
 
 function notFound(id: string): KeywayError {
   return new KeywayError('not_found', `No connection ${id.slice(0, 100)}.`);
+}
+
+/**
+ * TRACE asks the server to echo the request back — with the credential Keyway just injected, handing
+ * the raw token to a caller who may only proxy. RFC 9110 §9.3.8: a client must not send credentials
+ * in a TRACE. (CONNECT never gets here: Node answers it apart; its parser refuses TRACK.)
+ */
+function refuseUnsafeMethod(method: string | undefined): void {
+  if (method !== 'TRACE') return;
+  throw new KeywayError('invalid_request', `The gateway does not forward ${method}: the provider would echo the request back, credential included. Send the call with another method.`,
+    { details: { reason: 'method_not_forwarded' } });
 }
 
 /**
