@@ -22,6 +22,7 @@ describe('no secret in the database file, the logs or the audit log', () => {
     secrets.set('admin API key', t.apiKey);
     const run = await connectInBrowser(t, provider, integration.id, { username: 'secretive', session: { externalId: 'secretive' } });
     assert.match(run.page.text, /Connected!/);
+    secrets.set('connect link token', new URL(run.connectUrl).pathname.split('/').pop()!);
     secrets.set('authorization code', run.callbackUrl.searchParams.get('code')!);
     secrets.set('state', run.callbackUrl.searchParams.get('state')!);
     const { store, vault } = t.kw.services;

@@ -105,13 +105,13 @@ export interface BrowserRun {
 }
 
 /** Opens a connect link as a person would: sign in and consent at the provider, land on Keyway's callback page. */
-export async function connectInBrowser(t: TestKeyway, provider: SandboxServer, integration: string, opts: { username?: string; decision?: 'allow' | 'deny'; session?: Record<string, unknown>; jar?: CookieJar } = {}): Promise<BrowserRun & { sessionId: string }> {
+export async function connectInBrowser(t: TestKeyway, provider: SandboxServer, integration: string, opts: { username?: string; decision?: 'allow' | 'deny'; session?: Record<string, unknown>; jar?: CookieJar } = {}): Promise<BrowserRun & { sessionId: string; connectUrl: string }> {
   const created = await t.api('POST', '/v1/connect-sessions', { integration, ...opts.session });
   if (created.status !== 201) throw new Error(`connect session failed: ${JSON.stringify(created.body)}`);
   const jar = opts.jar ?? new CookieJar();
   const run = await startAndAuthorize(created.body.connectUrl, provider, jar, opts);
   const res = await jar.fetch(run.callbackUrl);
-  return { jar, callbackUrl: run.callbackUrl, page: { status: res.status, text: await res.text() }, sessionId: created.body.id };
+  return { jar, callbackUrl: run.callbackUrl, page: { status: res.status, text: await res.text() }, sessionId: created.body.id, connectUrl: created.body.connectUrl };
 }
 
 /** Opens the connect link and drives the provider's pages; stops at Keyway's callback URL without requesting it. */

@@ -55,7 +55,8 @@ export function connectPages(services: Services, app: import('fastify').FastifyI
   const publicUrl = new URL(services.config.publicUrl);
   const secure = publicUrl.protocol === 'https:';
 
-  app.get<{ Params: { token: string } }>('/connect/:token', async (req, reply) => {
+  // The path is the connect link itself: no request log line (a reader of the log could finish the connect as themselves).
+  app.get<{ Params: { token: string } }>('/connect/:token', { logLevel: 'warn' }, async (req, reply) => {
     try {
       const started = await services.connect.startAttempt(req.params.token);
       const c = started.cookie;
