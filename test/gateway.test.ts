@@ -248,6 +248,20 @@ describe('gateway: forwarding to the provider API', () => {
     const logs = t.logs.text();
     for (const s of [token, t.apiKey, badKey]) assert.ok(!logs.includes(s));
   });
+
+  test('a refused call\'s debug line names its error code; refusals are not logged as errors, and its stack never reaches the error level', async () => {
+    const escape = await fetch(`${t.kw.url}/v1/proxy/${conn}/a/..%2F..%2Foutside`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+    assert.equal(escape.status, 400);
+    await escape.arrayBuffer();
+    const unknown = await t.api('GET', '/v1/connections/conn_not_there');
+    assert.equal(unknown.status, 404);
+    const lines = t.logs.lines.map((l) => JSON.parse(l) as { msg?: string; level?: number; detail?: Record<string, unknown>; err?: { code?: unknown } });
+    const call = lines.find((l) => l.msg === 'proxy call' && String(l.detail?.['path']).endsWith('outside'));
+    assert.equal(call?.detail?.['code'], 'invalid_request', 'the reason is readable, not redacted');
+    assert.ok(!lines.some((l) => (l.level ?? 0) >= 50 && l.msg === 'request failed'), 'no client error is logged as an error');
+    const refused = lines.find((l) => l.msg === 'request refused' && l.err?.code === 'not_found');
+    assert.ok(refused, 'the 404 is told at debug with its code');
+  });
 });
 
 describe('gateway: a token the provider rejects', () => {

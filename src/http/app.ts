@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { sendError } from './error-mapping.ts';
+import { sendError, toErrorResponse } from './error-mapping.ts';
 import { type OpenApiRegistry, type RouteSpec, defineRoute } from './route.ts';
 import { requestAuthenticator } from './auth.ts';
 import type { Services } from './services.ts';
@@ -55,8 +55,10 @@ export function createApp(services: Services, mounts: Mount[] = []): FastifyInst
     },
   });
   app.setErrorHandler((err, req, reply) => {
-    const status = (err as { statusCode?: number }).statusCode;
-    if (!status || status >= 500) req.log.error({ err }, 'request failed');
+    // A refusal (4xx) is the caller's to mend and is in the request line's status: told at debug,
+    // so callers with a wrong key cannot fill the error log. Keyway's own failures (5xx) are errors.
+    if (toErrorResponse(err).status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.debug({ err }, 'request refused');
     return sendError(reply, err);
   });
   app.setNotFoundHandler((_req, reply) => sendError(reply, { statusCode: 404 }));

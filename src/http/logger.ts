@@ -32,7 +32,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({
     level,
     redact: {
-      paths: ['*.authorization', '*.cookie', '*.accessToken', '*.refreshToken', '*.clientSecret', '*.apiKey', '*.password', '*.code', 'headers'],
+      // An OAuth code would come inside a request's query or body; an error's or audit detail's `code` is Keyway's error code, kept readable.
+      paths: ['*.authorization', '*.cookie', '*.accessToken', '*.refreshToken', '*.clientSecret', '*.apiKey', '*.password', 'query.code', 'body.code', '*.query.code', '*.body.code', 'headers'],
       censor: '[redacted]',
     },
     serializers: {
