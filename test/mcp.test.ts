@@ -266,6 +266,33 @@ describe('MCP: an AI assistant calls provider APIs through connections', () => {
     assert.ok(Number(third.headers.get('retry-after')) > 0);
   });
 
+  test('a JSON-RPC batch counts each of its messages against the rate limit: one POST cannot carry more calls than the key may make', async () => {
+    const { key } = await newKey({ name: 'batching caller', rateLimitPerMinute: 5 });
+    const post = (messages: unknown[]) => fetch(`${t.kw.url}/mcp`, {
+      method: 'POST', body: JSON.stringify(messages),
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-03-26' },
+    });
+    const callMe = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'call_api', arguments: { connection: bob, path: '/items' } } });
+    const before = upstream.seen.length;
+    const tooMany = await post(Array.from({ length: 8 }, (_, i) => callMe(i + 1)));
+    assert.equal(tooMany.status, 429, await tooMany.text());
+    assert.ok(Number(tooMany.headers.get('retry-after')) > 0);
+    assert.equal(upstream.seen.length, before, 'none of the batch\'s calls reached the provider');
+    const { key: roomy } = await newKey({ name: 'batching within its limit', rateLimitPerMinute: 3 });
+    const reached = upstream.seen.length;
+    const fits = await fetch(`${t.kw.url}/mcp`, {
+      method: 'POST', body: JSON.stringify([callMe(1), callMe(2), callMe(3)]),
+      headers: { authorization: `Bearer ${roomy}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-03-26' },
+    });
+    assert.equal(fits.status, 200, 'three messages for a key with three requests a minute');
+    const answers = (await fits.json()) as Array<{ id: number; result?: { content: Array<{ text: string }> } }>;
+    assert.deepEqual(answers.map((a) => a.id).sort(), [1, 2, 3]);
+    for (const a of answers) assert.match(a.result?.content[0]?.text ?? '', /^HTTP 200/);
+    assert.equal(upstream.seen.length, reached + 3);
+    const next = await fetch(`${t.kw.url}/v1/me`, { headers: { authorization: `Bearer ${roomy}` } });
+    assert.equal(next.status, 429, 'the batch used up the key\'s minute');
+  });
+
   test('a connection that needs re-auth answers with a connect link; once the person reconnects the assistant carries on', async () => {
     const carol = await connect(sandboxInt, 'carol');
     const { key: managerKey } = await newKey({ name: 'assistant that may manage', scope: { manage: true } });

@@ -49,6 +49,10 @@ export function mcpRoutes({ app, services }: RouteDeps, registry: OpenApiRegistr
       // An API key only (not a signed-in session): the tools call the gateway with it.
       const principal = await keyPrincipal(services, req.headers.authorization);
       const authorization = req.headers.authorization ?? '';
+      // A JSON-RPC batch (protocol 2025-03-26) is many requests in one: each message after the first
+      // counts against the key's rate limit too, or one POST could carry thousands of tool calls.
+      const batch = Array.isArray(req.body) ? req.body.length : 1;
+      for (let i = 1; i < batch; i++) await services.keys.authenticate(authorization);
       reply.hijack();
       const server = createMcpServer(deps, { principal, actor: actorOf(principal), authorization });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
