@@ -110,6 +110,23 @@ describe('connection status: active, refresh_failing, needs_reauth, each with a 
     assert.match(red.statusReason, /expired and the provider gave no refresh token/);
   });
 
+  test('Refresh on a connection that needs re-auth answers 409 with the reason, calls nobody and audits no refresh', async () => {
+    const integration = await addIntegration(t, provider);
+    const imported = await t.api('POST', '/v1/connections', { integration: integration.id, type: 'oauth2', refreshToken: 'rt_the_provider_refuses' });
+    assert.equal(imported.status, 201, JSON.stringify(imported.body));
+    const id: string = imported.body.id;
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).status, 409, 'the refused refresh turns it red');
+    const before = refreshes();
+    const refresh = await t.api('POST', `/v1/connections/${id}/refresh`);
+    assert.equal(refresh.status, 409, JSON.stringify(refresh.body));
+    assert.equal(refresh.body.error.code, 'needs_reauth');
+    assert.match(refresh.body.error.message, /invalid_grant|Reconnect/);
+    assert.equal(refreshes(), before, 'nothing was sent to the provider');
+    await t.kw.services.audit.flush();
+    const entries = (await t.api('GET', `/v1/audit?action=token.refresh&connection=${id}`)).body.data as Array<{ outcome: string }>;
+    assert.ok(!entries.some((e) => e.outcome === 'ok'), 'no refresh is recorded as done');
+  });
+
   test('transient failures: amber refresh_failing with its reason and since, then active again', async () => {
     const integration = await addIntegration(t, provider, {
       issuer: undefined, authorizationUrl: `${provider.issuer}/auth`, tokenUrl: gateTokenUrl, scopes: ['items:read'],

@@ -146,12 +146,15 @@ export class TokenService {
   /** POST /refresh: refresh now, whatever the expiry. */
   async forceRefresh(orgId: string, id: string, actor: Actor): Promise<ConnectionRecord> {
     const c = await this.#load(orgId, id);
+    // A connection the provider no longer honours cannot be refreshed: say so, as /token and the gateway do.
+    this.#refuseIfDead(c);
     if (isStatic(c)) throw new KeywayError('invalid_request', 'This connection holds an API key or password, which cannot be refreshed.');
     if (!c.refreshTokenEnc && c.kind !== 'client_credentials') {
       throw new KeywayError('invalid_request', 'This connection has no refresh token, so it cannot be refreshed; reconnect it to get a new token.');
     }
     const out = await this.#refresh(c, { force: true });
     this.#cache.invalidate(id);
+    this.#refuseIfDead(out); // turned red by another process meanwhile: nothing was refreshed
     this.#d.audit.record({ orgId, actor, action: 'token.refresh', integrationId: c.integrationId, connectionId: c.id, detail: { requested: true } });
     return out;
   }
