@@ -127,7 +127,7 @@ describe('connecting an account through a real authorization server', () => {
     }
   });
 
-  test('declining consent shows what happened and stores nothing', async () => {
+  test('declining consent shows what happened, stores nothing, and the session says denied (as in the device flow)', async () => {
     const before = await connectionCount();
     const run = await connectInBrowser(t, provider, integration.id, { decision: 'deny' });
     assert.equal(run.page.status, 400);
@@ -135,7 +135,7 @@ describe('connecting an account through a real authorization server', () => {
     assert.match(run.page.text, /access_denied/);
     assert.equal(await connectionCount(), before);
     const session = await t.api('GET', `/v1/connect-sessions/${run.sessionId}`);
-    assert.equal(session.body.status, 'failed');
+    assert.equal(session.body.status, 'denied');
     assert.equal(session.body.error, 'access_denied');
   });
 

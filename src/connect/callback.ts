@@ -43,7 +43,8 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   const providerError = params.get('error');
   if (providerError) {
     const out = fail(providerError === 'access_denied' ? 'provider_denied' : 'provider_error', sid, { providerError });
-    await markSession(d, attempt, { status: 'failed', error: providerError });
+    // The person said no (as in the device flow): `denied`, so an app can tell it from a failure.
+    await markSession(d, attempt, { status: providerError === 'access_denied' ? 'denied' : 'failed', error: providerError });
     d.audit.record({ orgId: attempt.orgId, actor: BROWSER, action: 'connection.connect_failed', outcome: 'error', integrationId: integration.id, detail: { session: sid, providerError } });
     return out;
   }
@@ -77,6 +78,6 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   return finishConnect(d, { session, integration, ctx, tokens, actor, fromCallback });
 }
 
-async function markSession(d: CallbackDeps, a: ConnectAttemptRecord, patch: { status: 'failed'; error: string | null }): Promise<void> {
+async function markSession(d: CallbackDeps, a: ConnectAttemptRecord, patch: { status: 'failed' | 'denied'; error: string | null }): Promise<void> {
   await d.store.connectSessions.update(a.orgId, a.sessionId, patch);
 }
