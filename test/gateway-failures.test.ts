@@ -5,6 +5,7 @@
  * provider's request is not left running, the audit says what happened, and Keyway keeps serving.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { parseDefinition } from '../src/catalog/index.ts';
@@ -297,5 +298,48 @@ describe('gateway: failures on either side of a call', () => {
     assert.ok(logs.length > 0);
     assert.ok(!logs.includes(STORED_KEY), 'the stored credential is not logged');
     assert.ok(!logs.includes(t.apiKey), 'the API key is not logged');
+  });
+});
+
+describe('gateway: stopping Keyway while a call is in flight', () => {
+  test('a stop waits for the call, says so in the log, and cuts it after the grace period instead of hanging', async () => {
+    const upstream = await startUpstream();
+    const t = await startTestKeyway({
+      closeGraceMs: 400,
+      extraDefinitions: [parseDefinition({ id: 'endless-local', name: 'Endless API', grants: [], credential: 'api_key', api: { baseUrls: [`${upstream.url}/api`] } }, 'test')],
+    });
+    try {
+      const integ = await t.api('POST', '/v1/integrations', { provider: 'endless-local' });
+      const conn = (await t.api('POST', '/v1/connections', { integration: integ.body.id, type: 'api_key', apiKey: STORED_KEY })).body.id as string;
+      // A download the provider never finishes: without a bound, the stop would wait for it for ever.
+      upstream.handle((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.write(Buffer.alloc(1024, 1));
+      });
+      const download = new Promise<'complete' | 'cut'>((resolve, reject) => {
+        const req = httpRequest(`${t.kw.url}/v1/proxy/${conn}/endless`, { headers: { authorization: `Bearer ${t.apiKey}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve('complete'));
+          res.on('aborted', () => resolve('cut'));
+          res.on('error', () => resolve('cut'));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      await eventually('the download to start', async () => (upstream.seen.some((s) => s.url === '/api/endless') ? true : undefined));
+      let bound: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        t.kw.close().then(() => 'stopped' as const),
+        new Promise<'hung'>((r) => { bound = setTimeout(() => r('hung'), 15_000); }),
+      ]);
+      clearTimeout(bound);
+      assert.equal(stopped, 'stopped', 'close() returned while the provider was still sending');
+      assert.equal(await download, 'cut', 'the caller sees the download cut, not a clean end');
+      assert.match(t.logs.text(), /waiting for the requests in flight to finish/);
+      assert.match(t.logs.text(), /cut off/);
+    } finally {
+      await upstream.close();
+      rmSync(t.dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -30,7 +30,11 @@ export interface StartOptions {
   devicePollTickMs?: number;
   /** Provider definitions added to the built-in catalog (tests, embedding). */
   extraDefinitions?: ProviderDefinition[];
+  /** On close, how long requests in flight may take to finish before their connections are cut. Default 10 s. */
+  closeGraceMs?: number;
 }
+
+const CLOSE_GRACE_MS = 10_000;
 
 export interface Keyway {
   app: FastifyInstance;
@@ -99,14 +103,34 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
   return {
     app, url, services, sandbox, orgId: boot.org.id, bootstrapKeyFile: boot.keyFile,
     async close() {
-      await app.close();
+      // Background work first, so no refresh or poll starts while the calls in flight finish.
+      await services.scheduler.stop();
+      await services.devicePoller.stop();
+      await closeServer(app, logger, opts.closeGraceMs ?? CLOSE_GRACE_MS);
       await services.cacheCheck.stop();
       await services.webhooks.stop();
-      await services.scheduler.stop();
       await services.retention.stop();
-      await services.devicePoller.stop();
       await services.audit.close();
       await store.close();
     },
   };
+}
+
+/**
+ * Stops taking requests and waits for those in flight — a long download or a slow provider — for
+ * at most `graceMs`, saying so after a second; then cuts their connections, so a stop never hangs.
+ */
+async function closeServer(app: FastifyInstance, logger: ReturnType<typeof createLogger>, graceMs: number): Promise<void> {
+  const closing = app.close();
+  const told = setTimeout(() => logger.warn(`stopping: waiting for the requests in flight to finish (at most ${Math.ceil(graceMs / 1000)} s)`), Math.min(1000, graceMs / 2));
+  const cut = setTimeout(() => {
+    logger.warn('stopping: requests still in flight after the grace period were cut off');
+    app.server.closeAllConnections();
+  }, graceMs);
+  try {
+    await closing;
+  } finally {
+    clearTimeout(told);
+    clearTimeout(cut);
+  }
 }
