@@ -21,8 +21,17 @@ test('a scheme, an authority or credentials at the start of the path are refused
   }
 });
 
+test('dot segments cannot hide a scheme, an authority or credentials: the path is judged again once they are removed', () => {
+  for (const p of ['/a/..//evil.example/x', '/.//evil.example/x', '/%2e//evil.example', '/a/../http://evil.example', '/./user:pw@evil.example',
+    '/a/../javascript:alert(1)', '/a/..%2F%2Fevil.example', '/a/../http:%2F%2Fevil.example', '/.;x//evil.example', '/a\\..\\\\evil.example']) {
+    assert.throws(() => checkForwardPath(p), /Refused to forward this path: once its dot segments are removed, it (starts with "\/\/"|starts with a URL scheme|carries a user name)/, p);
+  }
+});
+
 test('ordinary API paths pass, including colons, @ and encoded slashes inside segments', () => {
-  for (const p of ['', '/', '/a/../b', '/a/./b', '/projects/group%2Fsub/issues', '/v1/projects:search', '/users/alice@example.com', '/values/Sheet1!A1:B2', '/files/..hidden', '/a//b', '/%2e%2e.txt']) {
+  for (const p of ['', '/', '/a/../b', '/a/./b', '/projects/group%2Fsub/issues', '/v1/projects:search', '/users/alice@example.com', '/values/Sheet1!A1:B2', '/files/..hidden', '/a//b', '/%2e%2e.txt',
+    '/%252e%252e/x', '/a;v=1/b;w=2', '/a//b/../c', '/projects/group%2Fproject', '/caf%C3%A9', '/x@evil.example', '/seg/http://evil.example',
+    '/a/../seg/http://evil.example', '/v1/file.tar.gz', '/.well-known/openid-configuration', '/a/./b/../x@evil.example']) {
     assert.doesNotThrow(() => checkForwardPath(p), p);
   }
 });

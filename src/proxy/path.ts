@@ -35,7 +35,7 @@ const STRUCTURAL = /%(2e|2f|5c|3a|40)/gi;
 /** Schemes refused at the start of a path even without `//` (`data:`, `javascript:`, …). */
 const KNOWN_SCHEMES = /^(https?|wss?|ftp|file|data|javascript|vbscript|gopher|mailto|ldaps?|dict|jar|blob):/i;
 const SCHEME_WITH_SLASH = /^[a-z][a-z0-9+.-]*:\//i;
-/** `user:password@` — credentials in a URL. (A plain `name@example.com` segment is a common API path.) */
+/** `user:password@` in a path's first segment — credentials in a URL. (A plain `name@example.com` segment is a common API path.) */
 const USERINFO = /^[^/@]*:[^/@]*@/;
 /** `..` also in the `..;param` form some servers (Tomcat, Spring) treat as `..`. */
 const DOT_DOT = /^\.\.(;.*)?$/;
@@ -48,8 +48,10 @@ function refuse(what: string): never {
 
 /**
  * Refuses a forwarded path that, decoded, would leave the base URL's path through dot segments, or
- * carries a scheme, an authority (`//host`) or userinfo (`user:password@`). Backslashes count as
- * slashes, as some servers treat them. Nothing else is judged: the provider decides what the rest means.
+ * carries a scheme, an authority (`//host`) or userinfo (`user:password@`) — as sent, and again once
+ * its dot segments are removed (`/a/..//host` is `//host` to a server that removes them). Backslashes
+ * count as slashes, as some servers treat them. Nothing else is judged: the provider decides what the
+ * rest means. The path is forwarded as sent either way.
  *
  * @see RFC 3986 §5.2.4 (remove dot segments) https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4
  * @see RFC 3986 §3.2 (authority, userinfo) https://www.rfc-editor.org/rfc/rfc3986#section-3.2
@@ -58,20 +60,44 @@ export function checkForwardPath(rawPath: string): void {
   // Most API paths hold none of the characters that can give a path structure: nothing to judge.
   if (!MAY_ESCAPE.test(rawPath) && !rawPath.startsWith('//')) return;
   const decoded = rawPath.replace(STRUCTURAL, (m) => String.fromCharCode(parseInt(m.slice(1), 16))).replace(/\\/g, '/');
-  if (decoded.startsWith('//')) refuse('it starts with "//", which names another host (an authority)');
+  checkStart(decoded, 'it');
+  const normalised = withoutDotSegments(decoded);
+  if (normalised !== decoded) checkStart(normalised, 'once its dot segments are removed, it');
+}
+
+/** The start of a decoded path: no authority, scheme or userinfo. */
+function checkStart(decoded: string, it: string): void {
+  if (decoded.startsWith('//')) refuse(`${it} starts with "//", which names another host (an authority)`);
   const rest = decoded.slice(1);
-  if (SCHEME_WITH_SLASH.test(rest) || KNOWN_SCHEMES.test(rest)) refuse('it starts with a URL scheme');
-  const first = rest.split('/', 1)[0] ?? '';
-  if (USERINFO.test(first)) refuse('it carries a user name and password ("user:password@")');
+  if (SCHEME_WITH_SLASH.test(rest) || KNOWN_SCHEMES.test(rest)) refuse(`${it} starts with a URL scheme`);
+  if (USERINFO.test(rest)) refuse(`${it} carries a user name and password ("user:password@")`);
+}
+
+/**
+ * RFC 3986 §5.2.4 on a decoded path (the path itself when it has no dot segment), refusing a `..`
+ * that climbs above its start. Empty segments do not count as depth there, as for a server that
+ * merges slashes (`/a//../..` climbs).
+ */
+function withoutDotSegments(decoded: string): string {
+  const segments = decoded.split('/');
+  const out: string[] = [];
   let depth = 0;
-  for (const segment of rest.split('/')) {
+  let dots = false;
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
     if (DOT_DOT.test(segment)) {
       depth -= 1;
       if (depth < 0) refuse('its ".." segments climb above the API base URL');
-    } else if (segment !== '' && segment !== '.' && !segment.startsWith('.;')) {
-      depth += 1;
+      out.pop();
+      dots = true;
+    } else if (segment === '.' || segment.startsWith('.;')) {
+      dots = true;
+    } else {
+      out.push(segment);
+      if (segment !== '') depth += 1;
     }
   }
+  return dots ? `/${out.join('/')}` : decoded;
 }
 
 /** A call without a query string: one shared empty list, not one per call. */

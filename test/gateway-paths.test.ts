@@ -1,0 +1,70 @@
+/**
+ * The gateway's path and query as a caller sends them by hand (raw bytes, nothing normalised on the
+ * way): what is refused, what reaches the provider exactly as sent, and what the audit log keeps.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseDefinition } from '../src/catalog/index.ts';
+import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+import { type RawResponse, type Upstream, echo, rawRequest, startUpstream } from './helpers/upstream.ts';
+
+const KEY = 'paths-key-4c7e1a9b3d5f';
+
+describe('gateway paths and queries sent as raw bytes', () => {
+  let t: TestKeyway;
+  let upstream: Upstream;
+  /** Connection ids by definition id. */
+  const conns: Record<string, string> = {};
+
+  before(async () => {
+    upstream = await startUpstream();
+    const local = (id: string, api: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      parseDefinition({ id, name: id, grants: [], credential: 'api_key', api, ...extra }, 'test');
+    t = await startTestKeyway({
+      env: { KEYWAY_AUDIT_GROUP_MS: '0' },
+      extraDefinitions: [
+        local('paths-root', { baseUrls: [`${upstream.url}/`], inject: { in: 'header', name: 'X-Api-Key', prefix: '' } }),
+      ],
+    });
+    for (const id of ['paths-root']) {
+      const integration = await t.api('POST', '/v1/integrations', { provider: id });
+      assert.equal(integration.status, 201, JSON.stringify(integration.body));
+      const conn = await t.api('POST', '/v1/connections', { integration: integration.body.id, type: 'api_key', apiKey: KEY });
+      assert.equal(conn.status, 201, JSON.stringify(conn.body));
+      conns[id] = conn.body.id;
+    }
+  });
+  after(async () => {
+    await t.close();
+    await upstream.close();
+  });
+
+  const call = (conn: string, target: string): Promise<RawResponse> =>
+    rawRequest(t.kw.url, `/v1/proxy/${conn}${target}`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+  const refusal = (res: RawResponse, target: string): string => {
+    assert.equal(res.status, 400, target);
+    assert.equal(res.headers['keyway-error'], 'invalid_request', target);
+    return (JSON.parse(res.body.toString()) as { error: { message: string } }).error.message;
+  };
+
+  test('a host, a scheme or credentials that dot segments would bring to the start of the path are refused, and nothing is sent', async () => {
+    upstream.handle(echo);
+    const before = upstream.seen.length;
+    for (const path of ['/a/..//evil.example/x', '/.//evil.example/x', '/%2e//evil.example', '/a/../http://evil.example', '/./user:pw@evil.example',
+      '/a/../javascript:alert(1)', '/a/..%2F%2Fevil.example', '/a/../http:%2F%2Fevil.example']) {
+      assert.match(refusal(await call(conns['paths-root']!, path), path), /Refused to forward this path: once its dot segments are removed, it/, path);
+    }
+    assert.equal(upstream.seen.length, before, 'no request reached the provider');
+  });
+
+  test('paths that only look unusual reach the provider exactly as written', async () => {
+    upstream.handle(echo);
+    for (const path of ['/%252e%252e/x', '/a;v=1/b;w=2', '/a//b', '/projects/group%2Fproject', '/caf%C3%A9', '/x@evil.example',
+      '/seg/http://evil.example', '/a/../seg/http://evil.example', '/v1/file.tar.gz', '/.well-known/x']) {
+      const res = await call(conns['paths-root']!, path);
+      assert.equal(res.status, 200, path);
+      assert.equal(upstream.seen.at(-1)?.url, path, path);
+      assert.equal(upstream.seen.at(-1)?.headers['x-api-key'], KEY, path);
+    }
+  });
+});
