@@ -67,4 +67,23 @@ describe('gateway paths and queries sent as raw bytes', () => {
       assert.equal(upstream.seen.at(-1)?.headers['x-api-key'], KEY, path);
     }
   });
+
+  test('the audit log and the debug log mask a refused path\'s "user:password@" and keep no bare query value', async () => {
+    upstream.handle(echo);
+    const conn = conns['paths-root']!;
+    refusal(await call(conn, '/:hunter2pw@evil.example/x'), 'userinfo');
+    assert.equal((await call(conn, '/items?sk_live_BAREVALUE123&page=2')).status, 200);
+    assert.equal((await call(conn, '/users/me@example.com')).status, 200);
+    const entries = (await t.api('GET', '/v1/audit?action=proxy.call&limit=20')).body.data as { connection: string | null; detail: Record<string, unknown> }[];
+    const refused = entries.find((e) => e.detail['requestedConnection'] === conn);
+    assert.deepEqual({ path: refused?.detail['path'], code: refused?.detail['code'] }, { path: '/[userinfo]@evil.example/x', code: 'invalid_request' });
+    assert.deepEqual(entries.find((e) => e.detail['path'] === '/items')?.detail['query'], ['[value]', 'page']);
+    assert.ok(entries.some((e) => e.connection === conn && e.detail['path'] === '/users/me@example.com'), 'an e-mail address in a path is kept');
+    const logged = t.logs.lines.filter((l) => l.includes('"proxy call"')).join('');
+    assert.match(logged, /\[userinfo\]@evil\.example/);
+    for (const secret of ['hunter2pw', 'sk_live_BAREVALUE123']) {
+      assert.ok(!JSON.stringify(entries).includes(secret), `audit: ${secret}`);
+      assert.ok(!logged.includes(secret), `log: ${secret}`);
+    }
+  });
 });

@@ -40,3 +40,16 @@ test('the audit keeps the path and the query parameter names, never their values
   assert.deepEqual(auditPath('/items', 'api_key=secret&page=2'), { path: '/items', query: ['api_key', 'page'] });
   assert.deepEqual(auditPath('', null), { path: '/', query: [] });
 });
+
+test('the audit masks credentials in a path ("user:password@", also encoded) and keeps the rest as sent', () => {
+  for (const [path, kept] of [
+    ['/:hunter2pw@evil.example/x', '/[userinfo]@evil.example/x'], ['/user:pw@evil.example', '/[userinfo]@evil.example'],
+    ['/./u%3Ap%40evil.example', '/./[userinfo]@evil.example'], ['/seg/http://u:p@ss@evil.example/x', '/seg/http://[userinfo]@evil.example/x'],
+    ['/users/me@example.com', '/users/me@example.com'], ['/values/Sheet1!A1:B2', '/values/Sheet1!A1:B2'], ['/a:b/c@d', '/a:b/c@d'],
+  ]) assert.equal(auditPath(path!, null).path, kept, path);
+  assert.ok(!auditPath(`/${'x'.repeat(505)}:secretpw@evil.example`, null).path.includes('secret'), 'masked before the path is cut to 512');
+});
+
+test('a query parameter without "=" is a value, not a name: the audit keeps a placeholder', () => {
+  assert.deepEqual(auditPath('/items', 'sk_live_BAREVALUE123&page=2&flag=&&x').query, ['[value]', 'page', 'flag', '', '[value]']);
+});

@@ -102,9 +102,28 @@ function withoutDotSegments(decoded: string): string {
 
 /** A call without a query string: one shared empty list, not one per call. */
 const NO_NAMES: readonly string[] = Object.freeze([]);
+/** A segment up to its last `@` (also `%40`); userinfo when that part has a `:` (also `%3A`). Linear: no lazy part. */
+const SEGMENT_TO_LAST_AT = /(^|\/)([^/]*)(?:@|%40)/gi;
+const COLON = /:|%3a/i;
+/** What the audit keeps of a query parameter without `=`: it is a value (`?sk_live_…`), not a name. */
+const BARE_PARAMETER = '[value]';
 
-/** The path as the audit log keeps it: no query values, only the parameter names. */
+/**
+ * The path as the audit log keeps it: credentials in it (`user:password@`) masked as `[userinfo]@`,
+ * and of the query only the parameter names, never a value.
+ */
 export function auditPath(path: string, query: string | null): { path: string; query: readonly string[] } {
-  const names = query === null || query === '' ? NO_NAMES : query.split('&').slice(0, 20).map((p) => p.split('=', 1)[0]!.slice(0, 100));
-  return { path: (path === '' ? '/' : path).slice(0, 512), query: names };
+  const names = query === null || query === '' ? NO_NAMES : query.split('&').slice(0, 20).map(parameterName);
+  const masked = path.includes('@') || path.includes('%40') ? path.replace(SEGMENT_TO_LAST_AT, maskUserinfo) : path;
+  return { path: (masked === '' ? '/' : masked).slice(0, 512), query: names };
+}
+
+function maskUserinfo(match: string, slash: string, beforeAt: string): string {
+  return COLON.test(beforeAt) ? `${slash}[userinfo]@` : match;
+}
+
+function parameterName(parameter: string): string {
+  const eq = parameter.indexOf('=');
+  if (eq === -1) return parameter === '' ? '' : BARE_PARAMETER;
+  return parameter.slice(0, Math.min(eq, 100));
 }
