@@ -28,6 +28,14 @@ test('dot segments cannot hide a scheme, an authority or credentials: the path i
   }
 });
 
+test('a path of 16 KB of colons (as long as Node lets a request line be) is judged at once: one caller cannot stall the gateway', () => {
+  for (const p of [`/${':'.repeat(16_000)}`, `/a/../${':'.repeat(16_000)}`]) {
+    const start = performance.now();
+    checkForwardPath(p);
+    assert.ok(performance.now() - start < 50, `${p.slice(0, 12)}…: ${performance.now() - start} ms`);
+  }
+});
+
 test('ordinary API paths pass, including colons, @ and encoded slashes inside segments', () => {
   for (const p of ['', '/', '/a/../b', '/a/./b', '/projects/group%2Fsub/issues', '/v1/projects:search', '/users/alice@example.com', '/values/Sheet1!A1:B2', '/files/..hidden', '/a//b', '/%2e%2e.txt',
     '/%252e%252e/x', '/a;v=1/b;w=2', '/a//b/../c', '/projects/group%2Fproject', '/caf%C3%A9', '/x@evil.example', '/seg/http://evil.example',

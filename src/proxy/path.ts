@@ -35,8 +35,12 @@ const STRUCTURAL = /%(2e|2f|5c|3a|40)/gi;
 /** Schemes refused at the start of a path even without `//` (`data:`, `javascript:`, …). */
 const KNOWN_SCHEMES = /^(https?|wss?|ftp|file|data|javascript|vbscript|gopher|mailto|ldaps?|dict|jar|blob):/i;
 const SCHEME_WITH_SLASH = /^[a-z][a-z0-9+.-]*:\//i;
-/** `user:password@` in a path's first segment — credentials in a URL. (A plain `name@example.com` segment is a common API path.) */
-const USERINFO = /^[^/@]*:[^/@]*@/;
+/**
+ * `user:password@` in a path's first segment — credentials in a URL. (A plain `name@example.com`
+ * segment is a common API path.) Up to the first `:` and no `:` before it, so a long run of colons
+ * is read once, not once per colon.
+ */
+const USERINFO = /^[^/@:]*:[^/@]*@/;
 /** `..` also in the `..;param` form some servers (Tomcat, Spring) treat as `..`. */
 const DOT_DOT = /^\.\.(;.*)?$/;
 
