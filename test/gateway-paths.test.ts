@@ -24,9 +24,10 @@ describe('gateway paths and queries sent as raw bytes', () => {
       env: { KEYWAY_AUDIT_GROUP_MS: '0' },
       extraDefinitions: [
         local('paths-root', { baseUrls: [`${upstream.url}/`], inject: { in: 'header', name: 'X-Api-Key', prefix: '' } }),
+        local('paths-query', { baseUrls: [`${upstream.url}/api`], inject: { in: 'query', name: 'api_key' } }),
       ],
     });
-    for (const id of ['paths-root']) {
+    for (const id of ['paths-root', 'paths-query']) {
       const integration = await t.api('POST', '/v1/integrations', { provider: id });
       assert.equal(integration.status, 201, JSON.stringify(integration.body));
       const conn = await t.api('POST', '/v1/connections', { integration: integration.body.id, type: 'api_key', apiKey: KEY });
@@ -85,5 +86,17 @@ describe('gateway paths and queries sent as raw bytes', () => {
       assert.ok(!JSON.stringify(entries).includes(secret), `audit: ${secret}`);
       assert.ok(!logged.includes(secret), `log: ${secret}`);
     }
+  });
+
+  test('a raw "#" is refused with a 400 saying to send it as %23, so a key added to the query never lands in a fragment', async () => {
+    upstream.handle(echo);
+    const before = upstream.seen.length;
+    for (const target of ['/things?a=1#frag', '/things#frag', '/things#frag?a=1']) {
+      assert.match(refusal(await call(conns['paths-query']!, target), target), /raw "#".*percent-encode it as %23/, target);
+      assert.match(refusal(await call(conns['paths-root']!, target), target), /percent-encode it as %23/, `${target}, key in a header`);
+    }
+    assert.equal(upstream.seen.length, before, 'nothing reached the provider');
+    assert.equal((await call(conns['paths-query']!, '/things?a=%23frag')).status, 200);
+    assert.equal(upstream.seen.at(-1)?.url, `/api/things?a=%23frag&api_key=${KEY}`);
   });
 });

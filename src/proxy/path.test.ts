@@ -28,6 +28,11 @@ test('dot segments cannot hide a scheme, an authority or credentials: the path i
   }
 });
 
+test('a raw "#" in the path is refused, telling to send it as %23; an encoded one passes', () => {
+  for (const p of ['/things#frag', '/#', '/a/b#c/d']) assert.throws(() => checkForwardPath(p), /"#".*percent-encode it as %23/, p);
+  assert.doesNotThrow(() => checkForwardPath('/things%23frag'));
+});
+
 test('a path of 16 KB of colons (as long as Node lets a request line be) is judged at once: one caller cannot stall the gateway', () => {
   for (const p of [`/${':'.repeat(16_000)}`, `/a/../${':'.repeat(16_000)}`]) {
     const start = performance.now();

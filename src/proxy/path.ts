@@ -28,8 +28,8 @@ export function parseProxyUrl(rawUrl: string): ProxyUrl {
   return { connectionId, path: slash === -1 ? '' : pathPart.slice(slash), query: q === -1 ? null : rawUrl.slice(q + 1) };
 }
 
-/** A path without any of these has no dot segment, scheme, userinfo or encoded separator. */
-const MAY_ESCAPE = /[%.\\:@]/;
+/** A path without any of these has no dot segment, scheme, userinfo, encoded separator or raw `#`. */
+const MAY_ESCAPE = /[%.\\:@#]/;
 /** The characters that give a path structure, decoded once; everything else stays as sent. */
 const STRUCTURAL = /%(2e|2f|5c|3a|40)/gi;
 /** Schemes refused at the start of a path even without `//` (`data:`, `javascript:`, …). */
@@ -51,11 +51,24 @@ function refuse(what: string): never {
 }
 
 /**
+ * Refuses a raw `#` in the path or query. A request target cannot hold one (a fragment stays with the
+ * client), and what comes after it, a credential Keyway adds to the query included, would be read
+ * as a fragment by a server that parses URLs.
+ *
+ * @see RFC 9112 §3.2 (request target) https://www.rfc-editor.org/rfc/rfc9112#section-3.2
+ */
+export function refuseRawHash(raw: string, where: 'path' | 'query'): void {
+  if (!raw.includes('#')) return;
+  throw new KeywayError('invalid_request',
+    `The ${where} holds a raw "#", which a request cannot carry: a fragment is never sent to the server. If the "#" is part of the ${where}, percent-encode it as %23.`);
+}
+
+/**
  * Refuses a forwarded path that, decoded, would leave the base URL's path through dot segments, or
  * carries a scheme, an authority (`//host`) or userinfo (`user:password@`) — as sent, and again once
- * its dot segments are removed (`/a/..//host` is `//host` to a server that removes them). Backslashes
- * count as slashes, as some servers treat them. Nothing else is judged: the provider decides what the
- * rest means. The path is forwarded as sent either way.
+ * its dot segments are removed (`/a/..//host` is `//host` to a server that removes them) — or a raw
+ * `#`. Backslashes count as slashes, as some servers treat them. Nothing else is judged: the provider
+ * decides what the rest means. The path is forwarded as sent either way.
  *
  * @see RFC 3986 §5.2.4 (remove dot segments) https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4
  * @see RFC 3986 §3.2 (authority, userinfo) https://www.rfc-editor.org/rfc/rfc3986#section-3.2
@@ -63,6 +76,7 @@ function refuse(what: string): never {
 export function checkForwardPath(rawPath: string): void {
   // Most API paths hold none of the characters that can give a path structure: nothing to judge.
   if (!MAY_ESCAPE.test(rawPath) && !rawPath.startsWith('//')) return;
+  refuseRawHash(rawPath, 'path');
   const decoded = rawPath.replace(STRUCTURAL, (m) => String.fromCharCode(parseInt(m.slice(1), 16))).replace(/\\/g, '/');
   checkStart(decoded, 'it');
   const normalised = withoutDotSegments(decoded);
