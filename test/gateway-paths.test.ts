@@ -5,6 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDefinition } from '../src/catalog/index.ts';
+import { newId } from '../src/core/ids.ts';
+import { cryptoRandom } from '../src/core/random.ts';
 import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
 import { type RawResponse, type Upstream, echo, rawRequest, startUpstream } from './helpers/upstream.ts';
 
@@ -25,6 +27,7 @@ describe('gateway paths and queries sent as raw bytes', () => {
       extraDefinitions: [
         local('paths-root', { baseUrls: [`${upstream.url}/`], inject: { in: 'header', name: 'X-Api-Key', prefix: '' } }),
         local('paths-query', { baseUrls: [`${upstream.url}/api`], inject: { in: 'query', name: 'api_key' } }),
+        local('paths-tmpl', { baseUrls: [`${upstream.url}/t/{sub}/x`] }, { connectionParams: { sub: { label: 'sub-account', pattern: '.*', example: 'acme' } } }),
       ],
     });
     for (const id of ['paths-root', 'paths-query']) {
@@ -98,5 +101,30 @@ describe('gateway paths and queries sent as raw bytes', () => {
     assert.equal(upstream.seen.length, before, 'nothing reached the provider');
     assert.equal((await call(conns['paths-query']!, '/things?a=%23frag')).status, 200);
     assert.equal(upstream.seen.at(-1)?.url, `/api/things?a=%23frag&api_key=${KEY}`);
+  });
+
+  test('a connection value of only dots for a path placeholder is refused when connecting, and a stored one is refused with what to do', async () => {
+    upstream.handle(echo);
+    const integration = (await t.api('POST', '/v1/integrations', { provider: 'paths-tmpl' })).body.id as string;
+    const connect = (sub: string) => t.api('POST', '/v1/connections', { integration, type: 'api_key', apiKey: KEY, params: { sub } });
+    for (const sub of ['..', '.', '%2e%2e']) {
+      const res = await connect(sub);
+      assert.equal(res.status, 400, sub);
+      assert.equal(res.headers.get('keyway-error'), 'invalid_request');
+      assert.match(res.body.error.message, /"params\.sub" cannot be only dots.*Give a valid sub-account \(e\.g\. "acme"\)/, sub);
+    }
+    const good = (await connect('a.b')).body.id as string;
+    assert.equal((await call(good, '/leaf')).status, 200);
+    assert.equal(upstream.seen.at(-1)?.url, '/t/a.b/x/leaf');
+
+    // A row stored before connection values were checked for dots.
+    const { store, vault } = t.kw.services;
+    const row = (await store.connections.get(t.kw.orgId, good))!;
+    const id = newId('connection', cryptoRandom);
+    await store.connections.insert({ ...row, id, params: { sub: '..' }, accessTokenEnc: await vault.encrypt({ orgId: row.orgId, recordId: id, field: 'access_token' }, KEY) });
+    const before = upstream.seen.length;
+    const message = refusal(await call(id, '/leaf'), 'stored ..');
+    assert.match(message, /This connection's "params\.sub" is only dots \(".."\).*Reconnect it with a valid "params\.sub"/);
+    assert.equal(upstream.seen.length, before, 'nothing reached the provider (it went to /x/leaf before)');
   });
 });
