@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDefinition } from './load.ts';
-import { canFill, keptValues, userinfoRequest, validateConnectionParams } from './templates.ts';
+import { canFill, fillTemplate, keptValues, userinfoRequest, validateConnectionParams } from './templates.ts';
 
 const zendesk = parseDefinition({
   id: 'zd', name: 'Zendesk', authorizationUrl: 'https://{subdomain}.zendesk.com/oauth/authorizations/new', tokenUrl: 'https://{subdomain}.zendesk.com/oauth/tokens',
@@ -19,6 +19,29 @@ test('a subdomain is a subdomain: dots, slashes and unknown names are refused', 
   assert.deepEqual(validateConnectionParams(zendesk, { subdomain: 'acme' }), { subdomain: 'acme' });
   for (const bad of ['evil.com/x', 'a.b', 'acme.zendesk.com', 'a%2eb']) assert.throws(() => validateConnectionParams(zendesk, { subdomain: bad }), /"params\.subdomain" is not a valid Zendesk subdomain \(e\.g\. "acme"\)/);
   assert.throws(() => validateConnectionParams(zendesk, { subdomain: 'acme', tenant: 'x' }), /no connection param "tenant"/);
+});
+
+const anyTenant = parseDefinition({
+  id: 'any', name: 'Any', authorizationUrl: 'https://x/a', tokenUrl: 'https://x/t',
+  connectionParams: { tenant: { label: 'tenant', pattern: '.*', example: 'acme' } }, keep: { region: { from: 'region' } },
+  api: { baseUrls: ['https://api.example/t/{tenant}/v1'] },
+}, 'any.yaml');
+const DOTS = ['.', '..', '...', '%2e', '.%2E', '%2e%2E'];
+
+test('a connection value of only dots is refused when connecting, even where the pattern allows it: it would move the URL\'s path', () => {
+  for (const dots of DOTS) {
+    assert.throws(() => validateConnectionParams(anyTenant, { tenant: dots }), /"params\.tenant" cannot be only dots.*Give a valid tenant \(e\.g\. "acme"\)/, dots);
+  }
+  assert.deepEqual(validateConnectionParams(anyTenant, { tenant: 'a.b' }), { tenant: 'a.b' });
+  for (const dots of DOTS) assert.throws(() => keptValues(anyTenant, { region: dots }), /Any sent a "region" of only dots; nothing was stored/, dots);
+});
+
+test('a stored connection value of only dots is refused where a URL is filled, saying to reconnect; other values stay in their segment', () => {
+  for (const dots of DOTS) {
+    assert.throws(() => fillTemplate('https://api.example/t/{tenant}/v1', { tenant: dots }), /This connection's "params\.tenant" is only dots.*Reconnect it with a valid "params\.tenant"/, dots);
+    assert.throws(() => fillTemplate('https://api.example/{region}/v1', {}, { region: dots }), /This connection's "\{region\}" value is only dots.*Reconnect it/, dots);
+  }
+  assert.equal(new URL(fillTemplate('https://api.example/t/{tenant}/v1', { tenant: '../x/%2e' })).pathname, '/t/..%2Fx%2F%252e/v1');
 });
 
 test('an API base URL from a kept value can be filled only once that value is known', () => {

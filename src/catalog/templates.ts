@@ -8,6 +8,15 @@ import type { ProviderDefinition } from './schema.ts';
  */
 const PLACEHOLDER = /\{([a-z][a-z0-9_]*)\}/g;
 
+/**
+ * A value of only dots (`.`, `..`, also percent-encoded): in a URL's path it is a dot segment, which
+ * `new URL` and servers resolve, so `/t/{tenant}/v1` with `..` would become `/v1`. Refused wherever
+ * connection values are checked or filled, whatever a definition's pattern allows.
+ *
+ * @see RFC 3986 §5.2.4 (remove dot segments) https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4
+ */
+const ONLY_DOTS = /^(?:\.|%2e)+$/i;
+
 export function placeholdersOf(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
 }
@@ -19,7 +28,8 @@ export function hasTemplates(def: ProviderDefinition): boolean {
 
 /**
  * Checks and completes connection values against the definition: unknown names refused, missing ones
- * take their default or are refused, each must match its pattern. The error says what to send.
+ * take their default or are refused, each must match its pattern and not be only dots. The error says
+ * what to send.
  */
 export function validateConnectionParams(def: ProviderDefinition, given: Record<string, unknown> | undefined): Record<string, string> {
   const input = given ?? {};
@@ -42,6 +52,9 @@ export function validateConnectionParams(def: ProviderDefinition, given: Record<
     if (typeof value !== 'string' || !new RegExp(`^(?:${spec.pattern})$`).test(value)) {
       throw new KeywayError('invalid_request', `"params.${name}" is not a valid ${spec.label}${spec.example ? ` (e.g. "${spec.example}")` : ''}.`);
     }
+    if (ONLY_DOTS.test(value)) {
+      throw new KeywayError('invalid_request', `"params.${name}" cannot be only dots ("${value.slice(0, 20)}"): in a URL's path that means "here" or "one level up", not a name. Give a valid ${spec.label}${spec.example ? ` (e.g. "${spec.example}")` : ''}.`);
+    }
     out[name] = value;
   }
   return out;
@@ -50,13 +63,26 @@ export function validateConnectionParams(def: ProviderDefinition, given: Record<
 /**
  * Fills a template. Values from connection params are URL-component encoded (they were validated
  * already); a kept URL value (`{instance_url}`) is inserted as is and must itself be checked by the caller.
+ * A value of only dots is refused here too (a row stored before that check), saying to reconnect.
  */
 export function fillTemplate(template: string, params: Record<string, string>, kept: Record<string, string> = {}): string {
   return template.replace(PLACEHOLDER, (_m, name: string) => {
-    if (Object.hasOwn(params, name)) return encodeURIComponent(params[name] ?? '');
-    if (Object.hasOwn(kept, name)) return (kept[name] ?? '').replace(/\/+$/, '');
+    if (Object.hasOwn(params, name)) {
+      const value = params[name] ?? '';
+      if (ONLY_DOTS.test(value)) throw onlyDotsStored(`"params.${name}"`, value, `Reconnect it with a valid "params.${name}".`);
+      return encodeURIComponent(value);
+    }
+    if (Object.hasOwn(kept, name)) {
+      const value = kept[name] ?? '';
+      if (ONLY_DOTS.test(value)) throw onlyDotsStored(`"{${name}}" value`, value, 'Reconnect it so the provider sends a valid one.');
+      return value.replace(/\/+$/, '');
+    }
     throw new KeywayError('invalid_request', `This connection has no value for "{${name}}"; reconnect it with "params.${name}".`);
   });
+}
+
+function onlyDotsStored(what: string, value: string, todo: string): KeywayError {
+  return new KeywayError('invalid_request', `This connection's ${what} is only dots ("${value.slice(0, 20)}"), which in a URL's path means "here" or "one level up", so it is not used. ${todo}`);
 }
 
 /** True when every placeholder of a template has a value (an API base URL from `{instance_url}` has none before the first token). */
@@ -99,6 +125,9 @@ function keptFrom(def: ProviderDefinition, source: 'token_response' | 'callback'
     if (spec.in !== source) continue;
     const v = read(spec.from);
     if (v === null) continue;
+    if (ONLY_DOTS.test(v)) {
+      throw new KeywayError('provider_error', `${def.name} sent a "${spec.from}" of only dots; nothing was stored. Connect again; if it keeps happening, tell the provider's support.`);
+    }
     if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`).test(v)) {
       throw new KeywayError('provider_error', `${def.name} sent a "${spec.from}" that is not what it should be (${spec.pattern}); nothing was stored. Connect again; if it keeps happening, tell the provider's support.`);
     }

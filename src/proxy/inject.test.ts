@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { KeywayError } from '../core/errors.ts';
 import { credentialFor, upstreamQuery } from './inject.ts';
 import { requestHeaders, responseHeaders } from './headers.ts';
 
@@ -28,6 +29,15 @@ test('a query credential is added to the caller\'s query as sent, replacing a ca
   assert.equal(upstreamQuery(null, inQuery, cred), '?api_key=k');
   assert.equal(upstreamQuery('x=1', bearer, credentialFor('oauth2', bearer, 't')), '?x=1');
   assert.equal(upstreamQuery(null, bearer, credentialFor('oauth2', bearer, 't')), '');
+});
+
+test('a raw "#" in the caller\'s query is refused, telling to send it as %23: a credential added after it would be read as a fragment', () => {
+  const cred = credentialFor('api_key', inQuery, 'k');
+  for (const q of ['a=1#frag', '#', 'a=%23&b=#']) {
+    assert.throws(() => upstreamQuery(q, inQuery, cred), (e: KeywayError) => e.code === 'invalid_request' && /"#".*percent-encode it as %23/.test(e.message), q);
+  }
+  assert.throws(() => upstreamQuery('a=1#frag', bearer, credentialFor('oauth2', bearer, 't')), /%23/, 'whatever the credential');
+  assert.equal(upstreamQuery('a=%23frag', inQuery, cred), '?a=%23frag&api_key=k');
 });
 
 test('hop-by-hop headers, Host, the caller\'s Authorization, Keyway-* and the credential header never go upstream', () => {

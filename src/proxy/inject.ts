@@ -1,5 +1,6 @@
 import type { ProviderDefinition } from '../catalog/index.ts';
 import type { ConnectionKind } from '../store/index.ts';
+import { refuseRawHash } from './path.ts';
 
 export type Injection = ProviderDefinition['api']['inject'];
 
@@ -58,9 +59,11 @@ export class CredentialMemo {
 
 /**
  * The query string sent upstream: the caller's, as received, with the credential parameter added
- * (and a caller's own parameter of that name removed, so only Keyway's is sent).
+ * (and a caller's own parameter of that name removed, so only Keyway's is sent). A raw `#` in it is
+ * refused (`refuseRawHash`), whatever the credential, so one rule holds for every connection.
  */
 export function upstreamQuery(callerQuery: string | null, inject: Injection, credential: Credential): string {
+  if (callerQuery !== null) refuseRawHash(callerQuery, 'query');
   if (credential.query === null) return callerQuery === null ? '' : `?${callerQuery}`;
   const name = encodeURIComponent(inject.name);
   const kept = callerQuery === null || callerQuery === '' ? [] : callerQuery.split('&').filter((p) => {

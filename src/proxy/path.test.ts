@@ -21,8 +21,30 @@ test('a scheme, an authority or credentials at the start of the path are refused
   }
 });
 
+test('dot segments cannot hide a scheme, an authority or credentials: the path is judged again once they are removed', () => {
+  for (const p of ['/a/..//evil.example/x', '/.//evil.example/x', '/%2e//evil.example', '/a/../http://evil.example', '/./user:pw@evil.example',
+    '/a/../javascript:alert(1)', '/a/..%2F%2Fevil.example', '/a/../http:%2F%2Fevil.example', '/.;x//evil.example', '/a\\..\\\\evil.example']) {
+    assert.throws(() => checkForwardPath(p), /Refused to forward this path: once its dot segments are removed, it (starts with "\/\/"|starts with a URL scheme|carries a user name)/, p);
+  }
+});
+
+test('a raw "#" in the path is refused, telling to send it as %23; an encoded one passes', () => {
+  for (const p of ['/things#frag', '/#', '/a/b#c/d']) assert.throws(() => checkForwardPath(p), /"#".*percent-encode it as %23/, p);
+  assert.doesNotThrow(() => checkForwardPath('/things%23frag'));
+});
+
+test('a path of 16 KB of colons (as long as Node lets a request line be) is judged at once: one caller cannot stall the gateway', () => {
+  for (const p of [`/${':'.repeat(16_000)}`, `/a/../${':'.repeat(16_000)}`]) {
+    const start = performance.now();
+    checkForwardPath(p);
+    assert.ok(performance.now() - start < 50, `${p.slice(0, 12)}…: ${performance.now() - start} ms`);
+  }
+});
+
 test('ordinary API paths pass, including colons, @ and encoded slashes inside segments', () => {
-  for (const p of ['', '/', '/a/../b', '/a/./b', '/projects/group%2Fsub/issues', '/v1/projects:search', '/users/alice@example.com', '/values/Sheet1!A1:B2', '/files/..hidden', '/a//b', '/%2e%2e.txt']) {
+  for (const p of ['', '/', '/a/../b', '/a/./b', '/projects/group%2Fsub/issues', '/v1/projects:search', '/users/alice@example.com', '/values/Sheet1!A1:B2', '/files/..hidden', '/a//b', '/%2e%2e.txt',
+    '/%252e%252e/x', '/a;v=1/b;w=2', '/a//b/../c', '/projects/group%2Fproject', '/caf%C3%A9', '/x@evil.example', '/seg/http://evil.example',
+    '/a/../seg/http://evil.example', '/v1/file.tar.gz', '/.well-known/openid-configuration', '/a/./b/../x@evil.example']) {
     assert.doesNotThrow(() => checkForwardPath(p), p);
   }
 });
@@ -30,4 +52,17 @@ test('ordinary API paths pass, including colons, @ and encoded slashes inside se
 test('the audit keeps the path and the query parameter names, never their values', () => {
   assert.deepEqual(auditPath('/items', 'api_key=secret&page=2'), { path: '/items', query: ['api_key', 'page'] });
   assert.deepEqual(auditPath('', null), { path: '/', query: [] });
+});
+
+test('the audit masks credentials in a path ("user:password@", also encoded) and keeps the rest as sent', () => {
+  for (const [path, kept] of [
+    ['/:hunter2pw@evil.example/x', '/[userinfo]@evil.example/x'], ['/user:pw@evil.example', '/[userinfo]@evil.example'],
+    ['/./u%3Ap%40evil.example', '/./[userinfo]@evil.example'], ['/seg/http://u:p@ss@evil.example/x', '/seg/http://[userinfo]@evil.example/x'],
+    ['/users/me@example.com', '/users/me@example.com'], ['/values/Sheet1!A1:B2', '/values/Sheet1!A1:B2'], ['/a:b/c@d', '/a:b/c@d'],
+  ]) assert.equal(auditPath(path!, null).path, kept, path);
+  assert.ok(!auditPath(`/${'x'.repeat(505)}:secretpw@evil.example`, null).path.includes('secret'), 'masked before the path is cut to 512');
+});
+
+test('a query parameter without "=" is a value, not a name: the audit keeps a placeholder', () => {
+  assert.deepEqual(auditPath('/items', 'sk_live_BAREVALUE123&page=2&flag=&&x').query, ['[value]', 'page', 'flag', '', '[value]']);
 });
