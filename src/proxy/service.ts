@@ -4,7 +4,7 @@ import { KeywayError, isKeywayError } from '../core/errors.ts';
 import { type Principal, actorOf, canUseConnection } from '../access/index.ts';
 import type { Actor, AuditEvent } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
-import { type ProxyUrl, checkForwardPath, parseProxyUrl } from './path.ts';
+import { type ProxyUrl, checkForwardPath, parseProxyUrl, refuseRawHash } from './path.ts';
 import { callEvent } from './call-event.ts';
 import { headerValue, requestHeaders } from './headers.ts';
 import { type Credential, upstreamQuery } from './inject.ts';
@@ -153,6 +153,7 @@ export class ProxyService {
   #startFromMemory(started: Started): boolean {
     const { req, principal, url } = started;
     checkForwardPath(url.path);
+    if (url.query !== null) refuseRawHash(url.query, 'query'); // before any token work, as for the path
     refuseUnsafeMethod(req.method);
     refuseWebSocket(req);
     if (principal.scope.connections.length > 0 && !principal.scope.connections.includes(url.connectionId)) throw notFound(url.connectionId);
