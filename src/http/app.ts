@@ -14,6 +14,7 @@ import { metaRoutes } from './routes/meta.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { gatewayListener, isGatewayUrl, proxyRoutes } from './routes/proxy.ts';
 import { createServer } from 'node:http';
+import { answerClientError } from './client-error.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { connectPages } from './pages/connect-pages.ts';
@@ -40,6 +41,7 @@ export function createApp(services: Services, mounts: Mount[] = []): FastifyInst
     loggerInstance: services.logger as unknown as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: 500 },
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
