@@ -166,6 +166,39 @@ describe('gateway: failures on either side of a call', () => {
     assert.equal((await fetch(`${t.kw.url}/v1/proxy/${conn}/after-leave`, { headers: auth() })).status, 200);
   });
 
+  test('a provider answer whose headers are too large to read: 502 provider_error saying the request did reach it, without Retry-After', async () => {
+    let ran = 0;
+    upstream.handle((_req, res) => {
+      ran += 1;
+      res.writeHead(201, { 'content-type': 'application/json', 'x-huge': 'h'.repeat(17_000) });
+      res.end('{"created":true}');
+    });
+    const res = await fetch(`${t.kw.url}/v1/proxy/${conn}/orders`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{"item":1}' });
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.get('keyway-error'), 'provider_error');
+    assert.equal(res.headers.get('retry-after'), null, 'retrying would run the request again');
+    const body = await res.json() as { error: { message: string } };
+    assert.match(body.error.message, /headers larger than Keyway reads.*did reach the provider/);
+    assert.equal(ran, 1);
+    const entry = await eventually('the call\'s audit entry', () => auditOf('/orders'));
+    assert.equal(entry.detail.code, 'provider_error');
+    upstream.handle(echo);
+  });
+
+  test('a stored API key that cannot go in a header (a pasted line break): 409 saying the connection\'s credential is at fault, nothing sent', async () => {
+    const integ = (await t.api('GET', '/v1/integrations')).body.data.find((i: { provider: string }) => i.provider === 'flaky-local');
+    const bad = await t.api('POST', '/v1/connections', { integration: integ.id, type: 'api_key', apiKey: 'key-part-one\nkey-part-two' });
+    assert.equal(bad.status, 201, JSON.stringify(bad.body));
+    const before = upstream.seen.length;
+    const res = await fetch(`${t.kw.url}/v1/proxy/${bad.body.id}/items`, { headers: auth() });
+    assert.equal(res.status, 409);
+    const body = await res.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'conflict');
+    assert.match(body.error.message, /stored credential cannot be sent in an HTTP header.*Replace the connection/);
+    assert.ok(!JSON.stringify(body).includes('key-part'), 'the credential is not in the answer');
+    assert.equal(upstream.seen.length, before, 'nothing was sent');
+  });
+
   test('a provider that never starts its answer: given up on after KEYWAY_GATEWAY_TIMEOUT_MS with a 503 that says it did not answer in time', async () => {
     let providerGaveUp = false;
     upstream.handle((_req, res) => {

@@ -191,6 +191,10 @@ function upstreamError(err: unknown): KeywayError {
   if (e?.code === 'UND_ERR_INVALID_ARG') {
     return new KeywayError('invalid_request', 'The request could not be forwarded: a header or the method is not valid HTTP.', { cause: err });
   }
+  if (e?.code === 'UND_ERR_HEADERS_OVERFLOW') {
+    // The provider got the request and answered: trying again would run it again and fail the same way.
+    return new KeywayError('provider_error', 'The provider answered with headers larger than Keyway reads (16 KB in all), so its answer could not be passed on. The request did reach the provider: check there whether it took effect before sending it again.', { cause: err });
+  }
   const timeout = e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT';
   return new KeywayError('provider_unavailable', timeout
     ? 'The provider did not answer in time; retry shortly.'

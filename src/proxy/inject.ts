@@ -1,5 +1,6 @@
 import type { ProviderDefinition } from '../catalog/index.ts';
 import type { ConnectionKind } from '../store/index.ts';
+import { KeywayError } from '../core/errors.ts';
 import { refuseRawHash } from './path.ts';
 
 export type Injection = ProviderDefinition['api']['inject'];
@@ -27,6 +28,7 @@ export interface Credential {
  * @see RFC 7617 §2 (Basic) https://www.rfc-editor.org/rfc/rfc7617#section-2
  */
 export function credentialFor(kind: ConnectionKind, inject: Injection, secret: string): Credential {
+  if (kind !== 'basic' && inject.in === 'header') refuseUnsendable(secret); // Basic is sent base64-encoded
   if (kind === 'basic') {
     const name = inject.in === 'header' ? inject.name : 'Authorization';
     return { header: [name, `Basic ${Buffer.from(secret, 'utf8').toString('base64')}`], query: null, reserved: name.toLowerCase() };
@@ -35,6 +37,20 @@ export function credentialFor(kind: ConnectionKind, inject: Injection, secret: s
     return { header: null, query: `${encodeURIComponent(inject.name)}=${encodeURIComponent(secret)}`, reserved: null };
   }
   return { header: [inject.name, `${inject.prefix}${secret}`], query: null, reserved: inject.name.toLowerCase() };
+}
+
+/** What an HTTP header value may hold: tabs, visible ASCII and Latin-1 (RFC 9110 §5.5; Node refuses the rest). */
+const HEADER_SAFE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * A stored credential that cannot go in a header (a line break pasted with an API key, a character
+ * beyond Latin-1) would be refused by the HTTP client as if the caller's request were at fault: say
+ * it is the connection's. Made once per secret (`CredentialMemo`), not per call.
+ */
+function refuseUnsendable(secret: string): void {
+  if (HEADER_SAFE.test(secret)) return;
+  throw new KeywayError('conflict', 'The connection\'s stored credential cannot be sent in an HTTP header: it holds a line break, a control character or a character outside Latin-1. Replace the connection with one holding the credential exactly as the provider issued it.',
+    { details: { reason: 'credential_unsendable' } });
 }
 
 /**
