@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { SandboxServer } from '../src/sandbox/index.ts';
@@ -165,6 +166,21 @@ describe('gateway: forwarding to the provider API', () => {
     assert.equal(await res.text(), body);
     assert.match(res.headers.get('keyway-hint') ?? '', /"chat:write".*Re-authenticate/);
     assert.equal(res.headers.get('keyway-error'), null);
+  });
+
+  test('a compressed 403 scope error (the caller asked for gzip or br, as fetch does) gets the hint too, and comes back still compressed', async () => {
+    const body = JSON.stringify({ error: 'insufficient_scope', scope: 'items:write' });
+    for (const [encoding, packed] of [['gzip', gzipSync(body)], ['br', brotliCompressSync(body)], ['deflate', deflateSync(body)]] as const) {
+      upstream.handle((_req, res) => {
+        res.writeHead(403, { 'content-type': 'application/json', 'content-encoding': encoding });
+        res.end(packed);
+      });
+      const res = await proxy('/items', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip, deflate, br' } });
+      assert.equal(res.status, 403);
+      assert.equal(res.headers.get('content-encoding'), encoding, 'passed on as the provider sent it');
+      assert.equal(await res.text(), body, `${encoding}: decoded by the caller, the provider's body`);
+      assert.match(res.headers.get('keyway-hint') ?? '', /"items:write".*Re-authenticate/, encoding);
+    }
   });
 
   test('API-key and Basic connections: the stored credential is injected, and a 401 comes back with a hint, without a refresh', async () => {

@@ -1,3 +1,5 @@
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+
 /**
  * `Keyway-Hint`: advice added to a provider's response, the response itself untouched. The one
  * that matters most: a 403 because the connection lacks a scope, which only a person can fix by
@@ -53,6 +55,25 @@ export function scopeProblemFromHeaders(status: number, headers: Headers): Scope
   if (status !== 401 && accepted.length > 0 && granted !== undefined) {
     const have = new Set(scopeList(granted));
     if (!accepted.some((s) => have.has(s))) return { scopes: accepted };
+  }
+  return null;
+}
+
+/**
+ * A held body as text can be read, whatever `Content-Encoding` the provider used (the caller gets
+ * it as sent; `fetch` asks for gzip by default): null for an encoding not known here, or a body
+ * that does not decode within a few times the hint limit.
+ */
+export function readableBody(body: Buffer, contentEncoding: string | string[] | undefined): Buffer | null {
+  const encoding = (Array.isArray(contentEncoding) ? contentEncoding.join(',') : contentEncoding ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return body;
+  const bound = { maxOutputLength: 4 * HINT_BODY_LIMIT };
+  try {
+    if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(body, bound);
+    if (encoding === 'br') return brotliDecompressSync(body, bound);
+    if (encoding === 'deflate') return body[0] !== undefined && (body[0] & 0x0f) === 8 ? inflateSync(body, bound) : inflateRawSync(body, bound);
+  } catch {
+    return null; // cut short, a bomb past the bound, or not what it says: nothing to recognise
   }
   return null;
 }

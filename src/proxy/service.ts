@@ -8,7 +8,7 @@ import { type ProxyUrl, checkForwardPath, parseProxyUrl, refuseRawHash } from '.
 import { callEvent } from './call-event.ts';
 import { headerValue, requestHeaders } from './headers.ts';
 import { type Credential, upstreamQuery } from './inject.ts';
-import { HINT_BODY_LIMIT, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
+import { HINT_BODY_LIMIT, readableBody, scopeHint, scopeProblemFromBody, scopeProblemFromHeaders, unauthorizedHint } from './hints.ts';
 import { type AttemptDone, type AttemptResult, type Decider, type Disposition, GATEWAY_TIMEOUT_MS, startUpstream, upstreamRequest, writeHeld } from './forward.ts';
 import { type ApiBase, type ProxyTarget, type ProxyTargets, pickBase } from './target.ts';
 
@@ -279,7 +279,8 @@ export class ProxyService {
   }
 
   #sendHeldWithScopeHint(call: Call, held: Extract<AttemptResult, { kind: 'held' }>): Outcome {
-    const problem = scopeProblemFromBody(held.body);
+    const readable = readableBody(held.body, held.parsed['content-encoding']);
+    const problem = readable === null ? null : scopeProblemFromBody(readable);
     writeHeld(call.started.res, held, problem ? [KEYWAY_HINT, scopeHint(problem, call.connection.grantedScopes)] : []);
     return { status: held.status, retried: false, complete: true };
   }
