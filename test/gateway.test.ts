@@ -183,6 +183,40 @@ describe('gateway: forwarding to the provider API', () => {
     }
   });
 
+  test('a 401 with a large body (an 80 KB HTML page) still causes the refresh and the retry; when the retry cannot be made, the 401 comes back with the hint and no body', async () => {
+    const page = `<html><body>${'Unauthorized. '.repeat(6000)}</body></html>`;
+    const rejected = token;
+    upstream.handle((req, res) => {
+      if (req.headers.authorization === `Bearer ${rejected}`) {
+        res.writeHead(401, { 'content-type': 'text/html', 'content-length': String(Buffer.byteLength(page)) });
+        res.end(page);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true }));
+    });
+    const res = await proxy('/me');
+    assert.equal(res.status, 200, 'refreshed and retried');
+    assert.deepEqual(await res.json(), { ok: true });
+    token = (await t.api('GET', `/v1/connections/${conn}/token`)).body.accessToken;
+    assert.notEqual(token, rejected, 'a new token was stored');
+
+    // A streamed upload cannot be replayed: the 401 goes back with the hint, its 80 KB page left out.
+    const current = token;
+    upstream.handle((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'content-type': 'text/html', 'content-length': String(Buffer.byteLength(page)) });
+      res.end(page);
+    });
+    const upload = await proxy('/upload', { method: 'POST', body: new Blob(['x'.repeat(100_000)]).stream(), duplex: 'half', headers: { 'content-type': 'application/octet-stream' } } as RequestInit);
+    assert.equal(upload.status, 401);
+    assert.match(upload.headers.get('keyway-hint') ?? '', /refreshed it but did not replay this request.*Send the request again/);
+    assert.equal(await upload.text(), '');
+    token = (await t.api('GET', `/v1/connections/${conn}/token`)).body.accessToken;
+    assert.notEqual(token, current);
+    upstream.handle(echo);
+  });
+
   test('API-key and Basic connections: the stored credential is injected, and a 401 comes back with a hint, without a refresh', async () => {
     // Seeded from the OAuth connection's row (the creation route needs a provider that takes such credentials).
     const { store, vault } = t.kw.services;

@@ -32,8 +32,11 @@ export interface Decider {
 export type AttemptResult =
   /** The response went to the caller (or the caller went away mid-way: `complete` false). */
   | { kind: 'streamed'; status: number; complete: boolean }
-  /** A held response, nothing written yet: `writeHeld` sends it. */
-  | { kind: 'held'; status: number; headers: string[]; parsed: Record<string, string | string[] | undefined>; body: Buffer };
+  /**
+   * A held response, nothing written yet: `writeHeld` sends it. `cut`: a 401 whose body was past
+   * HINT_BODY_LIMIT, dropped unread so the refresh can still happen; `body` is then empty.
+   */
+  | { kind: 'held'; status: number; headers: string[]; parsed: Record<string, string | string[] | undefined>; body: Buffer; cut: boolean };
 
 /**
  * The gateway's default timeout (KEYWAY_GATEWAY_TIMEOUT_MS): how long the provider may take to start
@@ -147,9 +150,18 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#mode === STREAM) return this.#write(chunk);
+    if (this.#done === null) return; // a cut 401, already handed over
     const held = this.#held ??= [];
     this.#heldBytes += chunk.length;
     held.push(chunk);
+    if (this.#heldBytes > HINT_BODY_LIMIT && this.#status === 401) {
+      // A large 401 page (a CDN's HTML): what matters is the refresh and the retry, not the page.
+      // Its body is dropped and its connection closed, rather than read to an end that may be far off.
+      this.#held = null;
+      this.settle({ kind: 'held', status: 401, headers: this.#rawHeaders, parsed: this.#parsed, body: EMPTY, cut: true });
+      this.#controller?.abort(new Error('a 401 body past the hint limit is not read'));
+      return;
+    }
     if (this.#heldBytes > HINT_BODY_LIMIT) {
       // Too large to judge: it goes back as it is, streamed from here on.
       this.#startStreaming([]);
@@ -160,7 +172,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.#mode === HOLD) {
-      this.settle({ kind: 'held', status: this.#status, headers: this.#rawHeaders, parsed: this.#parsed, body: Buffer.concat(this.#held ?? [], this.#heldBytes) });
+      this.settle({ kind: 'held', status: this.#status, headers: this.#rawHeaders, parsed: this.#parsed, body: Buffer.concat(this.#held ?? [], this.#heldBytes), cut: false });
       return;
     }
     this.#res.end();
@@ -177,11 +189,27 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Sends a held response as it came, with extra headers (a hint). */
+/**
+ * Sends a held response as it came, with extra headers (a hint). A cut one goes with its status and
+ * headers but no body (its length and encoding headers left out, as they describe the dropped one).
+ */
 export function writeHeld(res: ServerResponse, held: Extract<AttemptResult, { kind: 'held' }>, extra: string[]): void {
-  res.writeHead(held.status, [...held.headers, ...extra]);
-  res.end(held.body);
+  if (!held.cut) {
+    res.writeHead(held.status, [...held.headers, ...extra]);
+    res.end(held.body);
+    return;
+  }
+  const kept: string[] = [];
+  for (let i = 0; i < held.headers.length; i += 2) {
+    if (!ABOUT_THE_BODY.has(held.headers[i]!.toLowerCase())) kept.push(held.headers[i]!, held.headers[i + 1]!);
+  }
+  res.writeHead(held.status, [...kept, 'content-length', '0', ...extra]);
+  res.end();
 }
+
+/** Headers that describe a body, left out when the body is not sent. */
+const ABOUT_THE_BODY = new Set(['content-length', 'content-encoding', 'content-type', 'transfer-encoding', 'content-range', 'etag', 'last-modified']);
+const EMPTY = Buffer.alloc(0);
 
 /** A failure before any response: the policy's refusal as it is, otherwise "unreachable". */
 function upstreamError(err: unknown): KeywayError {
