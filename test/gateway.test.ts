@@ -68,6 +68,21 @@ describe('gateway: forwarding to the provider API', () => {
     assert.ok(!everything.includes(t.apiKey), 'the caller\'s API key never reaches the provider');
   });
 
+  test('Keyway\'s own cookies (the dashboard session, the connect binding) never reach the provider; the caller\'s others do', async () => {
+    upstream.handle(echo);
+    for (const [sent, forwarded] of [
+      ['keyway_session=s3cr3t-session; theirs=1', 'theirs=1'],
+      ['a=1; __Host-keyway_session=s3cr3t-session;b=2', 'a=1; b=2'],
+      ['kw_ca_abc=binding-s3cr3t', undefined],
+      ['mykeyway_thing=kept', 'mykeyway_thing=kept'],
+    ] as const) {
+      const res = await proxy('/items', { headers: { cookie: sent } });
+      const seen = await res.json() as { headers: Record<string, string> };
+      assert.equal(seen.headers['cookie'], forwarded, sent);
+    }
+    assert.ok(!JSON.stringify(upstream.seen.map((r) => r.rawHeaders)).includes('s3cr3t'));
+  });
+
   test('every method is forwarded with its body, and the provider\'s status, headers and body come back as they are', async () => {
     upstream.handle(async (req, res) => {
       const chunks: Buffer[] = [];

@@ -1,8 +1,8 @@
 /**
  * Which headers cross the gateway. Hop-by-hop headers belong to one connection and never cross
  * (RFC 9110 §7.6.1), nor any header the `Connection` header names. Towards the provider, `Host`
- * (undici sets the provider's), the caller's `Authorization` (their Keyway API key), every
- * `Keyway-*` header and the header Keyway injects the credential into are dropped as well.
+ * (undici sets the provider's), the caller's `Authorization` (their Keyway API key), Keyway's own
+ * cookies, every `Keyway-*` header and the header Keyway injects the credential into are dropped as well.
  *
  * @see RFC 9110 §7.6.1 https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
@@ -44,12 +44,29 @@ function filterHeaders(raw: readonly string[], drop: ReadonlySet<string>, alsoDr
       continue;
     }
     if (drop.has(lower) || lower === alsoDrop || lower.startsWith('keyway-')) continue;
+    if (lower === 'cookie') {
+      const theirs = withoutKeywayCookies(value);
+      if (theirs !== '') out.push(name, theirs);
+      continue;
+    }
     out.push(name, value);
   }
   if (listed === null) return out;
   const kept: string[] = [];
   for (let i = 0; i < out.length; i += 2) if (!listed.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
   return kept;
+}
+
+/** Keyway's own cookies (the dashboard session, the connect binding): credentials for Keyway, like the API key. */
+const KEYWAY_COOKIE = /^(?:__Host-|__Secure-)?(?:keyway_|kw_ca_)/;
+
+/**
+ * A `Cookie` header without Keyway's own cookies: a browser app on Keyway's origin sends its
+ * dashboard session with every call, and the provider must not get it. The rest stays as sent.
+ */
+function withoutKeywayCookies(value: string): string {
+  if (!value.includes('keyway_') && !value.includes('kw_ca_')) return value;
+  return value.split(';').filter((pair) => !KEYWAY_COOKIE.test(pair.trimStart())).map((p) => p.trim()).join('; ');
 }
 
 /**
