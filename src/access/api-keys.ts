@@ -42,6 +42,16 @@ export function isAdminRole(role: Role | undefined): boolean {
   return role === 'owner' || role === 'admin';
 }
 
+const KEY_BYTES = 32;
+
+/** What every Keyway API key looks like: `kw_` and the base64url of 32 random bytes (43 characters). */
+const KEY_SHAPE = /^kw_[A-Za-z0-9_-]{43}$/;
+
+/** True when `key` could be a Keyway API key; anything else is refused before it is hashed or looked up. */
+export function isApiKeyShaped(key: string): boolean {
+  return key.length === 46 && KEY_SHAPE.test(key);
+}
+
 /** SHA-256 of the key, hex: what is stored and looked up (one-shot `hash`, on every API call). */
 export function hashKey(key: string): string {
   return hash('sha256', key, 'hex');
@@ -110,7 +120,7 @@ export async function createApiKey(deps: { store: Store; random: Random; clock: 
 
 /** A new key and its record, not yet stored. */
 function mintApiKey(deps: { random: Random; clock: Clock }, input: NewKeyInput): { record: ApiKeyRecord; key: string } {
-  const key = `kw_${randomToken(deps.random, 32)}`;
+  const key = `kw_${randomToken(deps.random, KEY_BYTES)}`;
   const record: ApiKeyRecord = {
     id: newId('apiKey', deps.random), orgId: input.orgId, memberId: input.memberId, name: input.name,
     hash: hashKey(key), prefix: key.slice(0, 10), scope: input.scope ?? FULL_SCOPE,
