@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseDefinition } from '../src/catalog/index.ts';
 import { type ApiResponse, type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+import { invitePerson } from './helpers/teams.ts';
 import { type Upstream, startUpstream } from './helpers/upstream.ts';
 
 /** The error a refused call answered with: status, `Keyway-Error` and the body's code agree. */
@@ -45,5 +46,17 @@ describe('API keys: limits on what a key may do', () => {
     }
     assert.equal(t.kw.services.keys.size, held);
     assert.equal((await t.api('GET', '/v1/me')).status, 200, 'a real key still works');
+  });
+
+  test('a member removed by another process gets no new key, though this process still trusts their key for a moment (#3)', async () => {
+    const x = await invitePerson(t, t.apiKey, 'removed-elsewhere@example.test');
+    assert.equal((await t.api('GET', '/v1/me', undefined, x.key)).status, 200, 'this process now trusts the key and its member for 500 ms');
+    // What another Keyway process on the same database does; this one is not told.
+    assert.notEqual(await t.kw.services.store.members.remove(x.orgId, x.memberId, t.clock.now()), 'missing');
+    const created = await t.api('POST', '/v1/api-keys', { name: 'made after removal' }, x.key);
+    refused(created, 401, 'unauthorized', /^The member this API key or session belongs to was removed from the organization\.$/);
+    const keys = (await t.api('GET', '/v1/api-keys?limit=200')).body.data as Array<{ name: string; member: string; revokedAt: string | null }>;
+    assert.ok(!keys.some((k) => k.name === 'made after removal'));
+    assert.ok(keys.filter((k) => k.member === x.memberId).every((k) => k.revokedAt !== null), 'every key of theirs is revoked');
   });
 });

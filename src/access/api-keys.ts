@@ -38,6 +38,11 @@ export function isActorOf(a: Actor, p: Principal): boolean {
   return p.keyId === null ? a.type === 'member' && a.id === p.memberId : a.type === 'api_key' && a.id === p.keyId && a.memberId === p.memberId;
 }
 
+/** A member who was removed (by this process or another) acts no more: their keys and sessions are refused. */
+export function memberRemovedError(): KeywayError {
+  return new KeywayError('unauthorized', 'The member this API key or session belongs to was removed from the organization.');
+}
+
 export function isAdminRole(role: Role | undefined): boolean {
   return role === 'owner' || role === 'admin';
 }
@@ -98,7 +103,8 @@ export async function rollApiKey(
   });
   const endsAt = graceMinutes === 0 ? now : Math.min(old.expiresAt ?? Infinity, now + graceMinutes * 60_000);
   const rolled = await deps.store.apiKeys.roll(old.orgId, old.id, made.record, graceMinutes === 0 ? { revokedAt: now } : { expiresAt: endsAt });
-  if (!rolled) throw new KeywayError('conflict', `API key ${old.id} was rolled or revoked meanwhile; list the keys to see which one to use.`);
+  if (rolled === 'member_removed') throw memberRemovedError();
+  if (rolled === 'key_ended') throw new KeywayError('conflict', `API key ${old.id} was rolled or revoked meanwhile; list the keys to see which one to use.`);
   return { ...made, oldEndsAt: endsAt };
 }
 
@@ -111,10 +117,14 @@ interface NewKeyInput {
   expiresAt?: number | null;
 }
 
-/** Creates a key; the plain key is returned once and only its hash is stored. */
+/**
+ * Creates a key; the plain key is returned once and only its hash is stored. It is stored only
+ * while its member is still a member: a member removed by another process a moment ago (this one
+ * may still trust them for up to 500 ms) gets no new key.
+ */
 export async function createApiKey(deps: { store: Store; random: Random; clock: Clock }, input: NewKeyInput): Promise<{ record: ApiKeyRecord; key: string }> {
   const made = mintApiKey(deps, input);
-  await deps.store.apiKeys.insert(made.record);
+  if (!(await deps.store.apiKeys.insertForMember(made.record))) throw memberRemovedError();
   return made;
 }
 
