@@ -59,4 +59,27 @@ describe('API keys: limits on what a key may do', () => {
     assert.ok(!keys.some((k) => k.name === 'made after removal'));
     assert.ok(keys.filter((k) => k.member === x.memberId).every((k) => k.revokedAt !== null), 'every key of theirs is revoked');
   });
+
+  test('a member\'s key list pages through their own keys only, in full pages (#12)', async () => {
+    const m = await invitePerson(t, t.apiKey, 'pages@example.test');
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await t.api('POST', '/v1/api-keys', { name: `mine ${i}` }, m.key)).status, 201);
+      assert.equal((await t.api('POST', '/v1/api-keys', { name: `owner's ${i}` })).status, 201);
+    }
+    const sizes: number[] = [];
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await t.api('GET', `/v1/api-keys?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, m.key);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      sizes.push(res.body.data.length);
+      for (const k of res.body.data) {
+        assert.equal(k.member, m.memberId);
+        seen.push(k.id);
+      }
+      cursor = res.body.nextCursor;
+    } while (cursor !== null && sizes.length < 10);
+    assert.deepEqual(sizes, [2, 2, 1], 'five keys of theirs, two a page');
+    assert.equal(new Set(seen).size, 5);
+  });
 });

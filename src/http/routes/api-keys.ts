@@ -5,7 +5,7 @@ import {
   actorOf, FULL_SCOPE, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, isAdminRole, requireKeyManage, requireScopeWithin,
   rollApiKey,
 } from '../../access/index.ts';
-import type { ApiKeyRecord, ApiKeyScope } from '../../store/index.ts';
+import type { ApiKeyRecord, ApiKeyScope, ApiKeyVisibility } from '../../store/index.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -61,11 +61,18 @@ function requireMayHandOut(p: Principal, scope: ApiKeyScope): void {
   requireScopeWithin(p.sessionId ? { ...p, scope: FULL_SCOPE } : p, scope);
 }
 
-/** Owners and admins see every key of the organization; a member sees their own only (others' are not found). */
-const maySee = (p: Principal, k: ApiKeyRecord): boolean => k.memberId === p.memberId || isAdminRole(p.role);
+/** Whose keys the caller sees (others' are not found): owners and admins every key of the organization; a member their own. */
+function seenBy(p: Principal): ApiKeyVisibility {
+  return { memberId: p.memberId, others: isAdminRole(p.role) ? 'all' : 'none' };
+}
 
 export function apiKeyRoutes({ def, services }: RouteDeps): void {
   const { store, audit, keys } = services;
+  const visibleKey = async (p: Principal, id: string): Promise<ApiKeyRecord> => {
+    const k = await store.apiKeys.get(p.orgId, id, seenBy(p));
+    if (!k) throw new KeywayError('not_found', `No API key ${id}.`);
+    return k;
+  };
 
   def({
     method: 'POST', url: '/v1/api-keys', tag: 'api-keys', status: 201, body: createBody,
@@ -91,16 +98,15 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
     query: z.strictObject({ ...pageQuery }),
     handler: async ({ query, principal }) => {
       requireKeyManage(principal);
-      const page = await store.apiKeys.page(principal.orgId, { limit: query.limit, cursor: query.cursor });
-      return { data: page.data.filter((k) => maySee(principal, k)).map(presentApiKey), nextCursor: page.nextCursor };
+      const page = await store.apiKeys.page(principal.orgId, { limit: query.limit, cursor: query.cursor }, seenBy(principal));
+      return { data: page.data.map(presentApiKey), nextCursor: page.nextCursor };
     },
   });
   def({
     method: 'GET', url: '/v1/api-keys/{id}', tag: 'api-keys', summary: 'One API key (never the key or its hash)', params: idParam,
     handler: async ({ params, principal }) => {
       requireKeyManage(principal);
-      const k = await store.apiKeys.get(principal.orgId, params.id);
-      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      const k = await visibleKey(principal, params.id);
       return presentApiKey(k);
     },
   });
@@ -110,8 +116,7 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
     summary: 'Roll an API key: a new key with the same name, scope, rate limit and lifetime (in this answer only); the old one stops at once, or after graceMinutes (up to a week) so apps can move over first',
     handler: async ({ params, body, principal }) => {
       requireKeyManage(principal);
-      const k = await store.apiKeys.get(principal.orgId, params.id);
-      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      const k = await visibleKey(principal, params.id);
       // The new key acts as the old one's member: only that member may hold it (an admin may revoke it instead).
       if (k.memberId !== principal.memberId) throw new KeywayError('forbidden', `API key ${k.id} belongs to another member; only they may roll it. You may revoke it (DELETE /v1/api-keys/${k.id}).`);
       requireMayHandOut(principal, k.scope);
@@ -126,8 +131,7 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
     summary: 'Revoke an API key: refused from then on by every Keyway process (within a second)',
     handler: async ({ params, principal }) => {
       requireKeyManage(principal);
-      const k = await store.apiKeys.get(principal.orgId, params.id);
-      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      const k = await visibleKey(principal, params.id);
       if (k.revokedAt === null) {
         await store.apiKeys.revoke(principal.orgId, k.id, services.clock.now());
         audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.revoke', detail: { key: k.id } });

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../sql/executor.ts';
 import * as t from '../sql/tables.ts';
 import type { ApiKeyRecord, DataKeyRecord, OrgRecord } from '../records.ts';
 import { encodeCursor, requireCursor } from '../sql/executor.ts';
+import type { SqlValue } from '../sql/table.ts';
 import { type Page, type PageResult, insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
 
 /**
@@ -20,6 +21,18 @@ async function isCurrentMember(tx: SqlExecutor, orgId: string, memberId: string)
 
 /** How a roll ended: done; refused because the old key was revoked or rolled; or its member was removed. */
 export type RollOutcome = 'rolled' | 'key_ended' | 'member_removed';
+
+/** Whose API keys a caller sees: always their member's own; of other members' keys none or all. */
+export interface ApiKeyVisibility {
+  memberId: string;
+  others: 'none' | 'all';
+}
+
+/** The condition (after `AND`) limiting api_keys rows to what `v` sees; none for `all`. */
+function visibleTo(v: ApiKeyVisibility | undefined): { where: string; params: SqlValue[] } {
+  if (v === undefined || v.others === 'all') return { where: '', params: [] };
+  return { where: ' AND member_id = ?', params: [v.memberId] };
+}
 
 export function orgRepo(sql: SqlExecutor) {
   return {
@@ -45,15 +58,20 @@ export function apiKeyRepo(sql: SqlExecutor) {
         return true;
       }),
     findByHash: (hash: string) => selectOne(sql, t.apiKeys, 'hash = ?', [hash]),
-    get: (orgId: string, id: string) => selectOne(sql, t.apiKeys, 'org_id = ? AND id = ?', [orgId, id]),
+    /** One key; with `seenBy`, only one that caller sees (null otherwise). */
+    get: (orgId: string, id: string, seenBy?: ApiKeyVisibility) => {
+      const v = visibleTo(seenBy);
+      return selectOne(sql, t.apiKeys, `org_id = ? AND id = ?${v.where}`, [orgId, id, ...v.params]);
+    },
     list: (orgId: string) => selectMany(sql, t.apiKeys, 'WHERE org_id = ? ORDER BY created_at DESC, id DESC', [orgId]),
-    /** Newest first, keyset-paginated like every list. */
-    async page(orgId: string, page: Page): Promise<PageResult<ApiKeyRecord>> {
+    /** Newest first, keyset-paginated like every list; with `seenBy`, only the keys that caller sees (full pages). */
+    async page(orgId: string, page: Page, seenBy?: ApiKeyVisibility): Promise<PageResult<ApiKeyRecord>> {
       const c = page.cursor ? requireCursor(page.cursor, 2) : null;
+      const v = visibleTo(seenBy);
       const rows = c
-        ? await selectMany(sql, t.apiKeys, 'WHERE org_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?',
-          [orgId, Number(c[0]), Number(c[0]), String(c[1]), page.limit + 1])
-        : await selectMany(sql, t.apiKeys, 'WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ?', [orgId, page.limit + 1]);
+        ? await selectMany(sql, t.apiKeys, `WHERE org_id = ?${v.where} AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?`,
+          [orgId, ...v.params, Number(c[0]), Number(c[0]), String(c[1]), page.limit + 1])
+        : await selectMany(sql, t.apiKeys, `WHERE org_id = ?${v.where} ORDER BY created_at DESC, id DESC LIMIT ?`, [orgId, ...v.params, page.limit + 1]);
       const data = rows.slice(0, page.limit);
       const last = data[data.length - 1];
       return { data, nextCursor: rows.length > page.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
