@@ -82,4 +82,23 @@ describe('API keys: limits on what a key may do', () => {
     assert.deepEqual(sizes, [2, 2, 1], 'five keys of theirs, two a page');
     assert.equal(new Set(seen).size, 5);
   });
+
+  test('an admin may not read, roll or revoke an owner\'s keys (the bootstrap key included); an owner may (#8)', async () => {
+    const admin = await invitePerson(t, t.apiKey, 'admin-keys@example.test', 'admin');
+    const member = await invitePerson(t, t.apiKey, 'member-keys@example.test');
+    const ownerKeys = (await t.api('GET', '/v1/api-keys?limit=200')).body.data as Array<{ id: string; name: string; member: string }>;
+    const bootstrap = ownerKeys.find((k) => k.name === 'bootstrap admin');
+    assert.ok(bootstrap);
+    const listed = (await t.api('GET', '/v1/api-keys?limit=200', undefined, admin.key)).body.data as Array<{ member: string }>;
+    assert.ok(!listed.some((k) => k.member === bootstrap.member), 'no owner\'s key in an admin\'s list');
+    assert.ok(listed.some((k) => k.member === member.memberId), 'a member\'s keys are');
+    for (const [method, path] of [['GET', ''], ['POST', '/roll'], ['DELETE', '']] as const) {
+      refused(await t.api(method, `/v1/api-keys/${bootstrap.id}${path}`, method === 'POST' ? {} : undefined, admin.key), 404, 'not_found', new RegExp(`^No API key ${bootstrap.id}\\.$`));
+    }
+    assert.equal((await t.api('GET', '/v1/me')).status, 200, 'the bootstrap key still works');
+    const memberKey = (await t.api('POST', '/v1/api-keys', { name: 'to revoke' }, member.key)).body.id;
+    assert.equal((await t.api('DELETE', `/v1/api-keys/${memberKey}`, undefined, admin.key)).status, 204, 'an admin still revokes a member\'s key');
+    const adminKey = (await t.api('POST', '/v1/api-keys', { name: 'admin\'s' }, admin.key)).body.id;
+    assert.equal((await t.api('DELETE', `/v1/api-keys/${adminKey}`)).status, 204, 'an owner revokes an admin\'s key');
+  });
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
 import {
-  actorOf, FULL_SCOPE, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, isAdminRole, requireKeyManage, requireScopeWithin,
+  actorOf, FULL_SCOPE, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, requireKeyManage, requireScopeWithin,
   rollApiKey,
 } from '../../access/index.ts';
 import type { ApiKeyRecord, ApiKeyScope, ApiKeyVisibility } from '../../store/index.ts';
@@ -61,9 +61,12 @@ function requireMayHandOut(p: Principal, scope: ApiKeyScope): void {
   requireScopeWithin(p.sessionId ? { ...p, scope: FULL_SCOPE } : p, scope);
 }
 
-/** Whose keys the caller sees (others' are not found): owners and admins every key of the organization; a member their own. */
+/**
+ * Whose keys the caller sees (others' are not found): a member their own; an admin also those of
+ * members who are not owners (acting on an owner takes an owner, as for roles); an owner every key.
+ */
 function seenBy(p: Principal): ApiKeyVisibility {
-  return { memberId: p.memberId, others: isAdminRole(p.role) ? 'all' : 'none' };
+  return { memberId: p.memberId, others: p.role === 'owner' ? 'all' : p.role === 'admin' ? 'non_owners' : 'none' };
 }
 
 export function apiKeyRoutes({ def, services }: RouteDeps): void {

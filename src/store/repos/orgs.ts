@@ -22,16 +22,23 @@ async function isCurrentMember(tx: SqlExecutor, orgId: string, memberId: string)
 /** How a roll ended: done; refused because the old key was revoked or rolled; or its member was removed. */
 export type RollOutcome = 'rolled' | 'key_ended' | 'member_removed';
 
-/** Whose API keys a caller sees: always their member's own; of other members' keys none or all. */
+/**
+ * Whose API keys a caller sees: always their member's own; of other members' keys none, those of
+ * members who are not owners, or all.
+ */
 export interface ApiKeyVisibility {
   memberId: string;
-  others: 'none' | 'all';
+  others: 'none' | 'non_owners' | 'all';
 }
 
 /** The condition (after `AND`) limiting api_keys rows to what `v` sees; none for `all`. */
-function visibleTo(v: ApiKeyVisibility | undefined): { where: string; params: SqlValue[] } {
+function visibleTo(orgId: string, v: ApiKeyVisibility | undefined): { where: string; params: SqlValue[] } {
   if (v === undefined || v.others === 'all') return { where: '', params: [] };
-  return { where: ' AND member_id = ?', params: [v.memberId] };
+  if (v.others === 'none') return { where: ' AND member_id = ?', params: [v.memberId] };
+  return {
+    where: " AND (member_id = ? OR member_id IN (SELECT id FROM members WHERE org_id = ? AND role <> 'owner'))",
+    params: [v.memberId, orgId],
+  };
 }
 
 export function orgRepo(sql: SqlExecutor) {
@@ -60,14 +67,14 @@ export function apiKeyRepo(sql: SqlExecutor) {
     findByHash: (hash: string) => selectOne(sql, t.apiKeys, 'hash = ?', [hash]),
     /** One key; with `seenBy`, only one that caller sees (null otherwise). */
     get: (orgId: string, id: string, seenBy?: ApiKeyVisibility) => {
-      const v = visibleTo(seenBy);
+      const v = visibleTo(orgId, seenBy);
       return selectOne(sql, t.apiKeys, `org_id = ? AND id = ?${v.where}`, [orgId, id, ...v.params]);
     },
     list: (orgId: string) => selectMany(sql, t.apiKeys, 'WHERE org_id = ? ORDER BY created_at DESC, id DESC', [orgId]),
     /** Newest first, keyset-paginated like every list; with `seenBy`, only the keys that caller sees (full pages). */
     async page(orgId: string, page: Page, seenBy?: ApiKeyVisibility): Promise<PageResult<ApiKeyRecord>> {
       const c = page.cursor ? requireCursor(page.cursor, 2) : null;
-      const v = visibleTo(seenBy);
+      const v = visibleTo(orgId, seenBy);
       const rows = c
         ? await selectMany(sql, t.apiKeys, `WHERE org_id = ?${v.where} AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?`,
           [orgId, ...v.params, Number(c[0]), Number(c[0]), String(c[1]), page.limit + 1])
