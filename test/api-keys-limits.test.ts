@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseDefinition } from '../src/catalog/index.ts';
 import { type ApiResponse, type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
-import { invitePerson } from './helpers/teams.ts';
+import { invitePerson, sessionApi } from './helpers/teams.ts';
 import { type Upstream, startUpstream } from './helpers/upstream.ts';
 
 /** The error a refused call answered with: status, `Keyway-Error` and the body's code agree. */
@@ -100,5 +100,30 @@ describe('API keys: limits on what a key may do', () => {
     assert.equal((await t.api('DELETE', `/v1/api-keys/${memberKey}`, undefined, admin.key)).status, 204, 'an admin still revokes a member\'s key');
     const adminKey = (await t.api('POST', '/v1/api-keys', { name: 'admin\'s' }, admin.key)).body.id;
     assert.equal((await t.api('DELETE', `/v1/api-keys/${adminKey}`)).status, 204, 'an owner revokes an admin\'s key');
+  });
+
+  test('a key that expires, or has a rate limit, creates and rolls only keys that expire no later and allow no more (#7)', async () => {
+    const made = await t.api('POST', '/v1/api-keys', { name: 'contractor', scope: { manage: true }, expiresInDays: 1, rateLimitPerMinute: 10 });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const { key, expiresAt } = made.body as { key: string; expiresAt: string };
+    const create = (body: Record<string, unknown>) => t.api('POST', '/v1/api-keys', { name: 'minted', scope: { manage: true }, ...body }, key);
+    const later = new RegExp(`^This API key expires at ${expiresAt.replace(/\./g, '\\.')}, so a key it creates must expire no later: send expiresAt at or before`);
+    refused(await create({ rateLimitPerMinute: 5 }), 403, 'forbidden', later);
+    refused(await create({ rateLimitPerMinute: 5, expiresInDays: 3650 }), 403, 'forbidden', later);
+    const more = /^This API key is limited to 10 requests a minute, so a key it creates may not have (no limit|11 requests a minute|6000 requests a minute \(the server's default\)): send rateLimitPerMinute from 1 to 10\.$/;
+    refused(await create({ expiresAt, rateLimitPerMinute: 0 }), 403, 'forbidden', more);
+    refused(await create({ expiresAt, rateLimitPerMinute: 11 }), 403, 'forbidden', more);
+    refused(await create({ expiresAt }), 403, 'forbidden', more);
+    const within = await create({ expiresAt, rateLimitPerMinute: 10 });
+    assert.equal(within.status, 201, JSON.stringify(within.body));
+    assert.equal((await t.api('POST', `/v1/api-keys/${within.body.id}/roll`, {}, key)).status, 201, 'rolled within its limits');
+    t.clock.advance(60_000);
+    const self = await t.api('POST', `/v1/api-keys/${made.body.id}/roll`, {}, key);
+    refused(self, 403, 'forbidden', /^This API key expires at .*; the rolled key would expire at .*, later\. Roll it signed in/);
+    assert.equal((await t.api('GET', '/v1/me', undefined, key)).status, 200, 'the refused roll left the key as it was');
+    const person = await invitePerson(t, t.apiKey, 'signed-in-keys@example.test');
+    const unlimited = await sessionApi(t, person.jar, 'POST', '/v1/api-keys', { name: 'mine', rateLimitPerMinute: 0 }, person.csrf);
+    assert.equal(unlimited.status, 201, 'a person signed in is not held to a key\'s limits');
+    assert.equal(unlimited.body.expiresAt, null);
   });
 });

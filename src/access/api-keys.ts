@@ -86,6 +86,8 @@ export async function rollApiKey(
   deps: { store: Store; random: Random; clock: Clock },
   old: ApiKeyRecord,
   graceMinutes: number,
+  /** Checks the new key before it is stored (throws to refuse it): what its caller may hand out. */
+  check: (successor: ApiKeyRecord) => void = () => {},
 ): Promise<{ record: ApiKeyRecord; key: string; oldEndsAt: number }> {
   if (!Number.isInteger(graceMinutes) || graceMinutes < 0 || graceMinutes > MAX_ROLL_GRACE_MINUTES) {
     throw new KeywayError('invalid_request', `The grace period must be whole minutes from 0 (the old key stops at once) to ${MAX_ROLL_GRACE_MINUTES} (a week).`);
@@ -101,6 +103,7 @@ export async function rollApiKey(
     orgId: old.orgId, memberId: old.memberId, name: old.name, scope: old.scope, rateLimitPerMinute: old.rateLimitPerMinute,
     expiresAt: lifetime === null ? null : now + lifetime,
   });
+  check(made.record);
   const endsAt = graceMinutes === 0 ? now : Math.min(old.expiresAt ?? Infinity, now + graceMinutes * 60_000);
   const rolled = await deps.store.apiKeys.roll(old.orgId, old.id, made.record, graceMinutes === 0 ? { revokedAt: now } : { expiresAt: endsAt });
   if (rolled === 'member_removed') throw memberRemovedError();

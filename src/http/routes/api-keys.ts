@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
 import {
-  actorOf, FULL_SCOPE, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, requireKeyManage, requireScopeWithin,
+  actorOf, FULL_SCOPE, type KeyLimits, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, requireKeyManage, requireLimitsWithin, requireScopeWithin,
   rollApiKey,
 } from '../../access/index.ts';
 import type { ApiKeyRecord, ApiKeyScope, ApiKeyVisibility } from '../../store/index.ts';
 import { pageQuery } from '../route.ts';
+import type { Services } from '../services.ts';
 import type { RouteDeps } from './deps.ts';
 
 const ids = z.array(z.string().min(1).max(100)).max(500);
@@ -62,6 +63,17 @@ function requireMayHandOut(p: Principal, scope: ApiKeyScope): void {
 }
 
 /**
+ * The calling key's own expiry and rate limit, which bound the keys it creates or rolls
+ * (`requireLimitsWithin`); null for a person signed in, who is not held to a key's limits.
+ */
+async function creatorLimits(services: Services, p: Principal): Promise<KeyLimits | null> {
+  if (p.keyId === null) return null;
+  const own = await services.store.apiKeys.get(p.orgId, p.keyId);
+  if (!own) throw new KeywayError('unauthorized', 'This API key is unknown or revoked.');
+  return own;
+}
+
+/**
  * Whose keys the caller sees (others' are not found): a member their own; an admin also those of
  * members who are not owners (acting on an owner takes an owner, as for roles); an owner every key.
  */
@@ -88,6 +100,9 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
       };
       requireMayHandOut(principal, scope);
       const expiresAt = expiryOf(body, services.clock.now());
+      const creator = await creatorLimits(services, principal);
+      const wanted = { expiresAt, rateLimitPerMinute: body.rateLimitPerMinute ?? null };
+      if (creator) requireLimitsWithin(creator, { wanted, how: 'create', defaultRateLimitPerMinute: services.config.rateLimitPerMinute });
       const { record, key } = await createApiKey(services, {
         orgId: principal.orgId, memberId: principal.memberId, name: body.name, scope, rateLimitPerMinute: body.rateLimitPerMinute ?? null, expiresAt,
       });
@@ -123,7 +138,10 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
       // The new key acts as the old one's member: only that member may hold it (an admin may revoke it instead).
       if (k.memberId !== principal.memberId) throw new KeywayError('forbidden', `API key ${k.id} belongs to another member; only they may roll it. You may revoke it (DELETE /v1/api-keys/${k.id}).`);
       requireMayHandOut(principal, k.scope);
-      const { record, key, oldEndsAt } = await rollApiKey(services, k, body?.graceMinutes ?? 0);
+      const creator = await creatorLimits(services, principal);
+      const { record, key, oldEndsAt } = await rollApiKey(services, k, body?.graceMinutes ?? 0, (next) => {
+        if (creator) requireLimitsWithin(creator, { wanted: next, how: 'roll', defaultRateLimitPerMinute: services.config.rateLimitPerMinute });
+      });
       keys.forget(k.id); // this process sees the old key's end at once; others re-read it within a second
       audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.roll', detail: { key: k.id, newKey: record.id, oldKeyEndsAt: iso(oldEndsAt) } });
       return { ...presentApiKey(record), key, previous: { id: k.id, endsAt: iso(oldEndsAt) } };
