@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseDefinition } from '../src/catalog/index.ts';
-import { type ApiResponse, type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+import type { SandboxServer } from '../src/sandbox/index.ts';
+import { type ApiResponse, type TestKeyway, addIntegration, startProvider, startTestKeyway } from './helpers/keyway.ts';
 import { invitePerson, sessionApi } from './helpers/teams.ts';
 import { type Upstream, startUpstream } from './helpers/upstream.ts';
 
@@ -21,8 +22,11 @@ function refused(res: ApiResponse, status: number, code: string, message: RegExp
 describe('API keys: limits on what a key may do', () => {
   let t: TestKeyway;
   let upstream: Upstream;
+  let provider: SandboxServer;
   let int1: string;
   let int2: string;
+  /** An OAuth integration (the sandbox), where connect sessions give a link. */
+  let oauth: string;
 
   before(async () => {
     upstream = await startUpstream();
@@ -30,10 +34,13 @@ describe('API keys: limits on what a key may do', () => {
     t = await startTestKeyway({ extraDefinitions: [api('limits-one'), api('limits-two')] });
     int1 = (await t.api('POST', '/v1/integrations', { provider: 'limits-one' })).body.id;
     int2 = (await t.api('POST', '/v1/integrations', { provider: 'limits-two' })).body.id;
+    provider = await startProvider();
+    oauth = (await addIntegration(t, provider)).id;
   });
   after(async () => {
     await t.close();
     await upstream.close();
+    await provider.close();
   });
 
   test('made-up keys are refused with 401 and the key gate keeps nothing of them (#6)', async () => {
@@ -125,5 +132,28 @@ describe('API keys: limits on what a key may do', () => {
     const unlimited = await sessionApi(t, person.jar, 'POST', '/v1/api-keys', { name: 'mine', rateLimitPerMinute: 0 }, person.csrf);
     assert.equal(unlimited.status, 201, 'a person signed in is not held to a key\'s limits');
     assert.equal(unlimited.body.expiresAt, null);
+  });
+
+  test('a key limited to connections cannot add connections, by API or MCP, to any integration (#9)', async () => {
+    const b = await invitePerson(t, t.apiKey, 'connection-limited@example.test');
+    const conn = await t.api('POST', '/v1/connections', { integration: int1, type: 'api_key', apiKey: 'provider-key-b' }, b.key);
+    assert.equal(conn.status, 201, JSON.stringify(conn.body));
+    const limited = await t.api('POST', '/v1/api-keys', { name: 'one connection', scope: { connections: [conn.body.id] } }, b.key);
+    assert.equal(limited.status, 201, JSON.stringify(limited.body));
+    const key = limited.body.key as string;
+    const noNew = /^A key limited to connections cannot add new ones; use a key without a connection limit\.$/;
+    for (const integration of [int1, int2]) {
+      refused(await t.api('POST', '/v1/connections', { integration, type: 'api_key', apiKey: 'another' }, key), 403, 'forbidden', noNew);
+    }
+    refused(await t.api('POST', '/v1/connect-sessions', { integration: oauth }, key), 403, 'forbidden', noNew);
+    const mcp = await fetch(`${t.kw.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'connect', arguments: { integration: oauth } } }),
+    });
+    const answer = JSON.parse(((await mcp.json()) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text);
+    assert.equal(answer.error.code, 'forbidden');
+    assert.match(answer.error.message, noNew);
+    assert.equal((await t.api('GET', `/v1/connections/${conn.body.id}`, undefined, key)).status, 200, 'its own connection it still sees');
   });
 });
