@@ -156,4 +156,57 @@ describe('API keys: limits on what a key may do', () => {
     assert.match(answer.error.message, noNew);
     assert.equal((await t.api('GET', `/v1/connections/${conn.body.id}`, undefined, key)).status, 200, 'its own connection it still sees');
   });
+
+  test('a key limited to an integration reads and manages that integration only, reads its audit entries only, and does no organization-wide administration (#5)', async () => {
+    const made = await t.api('POST', '/v1/api-keys', { name: 'one integration', scope: { integrations: [int1], manage: true } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const key = made.body.key as string;
+    for (const integration of [int1, int1, int2]) {
+      assert.equal((await t.api('POST', '/v1/connections', { integration, type: 'api_key', apiKey: 'audited' })).status, 201);
+    }
+    const listed = (await t.api('GET', '/v1/integrations', undefined, key)).body.data as Array<{ id: string }>;
+    assert.deepEqual(listed.map((i) => i.id), [int1]);
+    const noInt2 = new RegExp(`^No integration ${int2}\\.$`);
+    refused(await t.api('GET', `/v1/integrations/${int2}`, undefined, key), 404, 'not_found', noInt2);
+    refused(await t.api('PATCH', `/v1/integrations/${int2}`, { name: 'taken over' }, key), 404, 'not_found', noInt2);
+    refused(await t.api('DELETE', `/v1/integrations/${int2}?force=true`, undefined, key), 404, 'not_found', noInt2);
+    assert.equal((await t.api('GET', `/v1/integrations/${int2}`)).body.name, 'limits-two', 'untouched');
+    const renamed = await t.api('PATCH', `/v1/integrations/${int1}`, { name: 'one, renamed' }, key);
+    assert.equal(renamed.status, 200, 'its own integration it manages');
+
+    const audit = await t.api('GET', '/v1/audit?limit=2', undefined, key);
+    assert.equal(audit.status, 200);
+    assert.equal(audit.body.data.length, 2, 'a full page');
+    assert.notEqual(audit.body.nextCursor, null);
+    const all = (await t.api('GET', '/v1/audit?limit=200', undefined, key)).body.data as Array<{ integration: string | null }>;
+    assert.ok(all.length >= 3 && all.every((e) => e.integration === int1), JSON.stringify(all.map((e) => e.integration)));
+    assert.deepEqual((await t.api('GET', `/v1/audit?integration=${int2}`, undefined, key)).body.data, []);
+
+    const orgWide = (what: string) => new RegExp(`^This API key is limited to some integrations or connections, so it cannot ${what}; use a key without an integration or connection limit\\.$`);
+    const member = await invitePerson(t, t.apiKey, 'administered@example.test');
+    refused(await t.api('POST', '/v1/integrations', { provider: 'limits-two' }, key), 403, 'forbidden', orgWide('add integrations'));
+    for (const [method, path, body] of [['POST', '/v1/webhooks', { url: 'https://hooks.example.test/k' }], ['GET', '/v1/webhooks', undefined]] as const) {
+      refused(await t.api(method, path, body, key), 403, 'forbidden', orgWide('manage webhooks \\(they carry every integration\'s events\\)'));
+    }
+    refused(await t.api('POST', '/v1/invites', { email: 'new-admin@example.test', role: 'admin' }, key), 403, 'forbidden', orgWide('manage invites'));
+    refused(await t.api('GET', '/v1/invites', undefined, key), 403, 'forbidden', orgWide('manage invites'));
+    refused(await t.api('PATCH', `/v1/members/${member.memberId}`, { role: 'admin' }, key), 403, 'forbidden', orgWide('change members\' roles'));
+    refused(await t.api('DELETE', `/v1/members/${member.memberId}`, undefined, key), 403, 'forbidden', orgWide('remove members \\(or leave the organization\\)'));
+    refused(await t.api('POST', '/v1/orgs', { name: 'Elsewhere' }, key), 403, 'forbidden', orgWide('create organizations'));
+    const keys = (await t.api('GET', '/v1/api-keys?limit=200', undefined, key)).body.data as Array<{ member: string }>;
+    assert.ok(keys.length > 0 && keys.every((k) => k.member === made.body.member), 'its member\'s own keys only');
+    assert.equal((await t.api('GET', `/v1/members/${member.memberId}`, undefined, key)).status, 200, 'reading members is not administration');
+  });
+
+  test('a key limited to connections sees the integrations of its connections, changes none, and reads its connections\' audit entries only (#5)', async () => {
+    const conn = await t.api('POST', '/v1/connections', { integration: int2, type: 'api_key', apiKey: 'scoped' });
+    const made = await t.api('POST', '/v1/api-keys', { name: 'one connection', scope: { connections: [conn.body.id], manage: true } });
+    const key = made.body.key as string;
+    assert.deepEqual((await t.api('GET', '/v1/integrations', undefined, key)).body.data.map((i: { id: string }) => i.id), [int2]);
+    refused(await t.api('GET', `/v1/integrations/${int1}`, undefined, key), 404, 'not_found', new RegExp(`^No integration ${int1}\\.$`));
+    refused(await t.api('PATCH', `/v1/integrations/${int2}`, { name: 'changed' }, key), 403, 'forbidden',
+      /^A key limited to connections cannot change integrations \(that acts on all of their connections\); use a key without a connection limit\.$/);
+    const entries = (await t.api('GET', '/v1/audit?limit=200', undefined, key)).body.data as Array<{ connection: string | null }>;
+    assert.ok(entries.length > 0 && entries.every((e) => e.connection === conn.body.id), JSON.stringify(entries.map((e) => e.connection)));
+  });
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
 import {
-  actorOf, FULL_SCOPE, type KeyLimits, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, requireKeyManage, requireLimitsWithin, requireScopeWithin,
+  actorOf, FULL_SCOPE, type KeyLimits, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, isLimitedKey, requireKeyManage, requireLimitsWithin, requireScopeWithin,
   rollApiKey,
 } from '../../access/index.ts';
 import type { ApiKeyRecord, ApiKeyScope, ApiKeyVisibility } from '../../store/index.ts';
@@ -76,8 +76,11 @@ async function creatorLimits(services: Services, p: Principal): Promise<KeyLimit
 /**
  * Whose keys the caller sees (others' are not found): a member their own; an admin also those of
  * members who are not owners (acting on an owner takes an owner, as for roles); an owner every key.
+ * A key limited to some integrations or connections sees its member's own only (organization-wide
+ * administration needs a key without that limit).
  */
 function seenBy(p: Principal): ApiKeyVisibility {
+  if (isLimitedKey(p)) return { memberId: p.memberId, others: 'none' };
   return { memberId: p.memberId, others: p.role === 'owner' ? 'all' : p.role === 'admin' ? 'non_owners' : 'none' };
 }
 
