@@ -38,8 +38,23 @@ export function isActorOf(a: Actor, p: Principal): boolean {
   return p.keyId === null ? a.type === 'member' && a.id === p.memberId : a.type === 'api_key' && a.id === p.keyId && a.memberId === p.memberId;
 }
 
+/** A member who was removed (by this process or another) acts no more: their keys and sessions are refused. */
+export function memberRemovedError(): KeywayError {
+  return new KeywayError('unauthorized', 'The member this API key or session belongs to was removed from the organization.');
+}
+
 export function isAdminRole(role: Role | undefined): boolean {
   return role === 'owner' || role === 'admin';
+}
+
+const KEY_BYTES = 32;
+
+/** What every Keyway API key looks like: `kw_` and the base64url of 32 random bytes (43 characters). */
+const KEY_SHAPE = /^kw_[A-Za-z0-9_-]{43}$/;
+
+/** True when `key` could be a Keyway API key; anything else is refused before it is hashed or looked up. */
+export function isApiKeyShaped(key: string): boolean {
+  return key.length === 46 && KEY_SHAPE.test(key);
 }
 
 /** SHA-256 of the key, hex: what is stored and looked up (one-shot `hash`, on every API call). */
@@ -71,6 +86,8 @@ export async function rollApiKey(
   deps: { store: Store; random: Random; clock: Clock },
   old: ApiKeyRecord,
   graceMinutes: number,
+  /** Checks the new key before it is stored (throws to refuse it): what its caller may hand out. */
+  check: (successor: ApiKeyRecord) => void = () => {},
 ): Promise<{ record: ApiKeyRecord; key: string; oldEndsAt: number }> {
   if (!Number.isInteger(graceMinutes) || graceMinutes < 0 || graceMinutes > MAX_ROLL_GRACE_MINUTES) {
     throw new KeywayError('invalid_request', `The grace period must be whole minutes from 0 (the old key stops at once) to ${MAX_ROLL_GRACE_MINUTES} (a week).`);
@@ -86,9 +103,11 @@ export async function rollApiKey(
     orgId: old.orgId, memberId: old.memberId, name: old.name, scope: old.scope, rateLimitPerMinute: old.rateLimitPerMinute,
     expiresAt: lifetime === null ? null : now + lifetime,
   });
+  check(made.record);
   const endsAt = graceMinutes === 0 ? now : Math.min(old.expiresAt ?? Infinity, now + graceMinutes * 60_000);
   const rolled = await deps.store.apiKeys.roll(old.orgId, old.id, made.record, graceMinutes === 0 ? { revokedAt: now } : { expiresAt: endsAt });
-  if (!rolled) throw new KeywayError('conflict', `API key ${old.id} was rolled or revoked meanwhile; list the keys to see which one to use.`);
+  if (rolled === 'member_removed') throw memberRemovedError();
+  if (rolled === 'key_ended') throw new KeywayError('conflict', `API key ${old.id} was rolled or revoked meanwhile; list the keys to see which one to use.`);
   return { ...made, oldEndsAt: endsAt };
 }
 
@@ -101,16 +120,20 @@ interface NewKeyInput {
   expiresAt?: number | null;
 }
 
-/** Creates a key; the plain key is returned once and only its hash is stored. */
+/**
+ * Creates a key; the plain key is returned once and only its hash is stored. It is stored only
+ * while its member is still a member: a member removed by another process a moment ago (this one
+ * may still trust them for up to 500 ms) gets no new key.
+ */
 export async function createApiKey(deps: { store: Store; random: Random; clock: Clock }, input: NewKeyInput): Promise<{ record: ApiKeyRecord; key: string }> {
   const made = mintApiKey(deps, input);
-  await deps.store.apiKeys.insert(made.record);
+  if (!(await deps.store.apiKeys.insertForMember(made.record))) throw memberRemovedError();
   return made;
 }
 
 /** A new key and its record, not yet stored. */
 function mintApiKey(deps: { random: Random; clock: Clock }, input: NewKeyInput): { record: ApiKeyRecord; key: string } {
-  const key = `kw_${randomToken(deps.random, 32)}`;
+  const key = `kw_${randomToken(deps.random, KEY_BYTES)}`;
   const record: ApiKeyRecord = {
     id: newId('apiKey', deps.random), orgId: input.orgId, memberId: input.memberId, name: input.name,
     hash: hashKey(key), prefix: key.slice(0, 10), scope: input.scope ?? FULL_SCOPE,

@@ -1,5 +1,7 @@
 export * from './api-keys.ts';
 export * from './bootstrap.ts';
+export { type KeyLimits, requireLimitsWithin } from './key-caps.ts';
+export { auditWithin, integrationsWithin, isLimitedKey, requireIntegrationManage, requireMayAddConnections, requireOrgAdmin, requireUnlimitedKey } from './key-limits.ts';
 export { ApiKeyGate, type ApiKeyGateOptions } from './key-gate.ts';
 export { RateLimiter, type RateDecision } from './rate-limit.ts';
 export { type AccessVia, type ConnectionAccess, type Shareable, type SharingInput, canUseConnection, connectionAccess, requireConnectionManage, sharingColumns } from './sharing.ts';

@@ -1,7 +1,7 @@
 import { type Clock, iso } from '../core/clock.ts';
 import { KeywayError } from '../core/errors.ts';
 import type { ApiKeyRecord, Store } from '../store/index.ts';
-import { type Principal, hashKey } from './api-keys.ts';
+import { type Principal, hashKey, isApiKeyShaped } from './api-keys.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 export interface ApiKeyGateOptions {
@@ -35,7 +35,17 @@ function noKey(): KeywayError {
   return new KeywayError('unauthorized', 'Send an API key as "Authorization: Bearer kw_…". Create one with `npx keyway keys create --name NAME`.');
 }
 
+function notAKey(): KeywayError {
+  return new KeywayError('unauthorized', 'This is not a Keyway API key (one is kw_ and 43 more characters). Create one with `npx keyway keys create --name NAME`.');
+}
+
 const MAX_ENTRIES = 10_000;
+
+/**
+ * The longest Authorization header remembered. `Bearer kw_…` is 53 characters; a longer header
+ * (extra spaces) still works but is parsed and hashed each time, so what is held stays small.
+ */
+const MAX_REMEMBERED_HEADER = 128;
 
 /**
  * API-key authentication on the hot path: a checked key is kept in memory (by its hash) and its row
@@ -63,7 +73,12 @@ export class ApiKeyGate {
    * (an MCP tool's call through the gateway, counted as the /mcp request).
    */
   async authenticate(authorization: string | undefined, opts: { counted?: boolean } = {}): Promise<Principal> {
-    return this.cached(authorization, opts) ?? this.#admit(await this.#check(this.#hashOf(authorization), this.#monotonic()), opts.counted ?? true);
+    const hash = this.#hashOf(authorization);
+    const fresh = this.#fresh(hash);
+    if (fresh !== undefined) return this.#admit(fresh, opts.counted ?? true);
+    const entry = await this.#check(hash, this.#monotonic());
+    this.#remember(authorization, hash); // only now: the key exists
+    return this.#admit(entry, opts.counted ?? true);
   }
 
   /**
@@ -71,17 +86,29 @@ export class ApiKeyGate {
    * applied); undefined when its row must be read (then call `authenticate`). Synchronous, for hot paths.
    */
   cached(authorization: string | undefined, opts: { counted?: boolean } = {}): Principal | undefined {
-    const entry = this.#byHash.get(this.#hashOf(authorization));
+    const entry = this.#fresh(this.#hashOf(authorization));
+    return entry === undefined ? undefined : this.#admit(entry, opts.counted ?? true);
+  }
+
+  /** What the gate holds: headers remembered plus keys checked. Only keys that exist are held. */
+  get size(): number {
+    return this.#hashes.size + this.#byHash.size;
+  }
+
+  /** The key's entry when it was checked within `revalidateMs` and has not expired since. */
+  #fresh(hash: string): Checked | undefined {
+    const entry = this.#byHash.get(hash);
     if (!entry || this.#monotonic() - entry.checkedAt >= this.#revalidateMs) return undefined;
     // A key that expires is refused from that moment, not at its next check (`authenticate` says why).
     if (entry.record.expiresAt !== null && this.#o.clock.now() >= entry.record.expiresAt) return undefined;
-    return this.#admit(entry, opts.counted ?? true);
+    return entry;
   }
 
   /**
-   * The key's SHA-256, remembered for the keys seen lately: a key is sent with every call, and
-   * hashing it each time cost more than the rest of the check. What is remembered is only how to
-   * find the key's entry; whether the key is still valid is read from the store as before.
+   * The key's SHA-256: remembered by header for the keys that exist (`#remember`), since a key is
+   * sent with every call and hashing it each time cost more than the rest of the check. Whether the
+   * key is still valid is read from the store as before. A header that cannot hold a Keyway key is
+   * refused before anything is hashed or kept.
    */
   #hashOf(authorization: string | undefined): string {
     if (authorization === undefined) throw noKey();
@@ -90,10 +117,15 @@ export class ApiKeyGate {
     if (known !== undefined) return known;
     const key = BEARER.exec(authorization)?.[1];
     if (!key) throw noKey();
-    const hash = hashKey(key);
+    if (!isApiKeyShaped(key)) throw notAKey();
+    return hashKey(key);
+  }
+
+  /** Remembers a checked key's header (short ones only), so its next call skips parsing and hashing. */
+  #remember(authorization: string | undefined, hash: string): void {
+    if (authorization === undefined || authorization.length > MAX_REMEMBERED_HEADER || this.#hashes.has(authorization)) return;
     if (this.#hashes.size >= MAX_ENTRIES) this.#hashes.clear();
     this.#hashes.set(authorization, hash);
-    return hash;
   }
 
   #admit(entry: Checked, counted: boolean): Principal {

@@ -1,6 +1,6 @@
 import { KeywayError } from '../core/errors.ts';
 import type { MemberRecord, Role, Store } from '../store/index.ts';
-import { type Principal, isAdminRole } from './api-keys.ts';
+import { type Principal, isAdminRole, memberRemovedError } from './api-keys.ts';
 
 export const ROLES = ['owner', 'admin', 'member'] as const satisfies readonly Role[];
 
@@ -89,7 +89,7 @@ export async function withRole(directory: MemberDirectory, p: Principal): Promis
 
 /** `withRole` with the member already looked up (`MemberDirectory.cached`). */
 export function principalWithRole(p: Principal, member: MemberRecord | null): Principal {
-  if (!member) throw new KeywayError('unauthorized', 'The member this API key or session belongs to was removed from the organization.');
+  if (!member) throw memberRemovedError();
   return { ...p, role: member.role };
 }
 

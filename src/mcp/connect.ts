@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { requireMayAddConnections } from '../access/index.ts';
 import { type ToolContext, audited, jsonResult } from './context.ts';
 import { linkFields, newConnectionLink } from './connect-link.ts';
 import { visibleIntegration } from './visible.ts';
@@ -21,6 +22,7 @@ export const connectTool = {
 
 export function connect(ctx: ToolContext, input: { integration: string; name?: string | undefined }): Promise<CallToolResult> {
   return audited(ctx, CONNECT, async (note) => {
+    requireMayAddConnections(ctx.caller.principal);
     const integration = await visibleIntegration(ctx, input.integration);
     note.integrationId = integration.id;
     const link = await newConnectionLink(ctx, integration.id, input.name);

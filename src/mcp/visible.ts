@@ -1,5 +1,5 @@
 import { KeywayError } from '../core/errors.ts';
-import { type ConnectionAccess, canUseIntegration, connectionAccess } from '../access/index.ts';
+import { type ConnectionAccess, connectionAccess, integrationsWithin } from '../access/index.ts';
 import type { ConnectionRecord, IntegrationRecord } from '../store/index.ts';
 import type { ToolContext } from './context.ts';
 
@@ -22,11 +22,12 @@ export async function visibleConnection(ctx: ToolContext, id: string): Promise<V
   return { c: await ctx.deps.tokens.reviewStatus(c), access };
 }
 
-/** An integration the caller's key may use; others are "not found". */
+/** An integration the caller's key may see (as in the REST API: `integrationsWithin`); others are "not found". */
 export async function visibleIntegration(ctx: ToolContext, id: string): Promise<IntegrationRecord> {
   const { principal } = ctx.caller;
   const missing = () => new KeywayError('not_found', `No integration ${id.slice(0, 100)}. Call list_connections for the integrations you can use.`);
-  if (!canUseIntegration(principal, id)) throw missing();
+  const within = await integrationsWithin(ctx.deps.store, principal);
+  if (within !== null && !within.has(id)) throw missing();
   try {
     return await ctx.deps.integrations.get(principal.orgId, id);
   } catch (e) {
@@ -35,9 +36,10 @@ export async function visibleIntegration(ctx: ToolContext, id: string): Promise<
   }
 }
 
-/** The integrations the caller's key may use, by id. */
+/** The integrations the caller's key may see, by id. */
 export async function visibleIntegrations(ctx: ToolContext): Promise<Map<string, IntegrationRecord>> {
   const { principal } = ctx.caller;
+  const within = await integrationsWithin(ctx.deps.store, principal);
   const all = await ctx.deps.integrations.list(principal.orgId);
-  return new Map(all.filter((i) => canUseIntegration(principal, i.id)).map((i) => [i.id, i]));
+  return new Map(all.filter((i) => within === null || within.has(i.id)).map((i) => [i.id, i]));
 }

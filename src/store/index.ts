@@ -10,6 +10,7 @@ export type { ConnectionFilter, Lease } from './repos/connections.ts';
 export { connectionStamp } from './repos/connections.ts';
 export type { AuditFilter } from './repos/audit.ts';
 export type { Page, PageResult } from './repos/common.ts';
+export type { ApiKeyVisibility, RollOutcome } from './repos/orgs.ts';
 
 /** Opens the embedded SQLite store (a file, or ':memory:'). */
 export function openSqliteStore(path: string, tuning?: SqliteTuning): Store {

@@ -88,21 +88,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       test('rolling an API key: its end and its successor are written together, once; a second roll, a revoked key or another organization write nothing', async () => {
         await s().apiKeys.insert(apiKey('key_1'));
         const next = apiKey('key_next', { hash: 'hash_key_next', createdAt: T0 + 50 });
-        assert.equal(await s().apiKeys.roll(ORG_B, 'key_1', next, { expiresAt: T0 + 600 }), false, 'not through another organization');
+        assert.equal(await s().apiKeys.roll(ORG_B, 'key_1', next, { expiresAt: T0 + 600 }), 'key_ended', 'not through another organization');
         assert.equal(await s().apiKeys.get(ORG_A, 'key_next'), null);
-        assert.equal(await s().apiKeys.roll(ORG_A, 'key_1', next, { expiresAt: T0 + 600 }), true);
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_1', next, { expiresAt: T0 + 600 }), 'rolled');
         assert.deepEqual(await s().apiKeys.get(ORG_A, 'key_1'), apiKey('key_1', { expiresAt: T0 + 600, replacedBy: 'key_next' }));
         assert.deepEqual(await s().apiKeys.findByHash('hash_key_next'), next);
         const other = apiKey('key_other', { hash: 'hash_key_other' });
-        assert.equal(await s().apiKeys.roll(ORG_A, 'key_1', other, { revokedAt: T0 + 700 }), false, 'rolled once already');
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_1', other, { revokedAt: T0 + 700 }), 'key_ended', 'rolled once already');
         assert.equal(await s().apiKeys.get(ORG_A, 'key_other'), null, 'the losing successor is not stored');
         assert.equal((await s().apiKeys.get(ORG_A, 'key_1'))?.revokedAt, null);
         await s().apiKeys.insert(apiKey('key_2', { hash: 'hash_key_2', revokedAt: T0 + 5 }));
-        assert.equal(await s().apiKeys.roll(ORG_A, 'key_2', other, { revokedAt: T0 + 700 }), false, 'a revoked key');
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_2', other, { revokedAt: T0 + 700 }), 'key_ended', 'a revoked key');
         assert.equal(await s().apiKeys.get(ORG_A, 'key_other'), null);
         await s().apiKeys.insert(apiKey('key_3', { hash: 'hash_key_3' }));
-        assert.equal(await s().apiKeys.roll(ORG_A, 'key_3', other, { revokedAt: T0 + 700 }), true);
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_3', other, { revokedAt: T0 + 700 }), 'rolled');
         assert.deepEqual(await s().apiKeys.get(ORG_A, 'key_3'), apiKey('key_3', { hash: 'hash_key_3', revokedAt: T0 + 700, replacedBy: 'key_other' }));
+      });
+
+      test('a key is added, or rolled into, only for a current member: once the member is removed nothing is written', async () => {
+        await s().members.insert({ id: 'mem_gone', orgId: ORG_A, email: 'g@example.test', name: 'Gil', role: 'member', createdAt: T0 });
+        await s().apiKeys.insert(apiKey('key_old', { memberId: 'mem_gone' }));
+        assert.equal(await s().apiKeys.insertForMember(apiKey('key_1', { memberId: 'mem_gone' })), true);
+        assert.notEqual(await s().members.remove(ORG_A, 'mem_gone', T0 + 10), 'missing');
+        assert.equal(await s().apiKeys.insertForMember(apiKey('key_2', { memberId: 'mem_gone' })), false);
+        assert.equal(await s().apiKeys.get(ORG_A, 'key_2'), null);
+        assert.equal(await s().apiKeys.insertForMember(apiKey('key_3', { memberId: 'mem_none' })), false, 'nor for someone who never was a member');
+        assert.equal(await s().apiKeys.insertForMember(apiKey('key_4', { orgId: ORG_B })), false, 'nor in an organization they are not in');
+        await s().apiKeys.insert(apiKey('key_live', { memberId: 'mem_gone', hash: 'hash_key_live' })); // as if written behind the removal's back
+        assert.equal(await s().apiKeys.roll(ORG_A, 'key_live', apiKey('key_next', { memberId: 'mem_gone', hash: 'hash_key_next' }), { revokedAt: T0 + 20 }), 'member_removed');
+        assert.equal(await s().apiKeys.get(ORG_A, 'key_next'), null);
+        assert.equal((await s().apiKeys.get(ORG_A, 'key_live'))?.replacedBy, null);
       });
 
       test('an API key cannot be read or revoked through another organization', async () => {

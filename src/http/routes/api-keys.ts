@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { iso } from '../../core/clock.ts';
 import {
-  actorOf, FULL_SCOPE, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, isAdminRole, requireKeyManage, requireScopeWithin,
+  actorOf, FULL_SCOPE, type KeyLimits, MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, type Principal, createApiKey, expiresInDays, isLimitedKey, requireKeyManage, requireLimitsWithin, requireScopeWithin,
   rollApiKey,
 } from '../../access/index.ts';
-import type { ApiKeyRecord, ApiKeyScope } from '../../store/index.ts';
+import type { ApiKeyRecord, ApiKeyScope, ApiKeyVisibility } from '../../store/index.ts';
 import { pageQuery } from '../route.ts';
+import type { Services } from '../services.ts';
 import type { RouteDeps } from './deps.ts';
 
 const ids = z.array(z.string().min(1).max(100)).max(500);
@@ -61,11 +62,35 @@ function requireMayHandOut(p: Principal, scope: ApiKeyScope): void {
   requireScopeWithin(p.sessionId ? { ...p, scope: FULL_SCOPE } : p, scope);
 }
 
-/** Owners and admins see every key of the organization; a member sees their own only (others' are not found). */
-const maySee = (p: Principal, k: ApiKeyRecord): boolean => k.memberId === p.memberId || isAdminRole(p.role);
+/**
+ * The calling key's own expiry and rate limit, which bound the keys it creates or rolls
+ * (`requireLimitsWithin`); null for a person signed in, who is not held to a key's limits.
+ */
+async function creatorLimits(services: Services, p: Principal): Promise<KeyLimits | null> {
+  if (p.keyId === null) return null;
+  const own = await services.store.apiKeys.get(p.orgId, p.keyId);
+  if (!own) throw new KeywayError('unauthorized', 'This API key is unknown or revoked.');
+  return own;
+}
+
+/**
+ * Whose keys the caller sees (others' are not found): a member their own; an admin also those of
+ * members who are not owners (acting on an owner takes an owner, as for roles); an owner every key.
+ * A key limited to some integrations or connections sees its member's own only (organization-wide
+ * administration needs a key without that limit).
+ */
+function seenBy(p: Principal): ApiKeyVisibility {
+  if (isLimitedKey(p)) return { memberId: p.memberId, others: 'none' };
+  return { memberId: p.memberId, others: p.role === 'owner' ? 'all' : p.role === 'admin' ? 'non_owners' : 'none' };
+}
 
 export function apiKeyRoutes({ def, services }: RouteDeps): void {
   const { store, audit, keys } = services;
+  const visibleKey = async (p: Principal, id: string): Promise<ApiKeyRecord> => {
+    const k = await store.apiKeys.get(p.orgId, id, seenBy(p));
+    if (!k) throw new KeywayError('not_found', `No API key ${id}.`);
+    return k;
+  };
 
   def({
     method: 'POST', url: '/v1/api-keys', tag: 'api-keys', status: 201, body: createBody,
@@ -78,6 +103,9 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
       };
       requireMayHandOut(principal, scope);
       const expiresAt = expiryOf(body, services.clock.now());
+      const creator = await creatorLimits(services, principal);
+      const wanted = { expiresAt, rateLimitPerMinute: body.rateLimitPerMinute ?? null };
+      if (creator) requireLimitsWithin(creator, { wanted, how: 'create', defaultRateLimitPerMinute: services.config.rateLimitPerMinute });
       const { record, key } = await createApiKey(services, {
         orgId: principal.orgId, memberId: principal.memberId, name: body.name, scope, rateLimitPerMinute: body.rateLimitPerMinute ?? null, expiresAt,
       });
@@ -91,16 +119,15 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
     query: z.strictObject({ ...pageQuery }),
     handler: async ({ query, principal }) => {
       requireKeyManage(principal);
-      const page = await store.apiKeys.page(principal.orgId, { limit: query.limit, cursor: query.cursor });
-      return { data: page.data.filter((k) => maySee(principal, k)).map(presentApiKey), nextCursor: page.nextCursor };
+      const page = await store.apiKeys.page(principal.orgId, { limit: query.limit, cursor: query.cursor }, seenBy(principal));
+      return { data: page.data.map(presentApiKey), nextCursor: page.nextCursor };
     },
   });
   def({
     method: 'GET', url: '/v1/api-keys/{id}', tag: 'api-keys', summary: 'One API key (never the key or its hash)', params: idParam,
     handler: async ({ params, principal }) => {
       requireKeyManage(principal);
-      const k = await store.apiKeys.get(principal.orgId, params.id);
-      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      const k = await visibleKey(principal, params.id);
       return presentApiKey(k);
     },
   });
@@ -110,12 +137,14 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
     summary: 'Roll an API key: a new key with the same name, scope, rate limit and lifetime (in this answer only); the old one stops at once, or after graceMinutes (up to a week) so apps can move over first',
     handler: async ({ params, body, principal }) => {
       requireKeyManage(principal);
-      const k = await store.apiKeys.get(principal.orgId, params.id);
-      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      const k = await visibleKey(principal, params.id);
       // The new key acts as the old one's member: only that member may hold it (an admin may revoke it instead).
       if (k.memberId !== principal.memberId) throw new KeywayError('forbidden', `API key ${k.id} belongs to another member; only they may roll it. You may revoke it (DELETE /v1/api-keys/${k.id}).`);
       requireMayHandOut(principal, k.scope);
-      const { record, key, oldEndsAt } = await rollApiKey(services, k, body?.graceMinutes ?? 0);
+      const creator = await creatorLimits(services, principal);
+      const { record, key, oldEndsAt } = await rollApiKey(services, k, body?.graceMinutes ?? 0, (next) => {
+        if (creator) requireLimitsWithin(creator, { wanted: next, how: 'roll', defaultRateLimitPerMinute: services.config.rateLimitPerMinute });
+      });
       keys.forget(k.id); // this process sees the old key's end at once; others re-read it within a second
       audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.roll', detail: { key: k.id, newKey: record.id, oldKeyEndsAt: iso(oldEndsAt) } });
       return { ...presentApiKey(record), key, previous: { id: k.id, endsAt: iso(oldEndsAt) } };
@@ -126,8 +155,7 @@ export function apiKeyRoutes({ def, services }: RouteDeps): void {
     summary: 'Revoke an API key: refused from then on by every Keyway process (within a second)',
     handler: async ({ params, principal }) => {
       requireKeyManage(principal);
-      const k = await store.apiKeys.get(principal.orgId, params.id);
-      if (!k || !maySee(principal, k)) throw new KeywayError('not_found', `No API key ${params.id}.`);
+      const k = await visibleKey(principal, params.id);
       if (k.revokedAt === null) {
         await store.apiKeys.revoke(principal.orgId, k.id, services.clock.now());
         audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'api_key.revoke', detail: { key: k.id } });

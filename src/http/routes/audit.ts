@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requireManage } from '../../access/index.ts';
+import { auditWithin, requireManage } from '../../access/index.ts';
 import { presentAudit } from '../present.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
@@ -29,12 +29,14 @@ export function auditRoutes({ def, services }: RouteDeps): void {
       until: z.iso.datetime().optional(),
       ...pageQuery,
     }),
+    // A key limited to some integrations or connections reads their entries only, filtered in the query (full pages).
     handler: async ({ query, principal }) => {
       requireManage(principal);
       await settledWithin(services.audit.flush(), FLUSH_WAIT_MS);
       const page = await services.store.audit.query(principal.orgId, {
         integrationId: query.integration, connectionId: query.connection, action: query.action, actorId: query.actor,
         since: query.since ? Date.parse(query.since) : undefined, until: query.until ? Date.parse(query.until) : undefined,
+        ...auditWithin(principal),
       }, { limit: query.limit, cursor: query.cursor });
       return { data: page.data.map(presentAudit), nextCursor: page.nextCursor };
     },

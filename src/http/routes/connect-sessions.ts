@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { actorOf, canUseIntegration } from '../../access/index.ts';
+import { actorOf, canUseIntegration, requireMayAddConnections } from '../../access/index.ts';
 import { OAUTH21_REFUSAL, isRefusedGrant } from '../../connect/index.ts';
 import type { ConnectGrant } from '../../store/index.ts';
 import { presentSession, presentStartedSession } from '../present.ts';
@@ -29,6 +29,7 @@ export function connectSessionRoutes({ def, services }: RouteDeps): void {
       params: z.record(z.string(), z.string().max(500)).optional(),
     }),
     handler: async ({ body, principal }) => {
+      requireMayAddConnections(principal);
       if (!canUseIntegration(principal, body.integration)) throw new KeywayError('not_found', `No integration ${body.integration}.`);
       const { session, connectUrl } = await services.connect.createSession(principal.orgId, actorOf(principal), principal.memberId, body);
       return presentStartedSession(session, connectUrl);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { actorOf, type Principal, canUseIntegration, connectionAccess, requireConnectionManage } from '../../access/index.ts';
+import { actorOf, type Principal, canUseIntegration, connectionAccess, requireConnectionManage, requireMayAddConnections } from '../../access/index.ts';
 import { type NewConnectionInput, OAUTH21_REFUSAL, REFUSED_GRANTS } from '../../connect/index.ts';
 import type { ConnectionRecord } from '../../store/index.ts';
 import { presentConnection, presentStartedSession } from '../present.ts';
@@ -45,6 +45,7 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
     handler: async ({ body: raw, principal }) => {
       if (raw.type === 'implicit' || raw.type === 'password') throw new KeywayError('invalid_request', OAUTH21_REFUSAL);
       const body = raw as NewConnectionInput; // the refused member never validates
+      requireMayAddConnections(principal);
       if (!canUseIntegration(principal, body.integration)) throw new KeywayError('not_found', `No integration ${body.integration}.`);
       const c = await services.connections.create(principal.orgId, actorOf(principal), principal.memberId, body);
       const access = connectionAccess(principal, c);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { actorOf, requireManage } from '../../access/index.ts';
+import { KeywayError } from '../../core/errors.ts';
+import { type Principal, actorOf, integrationsWithin, requireIntegrationManage, requireOrgAdmin } from '../../access/index.ts';
 import { presentIntegration } from '../present.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -25,22 +26,32 @@ const idParam = z.object({ id: z.string().max(100) });
 export function integrationRoutes({ def, services }: RouteDeps): void {
   const { integrations } = services;
   const show = (r: Parameters<typeof presentIntegration>[0]) => presentIntegration(r, integrations.redirectUri(r.id), integrations.resolved(r));
+  /** An integration a limited key may see; others are not found, as connections are. */
+  const visible = async (p: Principal, id: string) => {
+    const within = await integrationsWithin(services.store, p);
+    if (within !== null && !within.has(id)) throw new KeywayError('not_found', `No integration ${id}.`);
+    return integrations.get(p.orgId, id);
+  };
   def({
     method: 'POST', url: '/v1/integrations', tag: 'integrations', status: 201,
     summary: 'Add an integration: a provider plus your own OAuth app (or a custom provider by URLs or issuer)',
     body: integrationBody,
     handler: async ({ body, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'add integrations');
       return show(await integrations.create(principal.orgId, actorOf(principal), body));
     },
   });
   def({
     method: 'GET', url: '/v1/integrations', tag: 'integrations', summary: 'List integrations with their redirect URIs',
-    handler: async ({ principal }) => ({ data: (await integrations.list(principal.orgId)).map(show), nextCursor: null }),
+    handler: async ({ principal }) => {
+      const within = await integrationsWithin(services.store, principal);
+      const all = await integrations.list(principal.orgId);
+      return { data: (within === null ? all : all.filter((i) => within.has(i.id))).map(show), nextCursor: null };
+    },
   });
   def({
     method: 'GET', url: '/v1/integrations/{id}', tag: 'integrations', summary: 'One integration', params: idParam,
-    handler: async ({ params, principal }) => show(await integrations.get(principal.orgId, params.id)),
+    handler: async ({ params, principal }) => show(await visible(principal, params.id)),
   });
   def({
     method: 'PATCH', url: '/v1/integrations/{id}', tag: 'integrations', params: idParam,
@@ -52,7 +63,8 @@ export function integrationRoutes({ def, services }: RouteDeps): void {
       clientSecret: z.string().min(1).max(4000).optional(),
     }),
     handler: async ({ params, body, principal }) => {
-      requireManage(principal);
+      requireIntegrationManage(principal);
+      await visible(principal, params.id);
       return show(await integrations.update(principal.orgId, actorOf(principal), params.id, body));
     },
   });
@@ -61,9 +73,9 @@ export function integrationRoutes({ def, services }: RouteDeps): void {
     summary: 'Delete an integration; refused while it has connections unless ?force=true, which disconnects each (revoked at the provider)',
     query: z.strictObject({ force: z.enum(['true', 'false']).optional() }),
     handler: async ({ params, query, principal }) => {
-      requireManage(principal);
+      requireIntegrationManage(principal);
       const actor = actorOf(principal);
-      await integrations.get(principal.orgId, params.id);
+      await visible(principal, params.id);
       if (query.force === 'true') await services.connections.disconnectAll(principal.orgId, params.id, actor);
       await integrations.delete(principal.orgId, actor, params.id);
       return undefined;

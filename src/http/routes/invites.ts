@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { iso } from '../../core/clock.ts';
 import { KeywayError } from '../../core/errors.ts';
-import { actorOf, ROLES, createInvite, requireManage } from '../../access/index.ts';
+import { actorOf, ROLES, createInvite, requireOrgAdmin } from '../../access/index.ts';
 import type { InviteRecord } from '../../store/index.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -22,7 +22,7 @@ export function inviteRoutes({ def, services }: RouteDeps): void {
     body: z.strictObject({ email: z.email().max(320), role: z.enum(ROLES).default('member') }),
     summary: 'Invite someone by email with a role; the single-use link (valid 7 days) is in this answer only',
     handler: async ({ body, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage invites');
       const { record, url } = await createInvite(services, principal, body, services.config.publicUrl);
       services.audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'member.invite', detail: { invite: record.id, email: record.email, role: record.role } });
       return { ...presentInvite(record, clock.now()), inviteUrl: url, inviteUrlNote: 'Shown once: send it to the person. It works once and expires in 7 days.' };
@@ -31,7 +31,7 @@ export function inviteRoutes({ def, services }: RouteDeps): void {
   def({
     method: 'GET', url: '/v1/invites', tag: 'members', summary: 'Invites not yet accepted or withdrawn (never their links)',
     handler: async ({ principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage invites');
       const now = clock.now();
       return { data: (await store.invites.listOpen(principal.orgId)).map((i) => presentInvite(i, now)), nextCursor: null };
     },
@@ -40,7 +40,7 @@ export function inviteRoutes({ def, services }: RouteDeps): void {
     method: 'DELETE', url: '/v1/invites/{id}', tag: 'members', params: z.object({ id: z.string().max(100) }),
     summary: 'Withdraw an invite: its link stops working',
     handler: async ({ params, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage invites');
       if ((await store.invites.revoke(principal.orgId, params.id, clock.now())) === 0) throw new KeywayError('not_found', `No open invite ${params.id}.`);
       services.audit.record({ orgId: principal.orgId, actor: actorOf(principal), action: 'member.invite_revoke', detail: { invite: params.id } });
       return undefined;

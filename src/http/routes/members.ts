@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
-import { actorOf, LAST_OWNER, ROLES, type Principal, assertMayChangeRole, assertMayRemove, requireKeyManage, requireManage } from '../../access/index.ts';
+import { actorOf, LAST_OWNER, ROLES, type Principal, assertMayChangeRole, assertMayRemove, requireKeyManage, requireOrgAdmin, requireUnlimitedKey } from '../../access/index.ts';
 import type { ConnectionRecord, MemberRecord } from '../../store/index.ts';
 import { presentMember } from '../present.ts';
 import type { Services } from '../services.ts';
@@ -78,7 +78,7 @@ export function memberRoutes({ def, services }: RouteDeps): void {
     body: z.strictObject({ role: z.enum(ROLES) }),
     summary: 'Change a member\'s role: owners and admins; only owners make or change owners; the last owner stays an owner',
     handler: async ({ params, body, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'change members\' roles');
       const target = await currentMember(services, principal, params.id);
       assertMayChangeRole(principal, target, body.role);
       const result = await services.store.members.setRole(principal.orgId, target.id, body.role);
@@ -96,6 +96,7 @@ export function memberRoutes({ def, services }: RouteDeps): void {
     summary: 'Remove a member, or leave (your own id): their API keys and sessions end at once, their personal connections are disconnected, shared ones stay',
     handler: async ({ params, principal }) => {
       requireKeyManage(principal);
+      requireUnlimitedKey(principal, 'remove members (or leave the organization)');
       const target = await currentMember(services, principal, params.id);
       assertMayRemove(principal, target);
       return removeMember(services, principal, target);

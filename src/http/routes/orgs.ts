@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { iso } from '../../core/clock.ts';
 import { KeywayError } from '../../core/errors.ts';
-import { actorOf, createOrganization, requireKeyManage } from '../../access/index.ts';
+import { actorOf, createOrganization, requireKeyManage, requireUnlimitedKey } from '../../access/index.ts';
 import { presentMember } from '../present.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -13,6 +13,7 @@ export function orgRoutes({ def, services }: RouteDeps): void {
     summary: 'Create an organization (owners only): the caller becomes its first owner, signing in there with the one-time link in this answer (15 minutes) or single sign-on',
     handler: async ({ body, principal }) => {
       requireKeyManage(principal);
+      requireUnlimitedKey(principal, 'create organizations');
       if (principal.role !== 'owner') throw new KeywayError('forbidden', 'Only an owner of an organization may create another one.');
       const me = await services.store.members.get(principal.orgId, principal.memberId);
       if (!me) throw new KeywayError('unauthorized', 'The calling member no longer exists.');

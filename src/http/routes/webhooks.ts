@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { iso } from '../../core/clock.ts';
-import { requireManage } from '../../access/index.ts';
+import { requireOrgAdmin } from '../../access/index.ts';
 import { WEBHOOK_EVENTS } from '../../webhooks/index.ts';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../../store/index.ts';
 import { pageQuery } from '../route.ts';
@@ -32,7 +32,7 @@ export function webhookRoutes({ def, services }: RouteDeps): void {
       description: z.string().max(200).optional(),
     }),
     handler: async ({ body, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage webhooks (they carry every integration\'s events)');
       const { endpoint, secret } = await services.webhooks.register(principal.orgId, body);
       return { ...presentEndpoint(endpoint), secret, secretNote: 'Shown once: store it now. Verify each delivery with it (docs/webhooks.md).' };
     },
@@ -40,14 +40,14 @@ export function webhookRoutes({ def, services }: RouteDeps): void {
   def({
     method: 'GET', url: '/v1/webhooks', tag: 'webhooks', summary: 'Webhook endpoints',
     handler: async ({ principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage webhooks (they carry every integration\'s events)');
       return { data: (await services.webhooks.list(principal.orgId)).map(presentEndpoint), nextCursor: null };
     },
   });
   def({
     method: 'DELETE', url: '/v1/webhooks/{id}', tag: 'webhooks', summary: 'Remove a webhook endpoint', params: idParam,
     handler: async ({ params, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage webhooks (they carry every integration\'s events)');
       await services.webhooks.remove(principal.orgId, params.id);
       return undefined;
     },
@@ -56,7 +56,7 @@ export function webhookRoutes({ def, services }: RouteDeps): void {
     method: 'GET', url: '/v1/webhooks/{id}/deliveries', tag: 'webhooks', summary: 'The delivery log of an endpoint, newest first',
     params: idParam, query: z.strictObject({ ...pageQuery }),
     handler: async ({ params, query, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage webhooks (they carry every integration\'s events)');
       const page = await services.webhooks.deliveries(principal.orgId, params.id, { limit: query.limit, cursor: query.cursor });
       return { data: page.data.map(presentDelivery), nextCursor: page.nextCursor };
     },
@@ -65,7 +65,7 @@ export function webhookRoutes({ def, services }: RouteDeps): void {
     method: 'POST', url: '/v1/webhooks/{id}/deliveries/{delivery}/resend', tag: 'webhooks', status: 202,
     summary: 'Send a delivery again now', params: z.object({ id: z.string().max(100), delivery: z.string().max(100) }),
     handler: async ({ params, principal }) => {
-      requireManage(principal);
+      requireOrgAdmin(principal, 'manage webhooks (they carry every integration\'s events)');
       return presentDelivery(await services.webhooks.resend(principal.orgId, params.id, params.delivery));
     },
   });

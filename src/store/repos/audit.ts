@@ -2,7 +2,7 @@ import { type SqlExecutor, encodeCursor, requireCursor } from '../sql/executor.t
 import type { SqlValue } from '../sql/table.ts';
 import * as t from '../sql/tables.ts';
 import type { AuditRecord, NewAuditRecord } from '../records.ts';
-import { type Page, type PageResult, selectMany } from './common.ts';
+import { type Page, type PageResult, placeholders, selectMany } from './common.ts';
 
 export interface AuditFilter {
   integrationId?: string | undefined;
@@ -11,6 +11,10 @@ export interface AuditFilter {
   actorId?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
+  /** Only entries of these integrations (a key limited to them reads no others). */
+  integrationIds?: readonly string[] | undefined;
+  /** Only entries of these connections. */
+  connectionIds?: readonly string[] | undefined;
 }
 
 const COLS = ['id', 'org_id', 'at', 'actor_type', 'actor_id', 'action', 'outcome', 'integration_id', 'connection_id', 'detail'];
@@ -63,6 +67,11 @@ export function auditRepo(sql: SqlExecutor) {
       add('actor_id = ?', filter.actorId);
       add('at >= ?', filter.since);
       add('at < ?', filter.until);
+      const addIn = (column: string, ids: readonly string[] | undefined) => {
+        if (ids !== undefined) { where.push(ids.length === 0 ? '1 = 0' : `${column} IN (${placeholders(ids)})`); params.push(...ids); }
+      };
+      addIn('integration_id', filter.integrationIds);
+      addIn('connection_id', filter.connectionIds);
       const c = page.cursor ? requireCursor(page.cursor, 1) : null;
       if (c) add('seq < ?', Number(c[0]));
       const rows = await selectMany(sql, t.auditLog, `WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [...params, page.limit + 1]);

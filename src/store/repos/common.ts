@@ -11,6 +11,11 @@ export interface PageResult<T> {
   nextCursor: string | null;
 }
 
+/** `?, ?, …`: one placeholder per value, for `IN (…)`. */
+export function placeholders(values: readonly unknown[]): string {
+  return values.map(() => '?').join(', ');
+}
+
 export async function insertRecord<R>(sql: SqlExecutor, table: Table<R>, record: R): Promise<void> {
   const q = insertSql(table, record);
   await sql.run(q.sql, q.values);

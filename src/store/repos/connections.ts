@@ -2,7 +2,7 @@ import { type SqlExecutor, encodeCursor, requireCursor } from '../sql/executor.t
 import { type Row, type SqlValue, decodeRow, selectList } from '../sql/table.ts';
 import * as t from '../sql/tables.ts';
 import type { ConnectionRecord, ConnectionStatus } from '../records.ts';
-import { type Page, type PageResult, insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
+import { type Page, type PageResult, insertRecord, placeholders, selectMany, selectOne, updateWhere } from './common.ts';
 
 export interface ConnectionFilter {
   integrationId?: string | undefined;
@@ -87,9 +87,16 @@ export function connectionRepo(sql: SqlExecutor) {
     async stamps(ids: readonly string[]): Promise<Map<string, string>> {
       const out = new Map<string, string>();
       if (ids.length === 0) return out;
-      const rows = await sql.all(`SELECT id, ${STAMP_SQL} AS stamp FROM connections WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
+      const rows = await sql.all(`SELECT id, ${STAMP_SQL} AS stamp FROM connections WHERE id IN (${placeholders(ids)})`, [...ids]);
       for (const r of rows) out.set(String(r['id']), String(r['stamp']));
       return out;
+    },
+
+    /** The integrations these connections belong to, each once; ids not found are left out. */
+    async integrationIdsOf(orgId: string, ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await sql.all(`SELECT DISTINCT integration_id FROM connections WHERE org_id = ? AND id IN (${placeholders(ids)})`, [orgId, ...ids]);
+      return rows.map((r) => String(r['integration_id']));
     },
 
     update: (orgId: string, id: string, patch: Partial<ConnectionRecord>) =>

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../sql/executor.ts';
 import * as t from '../sql/tables.ts';
 import type { MemberRecord, Role } from '../records.ts';
 import { insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
+import { lockOrg } from './orgs.ts';
 
 /** What removing a member ended at once. */
 export interface RemovedMember {
@@ -11,11 +12,11 @@ export interface RemovedMember {
 
 /**
  * The owner guard every role change and removal goes through, in one transaction: the
- * organization's row is touched first, so concurrent changes in one organization queue (a row lock
- * on PostgreSQL; SQLite transactions are serial anyway) and the count of owners cannot go stale.
+ * organization's row is locked first (`lockOrg`), so concurrent changes in one organization queue
+ * and the count of owners cannot go stale.
  */
 async function ownersLeftAfter(tx: SqlExecutor, orgId: string, memberId: string): Promise<number> {
-  await tx.run('UPDATE orgs SET name = name WHERE id = ?', [orgId]);
+  await lockOrg(tx, orgId);
   const rows = await tx.all(
     "SELECT COUNT(*) AS n FROM members WHERE org_id = ? AND role = 'owner' AND removed_at IS NULL AND id <> ?", [orgId, memberId]);
   return Number(rows[0]?.['n'] ?? 0);
@@ -56,10 +57,13 @@ export function memberRepo(sql: SqlExecutor) {
 
     /**
      * Removes a member in one transaction: marks the row removed, revokes every API key of theirs,
-     * ends their sessions and drops their unused sign-in links. Refuses the last owner.
+     * ends their sessions and drops their unused sign-in links. Refuses the last owner. It holds the
+     * organization's lock from the start, so a key being added for the member meanwhile is either
+     * stored first (and revoked here) or refused (`apiKeys.insertForMember`).
      */
     async remove(orgId: string, id: string, at: number): Promise<RemovedMember | 'missing' | 'last_owner'> {
       return sql.transaction(async (tx) => {
+        await lockOrg(tx, orgId);
         const m = await selectOne(tx, t.members, 'org_id = ? AND id = ? AND removed_at IS NULL', [orgId, id]);
         if (!m) return 'missing';
         if (m.role === 'owner' && (await ownersLeftAfter(tx, orgId, id)) === 0) return 'last_owner';
