@@ -8,7 +8,7 @@
   const ORIGIN = meta('keyway-origin');
   const CSRF = meta('keyway-csrf');
   const POLL_MS = 1500;
-  const POLL_LIMIT_MS = 11 * 60_000; // a connect session lives 10 minutes
+  const POLL_LIMIT_MS = 31 * 60_000; // a connect session lives 30 minutes (SESSION_TTL_MS)
 
   /** A message in the page's live region (read out by screen readers). */
   function flash(text, kind = 'ok') {
@@ -54,7 +54,7 @@
   const PROBLEMS = {
     provider_denied: 'Not connected: access was declined at the provider. Nothing was stored. Press Connect again if that was a mistake.',
     access_denied: 'Not connected: access was declined at the provider. Nothing was stored. Press Connect again if that was a mistake.',
-    expired: 'Not connected: the sign-in took longer than 10 minutes and expired. Press Connect to start again.',
+    expired: 'Not connected: the sign-in took longer than 30 minutes and expired. Press Connect to start again.',
   };
   const pending = new Map(); // connect session id -> { integration, reauth, timer, started }
 
