@@ -145,6 +145,10 @@ describe('REST API conventions and validation', () => {
     const actions = byIntegration.body.data.map((e: { action: string }) => e.action);
     assert.equal(actions[0], 'token.read'); // newest first
     assert.ok(actions.includes('connection.create') && actions.includes('integration.create'));
+    const typo = await t.api('GET', '/v1/audit?action=token.reed');
+    assert.equal(typo.status, 400, 'a misspelt action is refused, not answered with an empty page');
+    assert.match(typo.body.error.message, /action/);
+    assert.match(typo.body.error.message, /token\.read/, 'the message lists the actions');
   });
 
   test('/healthz answers and /openapi.json describes every route with its input schema', async () => {

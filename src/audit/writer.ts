@@ -4,15 +4,19 @@ import type { AuditSink, RepeatedEventSink } from './sink.ts';
 import type { PackedEntry } from './packed.ts';
 import { EventGroups } from './groups.ts';
 
-export type AuditAction =
-  | 'integration.create' | 'integration.update' | 'integration.delete'
-  | 'connect_session.create' | 'connection.create' | 'connection.connect_failed'
-  | 'connection.reauthorize' | 'connection.reauth_refused'
-  | 'connection.delete' | 'token.read' | 'token.refresh' | 'api_key.create' | 'api_key.roll' | 'api_key.revoke'
-  | 'proxy.call' | 'mcp.tool_call'
-  | 'connection.share' | 'connection.rename' | 'connection.transfer'
-  | 'org.create' | 'member.invite' | 'member.invite_revoke' | 'member.join' | 'member.role_change' | 'member.remove'
-  | 'member.sign_in' | 'member.sign_out' | 'login_link.create';
+/** Every action the audit log records (the `action` filter of `GET /v1/audit` takes one of these). */
+export const AUDIT_ACTIONS = [
+  'integration.create', 'integration.update', 'integration.delete',
+  'connect_session.create', 'connection.create', 'connection.connect_failed',
+  'connection.reauthorize', 'connection.reauth_refused',
+  'connection.delete', 'token.read', 'token.refresh', 'api_key.create', 'api_key.roll', 'api_key.revoke',
+  'proxy.call', 'mcp.tool_call',
+  'connection.share', 'connection.rename', 'connection.transfer',
+  'org.create', 'member.invite', 'member.invite_revoke', 'member.join', 'member.role_change', 'member.remove',
+  'member.sign_in', 'member.sign_out', 'login_link.create',
+] as const;
+
+export type AuditAction = typeof AUDIT_ACTIONS[number];
 
 export interface Actor {
   type: AuditRecord['actorType'];

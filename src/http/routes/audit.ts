@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { auditWithin, requireManage } from '../../access/index.ts';
+import { AUDIT_ACTIONS } from '../../audit/index.ts';
 import { presentAudit } from '../present.ts';
 import { pageQuery } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
@@ -23,7 +24,7 @@ export function auditRoutes({ def, services }: RouteDeps): void {
     query: z.strictObject({
       integration: z.string().max(100).optional(),
       connection: z.string().max(100).optional(),
-      action: z.string().max(100).optional(),
+      action: z.enum(AUDIT_ACTIONS).optional(), // a misspelt action is refused, not an empty page
       actor: z.string().max(100).optional(),
       since: z.iso.datetime().optional(),
       until: z.iso.datetime().optional(),
