@@ -35,6 +35,11 @@ describe('REST API conventions and validation', () => {
       assert.equal(res.body.error.code, 'unauthorized');
       assert.match(res.body.error.message, /keyway keys create/);
     }
+    const none = await fetch(`${t.kw.url}/v1/integrations`);
+    const body = await none.json() as { error: { message: string } };
+    assert.equal(none.status, 401);
+    assert.match(body.error.message, /sign in with a link from `npx keyway login-link`/, 'without single sign-on, the way a person can sign in');
+    assert.doesNotMatch(body.error.message, /\/auth\/login/);
   });
 
   test('the catalog lists the sandbox, GitHub and custom', async () => {

@@ -52,15 +52,17 @@ export function sessionSecretOf(req: FastifyRequest, services: Services): string
  */
 export function requestAuthenticator(services: Services): (req: FastifyRequest) => Promise<Principal> {
   const publicOrigin = new URL(services.config.publicUrl).origin;
+  // How a person signs in here: single sign-on when it is set up, otherwise a one-time link from the CLI.
+  const signIn = services.config.oidc !== null ? 'sign in at /auth/login' : 'sign in with a link from `npx keyway login-link`';
   return async (req) => {
     if (req.headers.authorization !== undefined) return keyPrincipal(services, req.headers.authorization);
     const secret = sessionSecretOf(req, services);
     if (secret === undefined) {
-      throw new KeywayError('unauthorized', 'Send an API key as "Authorization: Bearer kw_…" (create one with `npx keyway keys create --name NAME`), or sign in at /auth/login.');
+      throw new KeywayError('unauthorized', `Send an API key as "Authorization: Bearer kw_…" (create one with \`npx keyway keys create --name NAME\`), or ${signIn}.`);
     }
     const session = await services.sessions.resolve(secret);
     const member = session ? await services.members.current(session.orgId, session.memberId) : null;
-    if (!session || !member) throw new KeywayError('unauthorized', 'Your session has ended (signed out, expired or removed). Sign in again at /auth/login.');
+    if (!session || !member) throw new KeywayError('unauthorized', `Your session has ended (signed out, expired or removed). To go on, ${signIn}.`);
     if (!SAFE_METHODS.has(req.method)) checkCsrf(req, services.sessions.csrfToken(secret), publicOrigin);
     return sessionPrincipal(session, member);
   };
