@@ -31,7 +31,9 @@ function asStoreError(e: unknown): unknown {
   const msg = typeof err?.message === 'string' ? err.message : '';
   if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code) ||
     /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg)) {
-    return new KeywayError('store_unavailable', 'The database is unavailable; retry shortly.', { retryAfter: 2, cause: e });
+    // The code (ECONNREFUSED, ENOTFOUND, 57P01…) tells a wrong URL from a restart; no host or user is named.
+    const why = code !== '' ? ` (${code})` : '';
+    return new KeywayError('store_unavailable', `The database is unavailable${why}; retry shortly. If it lasts, check that PostgreSQL is running and that KEYWAY_DATABASE_URL names it.`, { retryAfter: 2, cause: e });
   }
   return e;
 }
