@@ -1,0 +1,45 @@
+/** The `keyway` command as a newcomer meets it following the README: wrong folders, ports, help, pipes. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+
+const exec = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+
+/** The environment of a shell with no KEYWAY_ variable set, plus `env`. */
+function shellEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWAY_')));
+  return { ...clean, ...env };
+}
+
+async function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { env: shellEnv(opts.env ?? {}), cwd: opts.cwd });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('the keyway command, as the README leads a newcomer to use it', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'keyway-newcomer-'));
+  let t: TestKeyway;
+  before(async () => { t = await startTestKeyway({ sandbox: true }); });
+  after(async () => {
+    await t.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('doctor passes on the folder `npm start` made: the sandbox integration is the dev sandbox, not a missing provider', async () => {
+    const r = await cli(['doctor', '--data-dir', t.dataDir]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^ok\s+provider Keyway Sandbox: the development sandbox/m);
+    assert.doesNotMatch(r.stdout, /FAIL|not in this version's catalog/);
+  });
+});
