@@ -1,7 +1,7 @@
 /** The `keyway` command as a newcomer meets it following the README: wrong folders, ports, help, pipes. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,4 +42,21 @@ describe('the keyway command, as the README leads a newcomer to use it', () => {
     assert.match(r.stdout, /^ok\s+provider Keyway Sandbox: the development sandbox/m);
     assert.doesNotMatch(r.stdout, /FAIL|not in this version's catalog/);
   });
+
+  for (const args of [['keys', 'create', '--name', 'ci'], ['login-link'], ['org', 'create', 'Acme', '--owner-email', 'o@acme.test']]) {
+    test(`\`keyway ${args.slice(0, 2).join(' ')}\` in a folder with no Keyway data refuses, and creates nothing`, async () => {
+      const missing = join(scratch, `typo-${args[0]}`);
+      const r = await cli([...args, '--data-dir', missing]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '', 'no key or link printed');
+      assert.equal(r.stderr, `keyway: No Keyway data in ${missing}. Pass --data-dir, or start \`keyway serve\` once.\n`);
+      assert.equal(existsSync(missing), false, 'no data folder made');
+
+      const elsewhere = mkdtempSync(join(scratch, 'docs-'));
+      const here = await cli(args, { cwd: elsewhere });
+      assert.equal(here.code, 1);
+      assert.match(here.stderr, /No Keyway data in .*\.keyway\. Pass --data-dir/);
+      assert.deepEqual(readdirSync(elsewhere), [], 'no ./.keyway made in the wrong folder');
+    });
+  }
 });

@@ -1,10 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, bootstrap, createApiKey, expiresInDays, rollApiKey } from '../access/index.ts';
-import { loadConfig } from '../core/config.ts';
 import { newId } from '../core/ids.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
-import { type ApiKeyRecord, type Store, openStoreFor } from '../store/index.ts';
+import type { ApiKeyRecord, Store } from '../store/index.ts';
 import type { AuditAction } from '../audit/index.ts';
 import { iso } from '../core/clock.ts';
 import { parseArgs } from './args.ts';
@@ -25,12 +22,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
   if (lasts !== null && !(Number.isInteger(lasts) && lasts >= 1 && lasts <= MAX_KEY_DAYS)) {
     throw new Error(`--expires-in-days must be a whole number of days from 1 to ${MAX_KEY_DAYS}, got "${String(days)}".`);
   }
-  const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
-  const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = openStoreFor(config.databaseUrl, dataDir);
-  try {
-    await store.migrate(systemClock.now());
+  await withStore(flags['data-dir'] as string | undefined, async (store, _config, dataDir) => {
     const deps = { store, random: cryptoRandom, clock: systemClock };
     const { org, admin } = await bootstrap(deps, dataDir);
     const expiresAt = lasts === null ? null : expiresInDays(systemClock.now(), lasts);
@@ -38,9 +30,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${key}\n`);
     const until = expiresAt === null ? '' : ` It expires at ${iso(expiresAt)}.`;
     process.stderr.write(`Created API key ${record.id} ("${name}") for ${admin.email}. It is shown only this once.${until}\n`);
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 async function keysList(argv: string[]): Promise<void> {

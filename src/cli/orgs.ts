@@ -2,7 +2,7 @@ import { cryptoRandom, systemClock } from '../core/index.ts';
 import { newId } from '../core/ids.ts';
 import { createOrganization } from '../access/index.ts';
 import { parseArgs } from './args.ts';
-import { withDataStore } from './login-link.ts';
+import { withStore } from './with-store.ts';
 
 export const ORG_HELP = `  keyway org create NAME --owner-email E [--owner-name N] [--data-dir DIR]
       Create an organization with its first owner and print its id and a one-time sign-in link
@@ -18,10 +18,10 @@ export async function orgCommand(argv: string[], out: (s: string) => void = (s) 
   if (sub !== 'create' || name === '' || typeof email !== 'string') {
     throw new Error('Usage: keyway org create NAME --owner-email E [--owner-name N] [--data-dir DIR]');
   }
-  await withDataStore(flags['data-dir'] as string | undefined, async (store, publicUrl) => {
+  await withStore(flags['data-dir'] as string | undefined, async (store, config) => {
     const made = await createOrganization({ store, clock: systemClock, random: cryptoRandom }, {
       name, owner: { email, name: flags['owner-name'] as string | undefined },
-    }, publicUrl);
+    }, config.publicUrl);
     await store.audit.append([{
       id: newId('audit', cryptoRandom), orgId: made.org.id, at: systemClock.now(), actorType: 'system', actorId: null,
       action: 'org.create', outcome: 'ok', integrationId: null, connectionId: null, detail: { owner: made.owner.id, via: 'cli' },
