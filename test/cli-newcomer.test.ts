@@ -59,4 +59,26 @@ describe('the keyway command, as the README leads a newcomer to use it', () => {
       assert.deepEqual(readdirSync(elsewhere), [], 'no ./.keyway made in the wrong folder');
     });
   }
+
+  test('login-link and org create print links at --url, and say where the address came from when it is a guess', async () => {
+    const given = await cli(['login-link', '--url', 'http://127.0.0.1:4300/', '--data-dir', t.dataDir]);
+    assert.equal(given.code, 0, given.stderr);
+    assert.match(given.stdout, /^http:\/\/127\.0\.0\.1:4300\/auth\/link\/[A-Za-z0-9_-]{43}\n$/);
+    assert.doesNotMatch(given.stderr, /KEYWAY_PORT/);
+
+    const guessed = await cli(['login-link', '--data-dir', t.dataDir]);
+    assert.match(guessed.stdout, /^http:\/\/127\.0\.0\.1:3030\/auth\/link\//);
+    assert.match(guessed.stderr, /address http:\/\/127\.0\.0\.1:3030 comes from KEYWAY_HOST and KEYWAY_PORT .* started with --port or --host, run this again with --url/);
+    const fromEnv = await cli(['login-link', '--data-dir', t.dataDir], { env: { KEYWAY_PUBLIC_URL: 'https://keyway.example.test' } });
+    assert.match(fromEnv.stdout, /^https:\/\/keyway\.example\.test\/auth\/link\//);
+    assert.doesNotMatch(fromEnv.stderr, /--url/);
+
+    const org = await cli(['org', 'create', 'Port Co', '--owner-email', 'p@port.test', '--url', 'http://127.0.0.1:4300', '--data-dir', t.dataDir]);
+    assert.equal(org.code, 0, org.stderr);
+    assert.match(org.stdout, /\nhttp:\/\/127\.0\.0\.1:4300\/auth\/link\/[A-Za-z0-9_-]{43}\n$/);
+
+    const bad = await cli(['login-link', '--url', '127.0.0.1:4300', '--data-dir', t.dataDir]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--url must be the address people reach Keyway at, such as http:\/\/127\.0\.0\.1:3030, got "127\.0\.0\.1:4300"/);
+  });
 });

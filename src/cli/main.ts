@@ -28,10 +28,11 @@ Usage:
       Connect an account through a running Keyway; --device prints a code and URL, like a CLI login.
   keyway import FILE.jsonl [--url URL]
       Import tokens issued elsewhere through a running Keyway, one JSON object per line; failures by line.
-  keyway org create NAME --owner-email E [--owner-name N]
+  keyway org create NAME --owner-email E [--owner-name N] [--url URL]
       Create an organization and print its id and a one-time sign-in link for its first owner.
-  keyway login-link [--email E] [--org ORG]
+  keyway login-link [--email E] [--org ORG] [--url URL]
       Print a one-time sign-in link (15 minutes) for a member; no password is ever stored.
+      Their links start with --url, else KEYWAY_PUBLIC_URL, else http://KEYWAY_HOST:KEYWAY_PORT.
   keyway migrate [--data-dir DIR]
       Apply pending database migrations (SQLite in DATA_DIR, or KEYWAY_DATABASE_URL) and exit.
   keyway master-key status|rewrap [--data-dir DIR]
