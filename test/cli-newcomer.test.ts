@@ -81,4 +81,12 @@ describe('the keyway command, as the README leads a newcomer to use it', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--url must be the address people reach Keyway at, such as http:\/\/127\.0\.0\.1:3030, got "127\.0\.0\.1:4300"/);
   });
+
+  test('`keys create` refuses an extra argument instead of ignoring it, and creates no key', async () => {
+    const r = await cli(['keys', 'create', '--name', 'extra-arg-check', 'bot', '--data-dir', t.dataDir]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /Unexpected "bot"\. Usage: keyway keys create --name NAME .*quote a name with spaces/);
+    assert.doesNotMatch((await cli(['keys', 'list', '--data-dir', t.dataDir])).stdout, /extra-arg-check/);
+  });
 });

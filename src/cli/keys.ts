@@ -14,9 +14,12 @@ export async function keysCommand(argv: string[]): Promise<void> {
   if (sub === 'revoke') return keysRevoke(rest);
   if (sub === 'roll') return keysRoll(rest);
   if (sub !== 'create') throw new Error('Usage: keyway keys create --name NAME [--expires-in-days N] | keyway keys list | keyway keys revoke ID | keyway keys roll ID [--grace-minutes N]');
-  const { flags } = parseArgs(rest, { name: 'string', 'expires-in-days': 'string', 'data-dir': 'string' });
+  const { positional, flags } = parseArgs(rest, { name: 'string', 'expires-in-days': 'string', 'data-dir': 'string' });
   const name = flags['name'];
   if (typeof name !== 'string' || name.trim() === '') throw new Error('keyway keys create needs --name NAME.');
+  if (positional.length > 0) {
+    throw new Error(`Unexpected ${positional.map((a) => `"${a}"`).join(' ')}. Usage: keyway keys create --name NAME [--expires-in-days N] [--data-dir DIR] (quote a name with spaces).`);
+  }
   const days = flags['expires-in-days'];
   const lasts = days === undefined ? null : Number(days);
   if (lasts !== null && !(Number.isInteger(lasts) && lasts >= 1 && lasts <= MAX_KEY_DAYS)) {
