@@ -89,4 +89,10 @@ describe('the keyway command, as the README leads a newcomer to use it', () => {
     assert.match(r.stderr, /Unexpected "bot"\. Usage: keyway keys create --name NAME .*quote a name with spaces/);
     assert.doesNotMatch((await cli(['keys', 'list', '--data-dir', t.dataDir])).stdout, /extra-arg-check/);
   });
+
+  test('a wrong KEYWAY_LOG_LEVEL names the variable and the levels it takes', async () => {
+    const r = await cli(['serve', '--data-dir', join(scratch, 'levels')], { env: { KEYWAY_LOG_LEVEL: 'verbose' } });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'keyway: KEYWAY_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (default info), got "verbose".\n');
+  });
 });

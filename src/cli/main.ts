@@ -53,7 +53,7 @@ Environment:
   KEYWAY_PREVIOUS_MASTER_KEYS older master keys, comma-separated, still accepted (rotation)
   KEYWAY_ALLOW_PRIVATE_HOSTS hosts allowed to resolve to private addresses (in-house Keycloak…)
   KEYWAY_REFRESH_AHEAD_SECONDS refresh tokens this long before expiry (default 300)
-  KEYWAY_LOG_LEVEL           pino level (default info)
+  KEYWAY_LOG_LEVEL           fatal, error, warn, info, debug, trace or silent (default info)
   KEYWAY_SANDBOX             mount the sandbox authorization server at /sandbox (default: on in --dev)
   KEYWAY_DATABASE_URL        postgres://… to share one PostgreSQL between Keyway processes (needs KEYWAY_MASTER_KEY)
   KEYWAY_BACKGROUND_REFRESH  refresh connections before they expire and touch idle ones (default 1)
