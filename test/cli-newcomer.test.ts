@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,6 +90,19 @@ describe('the keyway command, as the README leads a newcomer to use it', () => {
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /Unexpected "bot"\. Usage: keyway keys create --name NAME .*quote a name with spaces/);
     assert.doesNotMatch((await cli(['keys', 'list', '--data-dir', t.dataDir])).stdout, /extra-arg-check/);
+  });
+
+  test('`serve` on a port already in use says Keyway may be running there and how to pick another port', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const r = await cli(['serve', '--port', String(port), '--data-dir', join(scratch, 'second')], { env: { KEYWAY_SANDBOX: '0', KEYWAY_LOG_LEVEL: 'silent' } });
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `keyway: 127.0.0.1:${port} is already in use. Is Keyway already running there? Stop it, or pick another port with --port N (or KEYWAY_PORT).\n`);
+    } finally {
+      busy.close();
+    }
   });
 
   test('a wrong KEYWAY_LOG_LEVEL names the variable and the levels it takes', async () => {

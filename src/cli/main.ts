@@ -78,7 +78,11 @@ async function serve(argv: string[]): Promise<void> {
     port: flags['port'] as string | undefined, host: flags['host'] as string | undefined,
     dataDir: flags['data-dir'] as string | undefined, dev: flags['dev'] === true ? true : undefined,
   });
-  const kw = await startKeyway({ config });
+  const kw = await startKeyway({ config }).catch((e: unknown) => {
+    throw (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? new Error(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port} is already in use. Is Keyway already running there? Stop it, or pick another port with --port N (or KEYWAY_PORT).`)
+      : e;
+  });
   process.stdout.write(`Keyway is listening on ${kw.url} (public URL ${config.publicUrl})\n`);
   if (config.dev) process.stdout.write('WARNING: DEVELOPMENT MODE: outbound calls may use plain http to loopback addresses. Do not run production like this.\n');
   if (kw.sandbox) process.stdout.write(`Sandbox provider: ${kw.sandbox.issuer} — sign in there with any user name.\n`);
