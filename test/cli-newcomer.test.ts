@@ -1,6 +1,6 @@
 /** The `keyway` command as a newcomer meets it following the README: wrong folders, ports, help, pipes. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -109,5 +109,15 @@ describe('the keyway command, as the README leads a newcomer to use it', () => {
     const r = await cli(['serve', '--data-dir', join(scratch, 'levels')], { env: { KEYWAY_LOG_LEVEL: 'verbose' } });
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'keyway: KEYWAY_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (default info), got "verbose".\n');
+  });
+
+  test('output piped to a reader that stops early (`| head`) ends quietly', async () => {
+    const child = spawn(process.execPath, [CLI, 'docs', 'providers'], { env: shellEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line is written
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((r) => child.once('close', r));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 });

@@ -145,9 +145,19 @@ export async function main(argv: string[]): Promise<void> {
   throw new Error(`Unknown command "${cmd}". Run \`keyway --help\`.`);
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).catch((e: unknown) => {
+/**
+ * The `keyway` process: runs a command and ends with exit code 1 and its message on an error. Output
+ * piped to a reader that stops early (\`| head\`) ends the command quietly.
+ */
+export function run(argv: string[]): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+  main(argv).catch((e: unknown) => {
     process.stderr.write(`keyway: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   });
 }
+
+if (import.meta.main) run(process.argv.slice(2));
