@@ -120,4 +120,22 @@ describe('the keyway command, as the README leads a newcomer to use it', () => {
     assert.equal(stderr, '');
     assert.equal(code, 0);
   });
+
+  test('`COMMAND --help` prints that command\'s help; the main help lists the variables the commands read', async () => {
+    for (const [args, usage] of [
+      [['serve', '--help'], 'keyway serve [--port N]'], [['keys', 'create', '--help'], 'keyway keys create --name NAME'],
+      [['doctor', '--help'], 'keyway doctor [--data-dir DIR]'], [['login-link', '--help'], 'keyway login-link [--email E]'],
+      [['org', 'create', '-h'], 'keyway org create NAME'], [['import', '--help'], 'keyway import FILE.jsonl'],
+    ] as const) {
+      const r = await cli([...args]);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stdout.startsWith(`Usage:\n  ${usage}`), `${args.join(' ')}:\n${r.stdout}`);
+    }
+    assert.match((await cli(['import', '--help'])).stdout, /The API key is KEYWAY_API_KEY/);
+    assert.match((await cli(['docs'])).stderr, /Usage: keyway docs providers/);
+    const env = (await cli(['--help'])).stdout.split('\nEnvironment:\n')[1] ?? '';
+    for (const v of ['KEYWAY_PORT', 'KEYWAY_HOST', 'KEYWAY_DEV', 'KEYWAY_PUBLIC_URL', 'KEYWAY_API_KEY', 'KEYWAY_URL']) {
+      assert.match(env, new RegExp(`^  ${v} `, 'm'), v);
+    }
+  });
 });

@@ -6,14 +6,6 @@ import { parseArgs } from './args.ts';
 import { linkOrigin } from './link-origin.ts';
 import { withStore } from './with-store.ts';
 
-export const LOGIN_LINK_HELP = `  keyway login-link [--email E] [--org ORG] [--url URL] [--data-dir DIR]
-      Print a one-time sign-in link (works once, for 15 minutes) for the member with that email
-      (default: the first organization's first owner). --org picks the organization when the
-      email is a member of several. No password is ever set; only the link's hash is stored.
-      The link starts with --url, else KEYWAY_PUBLIC_URL, else http://KEYWAY_HOST:KEYWAY_PORT
-      (default http://127.0.0.1:3030): pass --url when the server was started with --port or --host.
-`;
-
 async function pickMember(store: Store, email: string | undefined, orgId: string | undefined): Promise<MemberRecord> {
   if (email === undefined) {
     const org = orgId ? await store.orgs.get(orgId) : (await store.orgs.list())[0];

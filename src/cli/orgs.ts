@@ -5,13 +5,6 @@ import { parseArgs } from './args.ts';
 import { linkOrigin } from './link-origin.ts';
 import { withStore } from './with-store.ts';
 
-export const ORG_HELP = `  keyway org create NAME --owner-email E [--owner-name N] [--url URL] [--data-dir DIR]
-      Create an organization with its first owner and print its id and a one-time sign-in link
-      for that owner (15 minutes; or they sign in with single sign-on by the same verified email).
-      The link starts with --url, else KEYWAY_PUBLIC_URL, else http://KEYWAY_HOST:KEYWAY_PORT
-      (default http://127.0.0.1:3030): pass --url when the server was started with --port or --host.
-`;
-
 /** `keyway org create NAME --owner-email E`: a new organization, its owner, and the owner's sign-in link. */
 export async function orgCommand(argv: string[], out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<void> {
   const [sub, ...rest] = argv;
