@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../core/config.ts';
 import { systemClock } from '../core/index.ts';
 import { openStoreFor } from '../store/index.ts';
-import { startKeyway } from '../http/server.ts';
 import { parseArgs } from './args.ts';
 import { keysCommand } from './keys.ts';
 import { HELP, commandHelp } from './help.ts';
@@ -14,6 +13,8 @@ async function serve(argv: string[]): Promise<void> {
     port: flags['port'] as string | undefined, host: flags['host'] as string | undefined,
     dataDir: flags['data-dir'] as string | undefined, dev: flags['dev'] === true ? true : undefined,
   });
+  // Loaded here: the server and its dependencies are most of what the other commands would wait for.
+  const { startKeyway } = await import('../http/server.ts');
   const kw = await startKeyway({ config }).catch((e: unknown) => {
     throw (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
       ? new Error(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port} is already in use. Is Keyway already running there? Stop it, or pick another port with --port N (or KEYWAY_PORT).`)
