@@ -4,15 +4,6 @@ import { systemClock } from '../core/clock.ts';
 import { type Keyway, KeywayWaitTimeout } from '../sdk/index.ts';
 import { apiKeyFrom, cliError, serverAt } from './server-client.ts';
 
-export const CONNECT_HELP = `  keyway connect INTEGRATION [--device] [--name NAME] [--external-id ID] [--url URL] [--data-dir DIR]
-      Connect an account through a running Keyway and wait until it is done. INTEGRATION is an
-      integration id (int_…), or a provider id or integration name when only one matches.
-      --device: the device flow (RFC 8628): prints a code and a URL to enter it at, like a CLI login.
-      Without it: prints a connect link to open in a browser.
-      The API key is KEYWAY_API_KEY, else DATA_DIR/bootstrap-admin-key; the server is --url, else
-      KEYWAY_URL, else KEYWAY_PUBLIC_URL (default http://127.0.0.1:3030).
-`;
-
 interface Io {
   out: (s: string) => void;
   env: NodeJS.ProcessEnv;
@@ -38,10 +29,6 @@ export async function integrationId(keyway: Keyway, arg: string): Promise<string
  * person what to do, and waits (asking the server once a second) until the session ends.
  */
 export async function connectCommand(argv: string[], io: Io = defaultIo): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.out(`Usage:\n${CONNECT_HELP}`);
-    return;
-  }
   const { positional, flags } = parseArgs(argv, { device: 'boolean', name: 'string', 'external-id': 'string', url: 'string', 'data-dir': 'string' });
   const arg = positional[0];
   if (!arg || positional.length > 1) throw new Error('Usage: keyway connect INTEGRATION [--device] [--name NAME] [--external-id ID] [--url URL]');

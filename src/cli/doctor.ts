@@ -17,6 +17,9 @@ export interface Check {
   detail: string;
 }
 
+/** The provider id of the sandbox `keyway serve --dev` mounts: not in the catalog, it is part of the server. */
+const SANDBOX_PROVIDER = 'sandbox';
+
 /** Clock skew above this breaks token expiry maths and JWT validation. */
 const MAX_SKEW_MS = 30_000;
 
@@ -96,6 +99,10 @@ async function providerChecks(store: Store, config: Config, clock: Clock): Promi
   let skew: number | null = null;
   for (const org of await store.orgs.list()) {
     for (const integ of await store.integrations.list(org.id)) {
+      if (integ.provider === SANDBOX_PROVIDER) {
+        checks.push({ name: `provider ${integ.name}`, ok: true, detail: `the development sandbox: \`keyway serve --dev\` runs it inside the server itself (at ${config.publicUrl}/sandbox), so there is no provider to check` });
+        continue;
+      }
       const def = catalog.get(integ.provider);
       if (!def) {
         checks.push({ name: `provider ${integ.name}`, ok: false, detail: `provider "${integ.provider}" is not in this version's catalog` });

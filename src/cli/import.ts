@@ -4,13 +4,6 @@ import { parseArgs } from './args.ts';
 import type { NewConnection } from '../sdk/index.ts';
 import { apiKeyFrom, cliError, serverAt } from './server-client.ts';
 
-export const IMPORT_HELP = `  keyway import FILE.jsonl [--url URL] [--data-dir DIR]
-      Import tokens issued elsewhere through a running Keyway: one JSON object per line,
-      {"integration", "refreshToken", "accessToken"?, "expiresAt"?, "scopes"?, "externalId"?, "name"?, "metadata"?}.
-      Each line becomes a connection (type "oauth2"); the first refresh proves its tokens. Lines that
-      fail are reported by number with the reason; the others are imported. Exit code 1 if any failed.
-`;
-
 export interface ImportReport {
   imported: number;
   failures: Array<{ line: number; message: string }>;
@@ -33,10 +26,6 @@ const PARALLEL = 8;
  * nothing stops the rest. Secrets in a line never appear in the report (the server's messages hold none).
  */
 export async function importCommand(argv: string[], io: Io = defaultIo): Promise<ImportReport> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.out(`Usage:\n${IMPORT_HELP}`);
-    return { imported: 0, failures: [] };
-  }
   const { positional, flags } = parseArgs(argv, { url: 'string', 'data-dir': 'string' });
   const file = positional[0];
   if (!file || positional.length > 1) throw new Error('Usage: keyway import FILE.jsonl [--url URL]');

@@ -1,10 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { MAX_KEY_DAYS, MAX_ROLL_GRACE_MINUTES, bootstrap, createApiKey, expiresInDays, rollApiKey } from '../access/index.ts';
-import { loadConfig } from '../core/config.ts';
 import { newId } from '../core/ids.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
-import { type ApiKeyRecord, type Store, openStoreFor } from '../store/index.ts';
+import type { ApiKeyRecord, Store } from '../store/index.ts';
 import type { AuditAction } from '../audit/index.ts';
 import { iso } from '../core/clock.ts';
 import { parseArgs } from './args.ts';
@@ -17,20 +14,18 @@ export async function keysCommand(argv: string[]): Promise<void> {
   if (sub === 'revoke') return keysRevoke(rest);
   if (sub === 'roll') return keysRoll(rest);
   if (sub !== 'create') throw new Error('Usage: keyway keys create --name NAME [--expires-in-days N] | keyway keys list | keyway keys revoke ID | keyway keys roll ID [--grace-minutes N]');
-  const { flags } = parseArgs(rest, { name: 'string', 'expires-in-days': 'string', 'data-dir': 'string' });
+  const { positional, flags } = parseArgs(rest, { name: 'string', 'expires-in-days': 'string', 'data-dir': 'string' });
   const name = flags['name'];
   if (typeof name !== 'string' || name.trim() === '') throw new Error('keyway keys create needs --name NAME.');
+  if (positional.length > 0) {
+    throw new Error(`Unexpected ${positional.map((a) => `"${a}"`).join(' ')}. Usage: keyway keys create --name NAME [--expires-in-days N] [--data-dir DIR] (quote a name with spaces).`);
+  }
   const days = flags['expires-in-days'];
   const lasts = days === undefined ? null : Number(days);
   if (lasts !== null && !(Number.isInteger(lasts) && lasts >= 1 && lasts <= MAX_KEY_DAYS)) {
     throw new Error(`--expires-in-days must be a whole number of days from 1 to ${MAX_KEY_DAYS}, got "${String(days)}".`);
   }
-  const config = loadConfig(process.env, { dataDir: flags['data-dir'] as string | undefined });
-  const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = openStoreFor(config.databaseUrl, dataDir);
-  try {
-    await store.migrate(systemClock.now());
+  await withStore(flags['data-dir'] as string | undefined, async (store, _config, dataDir) => {
     const deps = { store, random: cryptoRandom, clock: systemClock };
     const { org, admin } = await bootstrap(deps, dataDir);
     const expiresAt = lasts === null ? null : expiresInDays(systemClock.now(), lasts);
@@ -38,9 +33,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${key}\n`);
     const until = expiresAt === null ? '' : ` It expires at ${iso(expiresAt)}.`;
     process.stderr.write(`Created API key ${record.id} ("${name}") for ${admin.email}. It is shown only this once.${until}\n`);
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 async function keysList(argv: string[]): Promise<void> {

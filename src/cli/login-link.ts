@@ -1,31 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { loadConfig } from '../core/config.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
 import { newId } from '../core/ids.ts';
-import { type MemberRecord, type Store, openStoreFor } from '../store/index.ts';
+import type { MemberRecord, Store } from '../store/index.ts';
 import { LOGIN_LINK_TTL_MS, createLoginLink, normalizeEmail } from '../access/index.ts';
 import { parseArgs } from './args.ts';
-
-export const LOGIN_LINK_HELP = `  keyway login-link [--email E] [--org ORG] [--data-dir DIR]
-      Print a one-time sign-in link (works once, for 15 minutes) for the member with that email
-      (default: the first organization's first owner). --org picks the organization when the
-      email is a member of several. No password is ever set; only the link's hash is stored.
-`;
-
-/** Opens the data folder's store (created and migrated if new) for a CLI command. */
-export async function withDataStore<T>(dataDirFlag: string | undefined, fn: (store: Store, publicUrl: string) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env, { dataDir: dataDirFlag });
-  const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = openStoreFor(config.databaseUrl, dataDir);
-  try {
-    await store.migrate(systemClock.now());
-    return await fn(store, config.publicUrl);
-  } finally {
-    await store.close();
-  }
-}
+import { linkOrigin } from './link-origin.ts';
+import { withStore } from './with-store.ts';
 
 async function pickMember(store: Store, email: string | undefined, orgId: string | undefined): Promise<MemberRecord> {
   if (email === undefined) {
@@ -42,17 +21,19 @@ async function pickMember(store: Store, email: string | undefined, orgId: string
 
 /** `keyway login-link`: a one-time sign-in link, printed (stdout) for the operator to hand over. */
 export async function loginLinkCommand(argv: string[], out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<void> {
-  const { positional, flags } = parseArgs(argv, { email: 'string', org: 'string', 'data-dir': 'string' });
-  if (positional.length > 0) throw new Error('Usage: keyway login-link [--email E] [--org ORG] [--data-dir DIR]');
-  await withDataStore(flags['data-dir'] as string | undefined, async (store, publicUrl) => {
+  const { positional, flags } = parseArgs(argv, { email: 'string', org: 'string', url: 'string', 'data-dir': 'string' });
+  if (positional.length > 0) throw new Error('Usage: keyway login-link [--email E] [--org ORG] [--url URL] [--data-dir DIR]');
+  await withStore(flags['data-dir'] as string | undefined, async (store, config) => {
+    const origin = linkOrigin(flags['url'] as string | undefined, config, process.env);
     const member = await pickMember(store, flags['email'] as string | undefined, flags['org'] as string | undefined);
     const deps = { store, clock: systemClock, random: cryptoRandom };
-    const { url, record } = await createLoginLink(deps, member, publicUrl);
+    const { url, record } = await createLoginLink(deps, member, origin.base);
     await store.audit.append([{
       id: newId('audit', cryptoRandom), orgId: member.orgId, at: systemClock.now(), actorType: 'system', actorId: null,
       action: 'login_link.create', outcome: 'ok', integrationId: null, connectionId: null, detail: { forMember: member.id, link: record.id, via: 'cli' },
     }]);
     out(`${url}\n`);
     process.stderr.write(`Sign-in link for ${member.email} (${member.role} of ${member.orgId}): works once, for ${LOGIN_LINK_TTL_MS / 60_000} minutes.\n`);
+    if (origin.note) process.stderr.write(`${origin.note}\n`);
   });
 }

@@ -122,6 +122,17 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
   return n;
 }
 
+/** pino's levels: KEYWAY_LOG_LEVEL must be one of them. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: NodeJS.ProcessEnv): string {
+  const v = env['KEYWAY_LOG_LEVEL']?.trim().toLowerCase() || 'info';
+  if (!LOG_LEVELS.includes(v)) {
+    throw new KeywayError('invalid_request', `KEYWAY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (default info), got "${env['KEYWAY_LOG_LEVEL']}".`);
+  }
+  return v;
+}
+
 /** Per API key, unless the key has its own limit (`rateLimitPerMinute`). */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6000;
 
@@ -155,7 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     allowPrivateHosts: (env['KEYWAY_ALLOW_PRIVATE_HOSTS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     refreshAheadMs: aheadSec ? seconds(aheadSec, 'KEYWAY_REFRESH_AHEAD_SECONDS') * 1000 : 5 * 60_000,
     sandbox: truthy(env['KEYWAY_SANDBOX']) ?? dev,
-    logLevel: env['KEYWAY_LOG_LEVEL'] ?? 'info',
+    logLevel: logLevel(env),
     providerTimeoutMs, refreshLeaseMs,
     gatewayTimeoutMs: wholeNumber(env, 'KEYWAY_GATEWAY_TIMEOUT_MS', 120_000, 1, 3_600_000),
     backgroundRefresh: truthy(env['KEYWAY_BACKGROUND_REFRESH']) ?? true,
