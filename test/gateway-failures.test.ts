@@ -10,6 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { parseDefinition } from '../src/catalog/index.ts';
 import { loadConfig } from '../src/core/config.ts';
+import { cryptoRandom, newId } from '../src/core/index.ts';
 import { type TestKeyway, freePort, startTestKeyway } from './helpers/keyway.ts';
 import { type Upstream, echo, startUpstream } from './helpers/upstream.ts';
 
@@ -185,12 +186,19 @@ describe('gateway: failures on either side of a call', () => {
     upstream.handle(echo);
   });
 
-  test('a stored API key that cannot go in a header (a pasted line break): 409 saying the connection\'s credential is at fault, nothing sent', async () => {
+  test('an API key that cannot go in a header (a pasted line break): refused when stored; one stored before gets a 409 naming the connection, nothing sent', async () => {
     const integ = (await t.api('GET', '/v1/integrations')).body.data.find((i: { provider: string }) => i.provider === 'flaky-local');
-    const bad = await t.api('POST', '/v1/connections', { integration: integ.id, type: 'api_key', apiKey: 'key-part-one\nkey-part-two' });
-    assert.equal(bad.status, 201, JSON.stringify(bad.body));
+    const refused = await t.api('POST', '/v1/connections', { integration: integ.id, type: 'api_key', apiKey: 'key-part-one\nkey-part-two' });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error.message, /API key holds a line break.*exactly as the provider issued it/);
+    assert.ok(!JSON.stringify(refused.body).includes('key-part'), 'the key is not echoed');
+    // One stored before that check: seeded from a good connection's row.
+    const { store, vault } = t.kw.services;
+    const base = (await store.connections.get(t.kw.orgId, conn))!;
+    const id = newId('connection', cryptoRandom);
+    await store.connections.insert({ ...base, id, name: 'pasted badly', externalId: null, accessTokenEnc: await vault.encrypt({ orgId: base.orgId, recordId: id, field: 'access_token' }, 'key-part-one\nkey-part-two') });
     const before = upstream.seen.length;
-    const res = await fetch(`${t.kw.url}/v1/proxy/${bad.body.id}/items`, { headers: auth() });
+    const res = await fetch(`${t.kw.url}/v1/proxy/${id}/items`, { headers: auth() });
     assert.equal(res.status, 409);
     const body = await res.json() as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'conflict');

@@ -19,14 +19,18 @@ const common = {
   params: z.record(z.string(), z.string().max(500)).optional(),
 };
 
+/** A credential Keyway sends in an HTTP header: tabs, visible ASCII and Latin-1 only (RFC 9110 §5.5). */
+const headerSafe = (field: string) => z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/,
+  `${field} holds a line break, a control character or a character outside Latin-1, which cannot be sent in an HTTP header; paste it exactly as the provider issued it`);
+
 /** `POST /v1/connections`: a connection without a browser. Implicit and password are refused, saying why. */
 const newConnectionBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('client_credentials'), ...common, scopes: scopes.optional() }),
-  z.strictObject({ type: z.literal('api_key'), ...common, apiKey: z.string().min(1).max(8000) }),
+  z.strictObject({ type: z.literal('api_key'), ...common, apiKey: headerSafe('the API key').min(1).max(8000) }),
   z.strictObject({ type: z.literal('basic'), ...common, username: z.string().min(1).max(500), password: z.string().min(1).max(8000) }),
   z.strictObject({
     type: z.literal('oauth2'), ...common, scopes: scopes.optional(),
-    accessToken: z.string().min(1).max(16_000).optional(), refreshToken: z.string().min(1).max(16_000),
+    accessToken: headerSafe('the access token').min(1).max(16_000).optional(), refreshToken: z.string().min(1).max(16_000),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   }),
   z.looseObject({ type: z.enum(REFUSED_GRANTS) }).superRefine((_v, ctx) => { ctx.addIssue({ code: 'custom', path: ['type'], message: OAUTH21_REFUSAL }); }),
