@@ -189,6 +189,7 @@ test('entries recorded just before `keyway serve` is stopped (SIGTERM) are in th
   assert.equal(created.status, 201);
   await kw.kill('SIGTERM', { keepData: true });
   assert.equal(kw.child.exitCode, 0, kw.output());
+  assert.match(kw.output(), /Stopping: finishing the calls in flight \(at most 10 s; Ctrl-C again to stop at once\)/);
   const store = openSqliteStore(join(kw.dataDir, 'keyway.db'));
   try {
     const orgId = (await store.orgs.list())[0]!.id;

@@ -24,9 +24,18 @@ async function serve(argv: string[]): Promise<void> {
   if (config.dev) process.stdout.write('WARNING: DEVELOPMENT MODE: outbound calls may use plain http to loopback addresses. Do not run production like this.\n');
   if (kw.sandbox) process.stdout.write(`Sandbox provider: ${kw.sandbox.issuer} — sign in there with any user name.\n`);
   if (kw.bootstrapKeyFile) process.stdout.write(`Bootstrap admin API key: in ${kw.bootstrapKeyFile} (mode 0600; not printed).\n`);
-  const stop = () => void kw.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) {
+      process.stderr.write('Stopped at once: calls still in flight were cut.\n');
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write('Stopping: finishing the calls in flight (at most 10 s; Ctrl-C again to stop at once).\n');
+    void kw.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function migrateCommand(argv: string[]): Promise<void> {

@@ -87,7 +87,7 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
     await ensureSandboxIntegration(services, sandbox, boot.org.id);
   }
   if (config.dev) {
-    logger.warn('DEVELOPMENT MODE (KEYWAY_DEV=1): outbound calls may use plain http to loopback addresses. Never run production like this.');
+    logger.warn('DEVELOPMENT MODE (--dev or KEYWAY_DEV=1): outbound calls may use plain http to loopback addresses. Never run production like this.');
   }
   const app = createApp(services, mounts);
   services.webhooks.start();
