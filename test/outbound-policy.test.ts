@@ -270,6 +270,15 @@ test('the operator allow-list admits a named in-house host on a private address'
   assert.throws(() => o.checkUrl('http://keycloak.corp/'), isRefused, 'listed but http');
 });
 
+test('plain http to an unlisted private address in development mode: the refusal names both steps, https and the allow-list', async (t) => {
+  const o = outbound(t, { dev: true });
+  const e = await assertRefusedWithoutConnecting(() => o.checkResolved('http://10.0.0.5/hook'), 'private, http');
+  assert.match(e.message, /Use https, and set KEYWAY_ALLOW_PRIVATE_HOSTS=10\.0\.0\.5 to allow an in-house server/);
+  const listed = outbound(t, { dev: true, allowPrivateHosts: ['10.0.0.5'] });
+  const after = await assertRefusedWithoutConnecting(() => listed.checkResolved('http://10.0.0.5/hook'), 'listed, still http');
+  assert.match(after.message, /plain http.*Use https/, 'following the advice, https is what is left');
+});
+
 test('a *.corp.example wildcard admits its subdomains but not the domain itself', async (t) => {
   const lookup = stubLookup({ 'gitlab.corp.example': ['10.0.0.7'], 'a.b.corp.example': ['fd00::7'], 'corp.example': ['10.0.0.8'], 'evilcorp.example': ['10.0.0.9'] });
   const o = outbound(t, { allowPrivateHosts: ['*.corp.example'], lookup });

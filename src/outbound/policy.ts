@@ -179,7 +179,8 @@ export function checkAddress(target: Target, address: string, policy: Policy): v
       cls === 'loopback'
         ? `Set KEYWAY_DEV=1 for local development, or ${allowHint(target.host)}`
         : ALLOW_LISTABLE.has(cls)
-          ? allowHint(target.host)
+          // Both steps at once: listed, plain http to such an address would be refused next.
+          ? (target.protocol === 'http:' ? `Use https, and ${allowHint(target.host)}` : allowHint(target.host))
           : 'Keyway never calls such addresses; use a public https URL';
     throw refused(target, cls, problem, hint);
   }
