@@ -60,6 +60,16 @@ describe('REST API conventions and validation', () => {
     assert.equal(sandbox.redirectUri, `${t.kw.url}/oauth/callback/${sandbox.id}`);
   });
 
+  test('a provider\'s name where an integration id belongs gets a 404 that says integrations go by id and where to find them', async () => {
+    for (const [path, body] of [['/v1/connect-sessions', { integration: 'sandbox' }], ['/v1/connections', { integration: 'github', type: 'api_key', apiKey: 'k' }]] as const) {
+      const res = await t.api('POST', path, body);
+      assert.equal(res.status, 404, path);
+      assert.match(res.body.error.message, /named by their id \(int_…\), not their provider; GET \/v1\/integrations lists them/, path);
+    }
+    const byId = await t.api('POST', '/v1/connect-sessions', { integration: 'int_gone' });
+    assert.equal(byId.body.error.message, 'No integration int_gone.');
+  });
+
   test('a custom provider needs endpoints or an issuer, and says so', async () => {
     const res = await t.api('POST', '/v1/integrations', { provider: 'custom', clientId: 'x' });
     assert.equal(res.status, 400);

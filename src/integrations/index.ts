@@ -1,1 +1,1 @@
-export { type IntegrationInput, type IntegrationPatch, IntegrationService, type IntegrationServiceDeps } from './service.ts';
+export { type IntegrationInput, type IntegrationPatch, IntegrationService, type IntegrationServiceDeps, noIntegration } from './service.ts';

@@ -125,7 +125,7 @@ export class IntegrationService {
 
   async get(orgId: string, id: string): Promise<IntegrationRecord> {
     const rec = await this.#d.store.integrations.get(orgId, id);
-    if (!rec) throw new KeywayError('not_found', `No integration ${id}.`);
+    if (!rec) throw noIntegration(id);
     return rec;
   }
 
@@ -201,4 +201,15 @@ export class IntegrationService {
       timeoutMs: this.#d.providerTimeoutMs,
     };
   }
+}
+
+/**
+ * The 404 for an integration id not found (or not visible). A provider's name where the id belongs
+ * (`"sandbox"`, `"github"`: the CLI takes those) is the usual slip: said so.
+ */
+export function noIntegration(id: string): KeywayError {
+  const shown = id.slice(0, 100);
+  return new KeywayError('not_found', id.startsWith('int_')
+    ? `No integration ${shown}.`
+    : `No integration ${shown}. Integrations are named by their id (int_…), not their provider; GET /v1/integrations lists them with their provider.`);
 }

@@ -4,6 +4,7 @@ import { actorOf, canUseIntegration, requireMayAddConnections } from '../../acce
 import { OAUTH21_REFUSAL, isRefusedGrant } from '../../connect/index.ts';
 import type { ConnectGrant } from '../../store/index.ts';
 import { presentSession, presentStartedSession } from '../present.ts';
+import { noIntegration } from '../../integrations/index.ts';
 import type { RouteDeps } from './deps.ts';
 
 const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 4096, 'metadata must be at most 4 KB of JSON');
@@ -30,7 +31,7 @@ export function connectSessionRoutes({ def, services }: RouteDeps): void {
     }),
     handler: async ({ body, principal }) => {
       requireMayAddConnections(principal);
-      if (!canUseIntegration(principal, body.integration)) throw new KeywayError('not_found', `No integration ${body.integration}.`);
+      if (!canUseIntegration(principal, body.integration)) throw noIntegration(body.integration);
       const { session, connectUrl } = await services.connect.createSession(principal.orgId, actorOf(principal), principal.memberId, body);
       return presentStartedSession(session, connectUrl);
     },

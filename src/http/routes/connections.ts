@@ -6,6 +6,7 @@ import type { ConnectionRecord } from '../../store/index.ts';
 import { presentConnection, presentStartedSession } from '../present.ts';
 import { loadVisible, ownerOf, presentVisible } from './connection-sharing.ts';
 import { pageQuery } from '../route.ts';
+import { noIntegration } from '../../integrations/index.ts';
 import type { RouteDeps } from './deps.ts';
 
 const idParam = z.object({ id: z.string().max(100) });
@@ -50,7 +51,7 @@ export function connectionRoutes({ def, services }: RouteDeps): void {
       if (raw.type === 'implicit' || raw.type === 'password') throw new KeywayError('invalid_request', OAUTH21_REFUSAL);
       const body = raw as NewConnectionInput; // the refused member never validates
       requireMayAddConnections(principal);
-      if (!canUseIntegration(principal, body.integration)) throw new KeywayError('not_found', `No integration ${body.integration}.`);
+      if (!canUseIntegration(principal, body.integration)) throw noIntegration(body.integration);
       const c = await services.connections.create(principal.orgId, actorOf(principal), principal.memberId, body);
       const access = connectionAccess(principal, c);
       return access ? presentVisible({ c, access }, await ownerOf(services, c)) : presentConnection(c);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { KeywayError } from '../../core/errors.ts';
 import { type Principal, actorOf, integrationsWithin, requireIntegrationManage, requireOrgAdmin } from '../../access/index.ts';
 import { presentIntegration } from '../present.ts';
+import { noIntegration } from '../../integrations/index.ts';
 import type { RouteDeps } from './deps.ts';
 
 const integrationBody = z.strictObject({
@@ -29,7 +30,7 @@ export function integrationRoutes({ def, services }: RouteDeps): void {
   /** An integration a limited key may see; others are not found, as connections are. */
   const visible = async (p: Principal, id: string) => {
     const within = await integrationsWithin(services.store, p);
-    if (within !== null && !within.has(id)) throw new KeywayError('not_found', `No integration ${id}.`);
+    if (within !== null && !within.has(id)) throw noIntegration(id);
     return integrations.get(p.orgId, id);
   };
   def({
