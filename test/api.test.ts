@@ -84,6 +84,11 @@ describe('REST API conventions and validation', () => {
     const bad = await t.api('POST', '/v1/integrations', { provider: 'github', clientId: 42 });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /clientId/);
+    const misspelt = await t.api('POST', '/v1/connect-sessions', { integraton: 'int_x' });
+    assert.equal(misspelt.status, 400);
+    assert.match(misspelt.body.error.message, /^body: Unrecognized key: "integraton"; body field "integration": /, 'the misspelt key is named first, then the missing one');
+    const query = await t.api('GET', '/v1/connections?foo=1');
+    assert.match(query.body.error.message, /^query: Unrecognized key: "foo"\.$/);
     const notJson = await fetch(`${t.kw.url}/v1/integrations`, { method: 'POST', headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json' }, body: '{oops' });
     assert.equal(notJson.status, 400);
     assert.equal(notJson.headers.get('keyway-error'), 'invalid_request');

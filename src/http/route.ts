@@ -38,9 +38,13 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   if (!schema) return value as T;
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue?.path.length ? issue.path.join('.') : where;
-  throw new KeywayError('invalid_request', `${where} field "${field}": ${issue?.message ?? 'invalid'}.`);
+  // An unknown key first: a misspelt field ("integraton") is then named, not only the one it was meant to be.
+  const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const told = issues.slice(0, 2).map((issue) => {
+    const at = issue.path.length > 0 ? `${where} field "${issue.path.join('.')}"` : where;
+    return `${at}: ${issue.message}`;
+  });
+  throw new KeywayError('invalid_request', `${told.join('; ')}.`);
 }
 
 export type Authenticate = (req: FastifyRequest) => Promise<Principal>;
