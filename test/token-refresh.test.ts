@@ -115,6 +115,8 @@ describe('tokens: a provider failing transiently', () => {
   let provider: SandboxServer;
   let gate: Server;
   let failing = false;
+  /** Changes the provider's JSON answer on its way back (an odd provider), when set. */
+  let rewrite: ((body: Record<string, unknown>) => Record<string, unknown>) | null = null;
   let integration: string;
 
   before(async () => {
@@ -132,7 +134,8 @@ describe('tokens: a provider failing transiently', () => {
         headers: { 'content-type': req.headers['content-type'] ?? '', authorization: req.headers.authorization ?? '' },
       });
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-      res.end(Buffer.from(await upstream.arrayBuffer()));
+      const answer = Buffer.from(await upstream.arrayBuffer());
+      res.end(rewrite && upstream.ok ? JSON.stringify(rewrite(JSON.parse(answer.toString('utf8')) as Record<string, unknown>)) : answer);
     });
     await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
     const port = (gate.address() as { port: number }).port;
@@ -172,5 +175,42 @@ describe('tokens: a provider failing transiently', () => {
     assert.equal(back.status, 200);
     assert.notEqual(back.body.accessToken, original.body.accessToken);
     assert.equal((await t.api('GET', `/v1/connections/${id}`)).body.status, 'active');
+  });
+
+  test('Refresh now while the provider fails: 503 saying the token was not refreshed, and no refresh audited as done', async () => {
+    const id = await connect(t, provider, integration, 'pressed');
+    const original = (await t.api('GET', `/v1/connections/${id}/token`)).body.accessToken;
+    failing = true;
+    try {
+      const res = await t.api('POST', `/v1/connections/${id}/refresh`);
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'provider_unavailable');
+      assert.match(res.body.error.message, /not refreshed.*still used while it is valid/);
+      assert.ok(Number(res.headers.get('retry-after')) > 0);
+    } finally {
+      failing = false;
+    }
+    await t.kw.services.audit.flush();
+    const entries = (await t.api('GET', `/v1/audit?action=token.refresh&connection=${id}`)).body.data as Array<{ outcome: string; detail: { requested?: boolean } }>;
+    assert.ok(!entries.some((e) => e.outcome === 'ok'), JSON.stringify(entries));
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).body.accessToken, original, 'the current token is still served');
+  });
+
+  test('a provider\'s absurd expires_in (1e20 s) is read as no expiry: the token is served, the connection listed, the server keeps running', async () => {
+    const id = await connect(t, provider, integration, 'forever');
+    rewrite = (body) => ({ ...body, expires_in: 1e20, refresh_token_expires_in: 1e20 });
+    try {
+      const refreshed = await t.api('POST', `/v1/connections/${id}/refresh`);
+      assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    } finally {
+      rewrite = null;
+    }
+    const token = await t.api('GET', `/v1/connections/${id}/token`);
+    assert.equal(token.status, 200);
+    assert.equal(token.body.expiresAt, null, 'no expiry, rather than a date no clock can hold');
+    const listed = await t.api('GET', '/v1/connections');
+    assert.equal(listed.status, 200);
+    assert.ok(listed.body.data.some((c: { id: string }) => c.id === id));
+    assert.equal((await fetch(`${t.kw.url}/healthz`)).status, 200);
   });
 });

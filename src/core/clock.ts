@@ -23,6 +23,9 @@ export class ManualClock implements Clock {
   }
 }
 
+/** The latest time a JavaScript date can hold (±8.64e15 ms): a stored time past it is shown as it. */
+const LATEST_MS = 8.64e15;
+
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  return new Date(Math.max(-LATEST_MS, Math.min(LATEST_MS, ms))).toISOString();
 }

@@ -114,7 +114,8 @@ export function tokenListener(services: Services): (req: IncomingMessage, res: S
     } catch (e) {
       return fail(res, id, e);
     }
-    answer.then((t) => send(res, id, t), (e: unknown) => fail(res, id, e));
+    // `send` failing too (a value it cannot write) is answered as an error, never left unhandled.
+    answer.then((t) => send(res, id, t)).catch((e: unknown) => fail(res, id, e));
   };
 }
 
