@@ -155,6 +155,10 @@ export class TokenService {
     const out = await this.#refresh(c, { force: true });
     this.#cache.invalidate(id);
     this.#refuseIfDead(out); // turned red by another process meanwhile: nothing was refreshed
+    if (out.tokenVersion === c.tokenVersion) {
+      // The provider failed and the current token still works, so the refresher kept it: no new token.
+      throw new KeywayError('provider_unavailable', `The token was not refreshed: the provider answered with an error${out.statusReason ? ` (${out.statusReason})` : ''}. The current token is still used while it is valid; retry later.`, { retryAfter: 5 });
+    }
     this.#d.audit.record({ orgId, actor, action: 'token.refresh', integrationId: c.integrationId, connectionId: c.id, detail: { requested: true } });
     return out;
   }
