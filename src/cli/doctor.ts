@@ -5,10 +5,9 @@ import type { Config } from '../core/config.ts';
 import { cryptoRandom, systemClock } from '../core/index.ts';
 import { type Store, openStoreFor } from '../store/index.ts';
 import { MIGRATIONS } from '../store/sql/migrations.ts';
-import { MASTER_KEY_FILE, createVault, loadMasterKeys } from '../vault/index.ts';
+import { MASTER_KEY_FILE, createVault, dataKeysByMasterKey, loadMasterKeys } from '../vault/index.ts';
 import { BUILTIN_PROVIDERS_DIR, Catalog, loadDefinitionsFromDir, resolveProvider, type EndpointConfig } from '../catalog/index.ts';
 import { createOutbound } from '../outbound/index.ts';
-import { dataKeysByMasterKey } from './master-key.ts';
 
 export interface Check {
   name: string;
@@ -76,7 +75,7 @@ async function masterKeyCheck(store: Store, dataDir: string, env: NodeJS.Process
       if (integ?.clientSecretEnc) { sample = { orgId: org.id, id: integ.id, enc: integ.clientSecretEnc }; break; }
     }
     // Every data key must be under a configured master key; ones under an older key mean a rotation is not finished.
-    const byKid = await dataKeysByMasterKey(store);
+    const byKid = await dataKeysByMasterKey(store.dataKeys);
     const unknown = [...byKid].filter(([kid]) => !masterKeys.all.has(kid));
     if (unknown.length > 0) {
       const n = unknown.reduce((a, [, c]) => a + c, 0);

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cryptoRandom, systemClock } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
-import { MASTER_KEY_BYTES, MASTER_KEY_FILE, type MasterKeys, createVault, loadMasterKeys } from '../vault/index.ts';
+import { MASTER_KEY_BYTES, MASTER_KEY_FILE, type MasterKeys, createVault, dataKeysByMasterKey, loadMasterKeys } from '../vault/index.ts';
 import { parseArgs } from './args.ts';
 import { withStore } from './with-store.ts';
 
@@ -40,15 +40,8 @@ export async function masterKeyCommand(argv: string[], out: (s: string) => void 
         ? `Re-wrapped ${moved} data key${moved === 1 ? '' : 's'} under the active master key ${masterKeys.active.kid}.\n`
         : `Every data key was already under the active master key ${masterKeys.active.kid}.\n`);
     }
-    return report(masterKeys, await dataKeysByMasterKey(store), out);
+    return report(masterKeys, await dataKeysByMasterKey(store.dataKeys), out);
   });
-}
-
-/** How many data keys each master key (by kid) wraps. */
-export async function dataKeysByMasterKey(store: Pick<Store, 'dataKeys'>): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const row of await store.dataKeys.listAllDataKeys()) counts.set(row.masterKid, (counts.get(row.masterKid) ?? 0) + 1);
-  return counts;
 }
 
 /** Where each data key stands; 1 when some are under a key that is not configured (their secrets cannot be read). */

@@ -1,11 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, type Config, KeywayError, type Random, cryptoRandom, systemClock } from '../core/index.ts';
 import { type Store, openStoreFor } from '../store/index.ts';
-import { createVault, loadMasterKeys } from '../vault/index.ts';
+import { MASTER_KEY_FILE, type MasterKeys, createVault, dataKeysByMasterKey, loadMasterKeys, missingMasterKey, refuseMisfitMasterKeys } from '../vault/index.ts';
 import { BUILTIN_PROVIDERS_DIR, Catalog, type ProviderDefinition, loadDefinitionsFromDir } from '../catalog/index.ts';
 import { type LookupFn, createOutbound } from '../outbound/index.ts';
 import { bootstrap } from '../access/index.ts';
@@ -59,10 +59,13 @@ export async function startKeyway(opts: StartOptions): Promise<Keyway> {
   if (config.databaseUrl && !opts.store && !env['KEYWAY_MASTER_KEY']) {
     throw new KeywayError('invalid_request', 'With KEYWAY_DATABASE_URL every Keyway process must use the same master key: set KEYWAY_MASTER_KEY (base64 of 32 random bytes, e.g. `openssl rand -base64 32`).');
   }
-  const masterKeys = await loadMasterKeys({ dataDir, env: opts.env ?? process.env, random });
-  for (const w of masterKeys.warnings) logger.warn(w);
   const store = opts.store ?? openStoreFor(config.databaseUrl, dataDir);
   await store.migrate(clock.now());
+  const masterKeys = await fittingMasterKeys(store, dataDir, env, random).catch(async (e: unknown) => {
+    if (!opts.store) await store.close(); // one handed in is the caller's to close
+    throw e;
+  });
+  for (const w of masterKeys.warnings) logger.warn(w);
   const vault = createVault({ masterKeys, dataKeys: store.dataKeys, random, clock });
   const definitions = loadDefinitionsFromDir(BUILTIN_PROVIDERS_DIR);
   if (config.sandbox) definitions.push(sandboxDefinition(config.publicUrl));
@@ -133,4 +136,18 @@ async function closeServer(app: FastifyInstance, logger: ReturnType<typeof creat
     clearTimeout(told);
     clearTimeout(cut);
   }
+}
+
+/**
+ * The master keys, checked to be the ones the stored data was encrypted with before anything is
+ * written: a data folder holding encrypted data gets no newly generated key, and a mistyped
+ * KEYWAY_MASTER_KEY stops start-up instead of sealing new secrets under it.
+ */
+async function fittingMasterKeys(store: Store, dataDir: string, env: NodeJS.ProcessEnv, random: Random): Promise<MasterKeys> {
+  const byKid = await dataKeysByMasterKey(store.dataKeys);
+  const keyFile = join(dataDir, MASTER_KEY_FILE);
+  if (byKid.size > 0 && env['KEYWAY_MASTER_KEY'] === undefined && !existsSync(keyFile)) throw missingMasterKey(keyFile);
+  const masterKeys = await loadMasterKeys({ dataDir, env, random });
+  refuseMisfitMasterKeys(masterKeys, byKid);
+  return masterKeys;
 }

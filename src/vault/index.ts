@@ -9,6 +9,7 @@ export {
   MASTER_KEY_BYTES, MASTER_KEY_FILE, createMasterKeys, loadMasterKeys, masterKeyId,
 } from './master-key.ts';
 export { type DataKeyRepository, type WrappedDataKey } from './data-key-wrap.ts';
+export { dataKeysByMasterKey, missingMasterKey, refuseMisfitMasterKeys } from './key-ring.ts';
 export {
   type Envelope, type KeyKind, type ParseEnvelopeOptions, ENVELOPE_ALG, ENVELOPE_VERSION, formatEnvelope, parseEnvelope,
 } from './envelope.ts';
