@@ -1,12 +1,11 @@
 import { KeywayError } from '../core/errors.ts';
 import { callbackValues } from '../catalog/index.ts';
-import type { ConnectAttemptRecord } from '../store/index.ts';
 import type { Actor } from '../audit/index.ts';
 import { type TokenSet, exchangeAuthorizationCode, providerErrorCode } from '../oauth/index.ts';
 import { sha256 } from './hash.ts';
 import { BINDING_COOKIE_PREFIX } from './binding.ts';
 import { finishConnect } from './complete.ts';
-import { type CompleteDeps, failure as fail } from './session-end.ts';
+import { type CompleteDeps, endSession, endedProblem, failure as fail, sessionEndedMeanwhile } from './session-end.ts';
 import { type ConnectOutcome, PROBLEM_TEXT } from './outcome.ts';
 
 /** The callback needs what the connect service needs, less the public URL. */
@@ -16,9 +15,10 @@ const BROWSER: Actor = { type: 'browser', id: null };
 
 /**
  * The provider sent the browser back to `/oauth/callback/{integration}`. Checks, in order: state
- * (single-use, unexpired), the integration in the URL, the browser binding, RFC 9207 `iss`, the
- * provider's own error; then exchanges the code and stores the connection (or, for a
- * re-authentication, the connection's new tokens). On any failure nothing is stored.
+ * (single-use, unexpired), the integration in the URL, the browser binding, the session (still
+ * pending and unexpired: it completes once), RFC 9207 `iss`, the provider's own error; then
+ * exchanges the code and stores the connection (or, for a re-authentication, the connection's new
+ * tokens). On any failure nothing is stored.
  */
 export async function completeAttempt(d: CallbackDeps, input: { integrationId: string; callbackUrl: URL; cookies: Record<string, string | undefined> }): Promise<ConnectOutcome> {
   const params = input.callbackUrl.searchParams;
@@ -35,6 +35,9 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
 
   const session = await d.store.connectSessions.get(attempt.orgId, sid);
   if (!session) return fail('state_invalid', sid);
+  // A session completes once: a link finished in another tab, declined, failed or expired stays so.
+  const ended = endedProblem(session, now);
+  if (ended) return fail(ended, sid);
   const integration = await d.integrations.get(attempt.orgId, attempt.integrationId);
   const ctx = await d.integrations.oauthContext(integration, { params: session.params });
   const iss = params.get('iss');
@@ -44,7 +47,7 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   if (providerError) {
     const out = fail(providerError === 'access_denied' ? 'provider_denied' : 'provider_error', sid, { providerError });
     // The person said no (as in the device flow): `denied`, so an app can tell it from a failure.
-    await markSession(d, attempt, { status: providerError === 'access_denied' ? 'denied' : 'failed', error: providerError });
+    if (!(await endSession(d, session, { status: providerError === 'access_denied' ? 'denied' : 'failed', error: providerError }))) return sessionEndedMeanwhile(d, session, BROWSER);
     d.audit.record({ orgId: attempt.orgId, actor: BROWSER, action: 'connection.connect_failed', outcome: 'error', integrationId: integration.id, detail: { session: sid, providerError } });
     return out;
   }
@@ -55,7 +58,7 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
     fromCallback = callbackValues(ctx.provider.definition, params);
   } catch (e) {
     const message = e instanceof KeywayError ? e.message : PROBLEM_TEXT.provider_error;
-    await markSession(d, attempt, { status: 'failed', error: 'callback_value_refused' });
+    if (!(await endSession(d, session, { status: 'failed', error: 'callback_value_refused' }))) return sessionEndedMeanwhile(d, session, BROWSER);
     d.audit.record({ orgId: attempt.orgId, actor: BROWSER, action: 'connection.connect_failed', outcome: 'error', integrationId: integration.id, detail: { session: sid, code: 'callback_value_refused' } });
     return fail('provider_error', sid, { message });
   }
@@ -70,14 +73,10 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
   } catch (e) {
     const code = providerErrorCode(e);
     d.audit.record({ orgId: attempt.orgId, actor: BROWSER, action: 'connection.connect_failed', outcome: 'error', integrationId: integration.id, detail: { session: sid, providerError: code ?? null, code: e instanceof KeywayError ? e.code : 'internal' } });
-    await markSession(d, attempt, { status: 'failed', error: code ?? 'exchange_failed' });
+    if (!(await endSession(d, session, { status: 'failed', error: code ?? 'exchange_failed' }))) return sessionEndedMeanwhile(d, session, BROWSER);
     return fail('exchange_failed', sid, { providerError: code, message: `${PROBLEM_TEXT.exchange_failed}${e instanceof KeywayError ? ` (${e.message})` : ''}` });
   }
   // The connection is made for whoever started the session (DESIGN.md "who acts"); the browser only carried it.
   const actor: Actor = session.createdByMemberId ? { type: 'member', id: session.createdByMemberId } : BROWSER;
   return finishConnect(d, { session, integration, ctx, tokens, actor, fromCallback });
-}
-
-async function markSession(d: CallbackDeps, a: ConnectAttemptRecord, patch: { status: 'failed' | 'denied'; error: string | null }): Promise<void> {
-  await d.store.connectSessions.update(a.orgId, a.sessionId, patch);
 }

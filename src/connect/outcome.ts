@@ -3,7 +3,7 @@
  * `problem` names the case so the page can say what happened and what to do next.
  */
 export type ConnectProblem =
-  | 'unknown_link' | 'link_expired' | 'state_invalid' | 'state_expired' | 'other_browser'
+  | 'unknown_link' | 'link_expired' | 'link_used' | 'link_ended' | 'state_invalid' | 'state_expired' | 'other_browser'
   | 'wrong_integration' | 'issuer_mismatch' | 'issuer_missing' | 'provider_denied' | 'provider_error' | 'exchange_failed'
   | 'account_mismatch' | 'account_unverifiable' | 'reauth_target_gone';
 
@@ -32,6 +32,8 @@ export type ConnectOutcome = ConnectSuccess | ConnectFailure;
 export const PROBLEM_TEXT: Record<ConnectProblem, string> = {
   unknown_link: 'This connect link is not valid. Ask for a new link from the app that sent you.',
   link_expired: 'This connect link has expired. Ask for a new link from the app that sent you.',
+  link_used: 'This connect link was already used to connect an account; a link works once. Nothing more was stored. You can close this tab; to connect another account, start again from Connect.',
+  link_ended: 'This connect link has already ended (access was declined or the sign-in failed), so it no longer works. Nothing was stored. Start again from Connect.',
   state_invalid: 'This sign-in response was already used or is unknown. Start again from Connect; do not use the Back button.',
   state_expired: 'This sign-in took longer than 10 minutes and expired. Start again from Connect.',
   other_browser: 'This sign-in was started in a different browser. Finish it in the browser where you clicked Connect, or start again here.',

@@ -3,7 +3,7 @@ import { type OAuthContext, revokeToken } from '../oauth/index.ts';
 import type { ConnectionRecord, ConnectSessionRecord } from '../store/index.ts';
 import { TokenCrypto, statusPatch, tokenFields } from '../tokens/index.ts';
 import type { Completion } from './complete.ts';
-import { type CompleteDeps, afterExchange, endSession, failure } from './session-end.ts';
+import { type CompleteDeps, afterExchange, endSession, failure, sessionEndedMeanwhile } from './session-end.ts';
 import { type AccountIdentity, compareAccount, describeAccount, resolveIdentity } from './identity.ts';
 import type { ConnectOutcome } from './outcome.ts';
 
@@ -21,7 +21,7 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
   const { session, integration } = c;
   const conn = await afterExchange(() => d.store.connections.get(session.orgId, session.reauthConnectionId ?? ''));
   if (!conn || conn.integrationId !== integration.id) {
-    await endSession(d, session, { status: 'failed', error: 'reauth_target_gone' });
+    if (!(await endSession(d, session, { status: 'failed', error: 'reauth_target_gone' }))) return sessionEndedMeanwhile(d, session, c.actor);
     await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token');
     return failure('reauth_target_gone', session.id);
   }
@@ -37,33 +37,22 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
   if (match === 'other' || match === 'unverifiable') return refuse(d, c, conn, fresh, match);
 
   const now = d.clock.now();
-  const def = c.ctx.provider.definition;
-  const crypto = new TokenCrypto(d.vault);
-  const requested = session.scopes ?? conn.requestedScopes;
-  // A provider that sends no new refresh token on a reconnect leaves the old one valid: keep it,
-  // unless it is known to have expired (then the new access token is used until it expires).
-  // A transfer never keeps the previous owner's refresh token: it acts as them.
-  const keepOld = !transfer && (conn.refreshExpiresAt === null || conn.refreshExpiresAt > now);
-  const previous = keepOld ? conn : { ...conn, refreshExpiresAt: null };
-  const patch: Partial<ConnectionRecord> = {
-    accessTokenEnc: await crypto.seal(conn, 'access_token', c.tokens.accessToken),
-    refreshTokenEnc: c.tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', c.tokens.refreshToken) : keepOld ? conn.refreshTokenEnc : null,
-    ...tokenFields(def, c.tokens, now, previous, c.fromCallback),
-    requestedScopes: requested,
-    // RFC 6749 §5.1: no `scope` in the response means the requested scopes were granted.
-    grantedScopes: c.tokens.scopes ?? requested,
-    refreshFailures: 0,
-    ...statusPatch(conn, 'active', null, now),
-    ...(fresh ? { accountIssuer: fresh.issuer, accountSubject: fresh.subject, accountLabel: fresh.label ?? conn.accountLabel } : {}),
-    ...(transfer ? { ownerMemberId: session.createdByMemberId, accountIssuer: fresh?.issuer ?? null, accountSubject: fresh?.subject ?? null, accountLabel: fresh?.label ?? null } : {}),
-    updatedAt: now,
-  };
+  const patch = await tokenPatch(d, c, conn, { fresh, transfer, now });
   // Revoked only when the tokens are known to be another account's: the same account's grant may hold the new ones too.
-  const previousToken = transfer && compareAccount(conn, fresh) === 'other' ? await heldRefreshToken(crypto, conn) : null;
-  await afterExchange(() => d.store.connections.replaceTokens(conn.orgId, conn.id, patch));
+  const previousToken = transfer && compareAccount(conn, fresh) === 'other' ? await heldRefreshToken(new TokenCrypto(d.vault), conn) : null;
+  // The session ends first, once: of two tabs finishing one link, only the first replaces the tokens.
+  if (!(await afterExchange(() => endSession(d, session, { status: 'connected', connectionId: conn.id, error: null }, now)))) {
+    return sessionEndedMeanwhile(d, session, c.actor);
+  }
+  try {
+    await afterExchange(() => d.store.connections.replaceTokens(conn.orgId, conn.id, patch));
+  } catch (e) {
+    await d.store.connectSessions.update(session.orgId, session.id, { status: 'failed', error: 'store_failed', connectionId: null });
+    throw e;
+  }
   d.onTokensChanged?.(conn.id);
   d.onConnectionEvent?.('reauthorized', { ...conn, ...patch });
-  await afterExchange(() => endSession(d, session, { status: 'connected', connectionId: conn.id, error: null }));
+  const requested = patch.requestedScopes ?? conn.requestedScopes;
   const granted = patch.grantedScopes ?? requested;
   const missingScopes = requested.filter((s) => !granted.includes(s));
   d.audit.record({
@@ -77,13 +66,39 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
       detail: { session: session.id, fromMember: conn.ownerMemberId, toMember: session.createdByMemberId, previousTokensRevoked: revoked },
     });
   }
-  return { ok: true, sessionId: session.id, connectionId: conn.id, providerName: def.name, reauthorized: true, missingScopes };
+  return { ok: true, sessionId: session.id, connectionId: conn.id, providerName: c.ctx.provider.definition.name, reauthorized: true, missingScopes };
+}
+
+/** The connection's new token columns, scopes, status and (for a transfer) owner and account. */
+async function tokenPatch(d: CompleteDeps, c: Completion, conn: ConnectionRecord,
+  o: { fresh: AccountIdentity | null; transfer: boolean; now: number }): Promise<Partial<ConnectionRecord>> {
+  const { fresh, transfer, now } = o;
+  const crypto = new TokenCrypto(d.vault);
+  const requested = c.session.scopes ?? conn.requestedScopes;
+  // A provider that sends no new refresh token on a reconnect leaves the old one valid: keep it,
+  // unless it is known to have expired (then the new access token is used until it expires).
+  // A transfer never keeps the previous owner's refresh token: it acts as them.
+  const keepOld = !transfer && (conn.refreshExpiresAt === null || conn.refreshExpiresAt > now);
+  const previous = keepOld ? conn : { ...conn, refreshExpiresAt: null };
+  return {
+    accessTokenEnc: await crypto.seal(conn, 'access_token', c.tokens.accessToken),
+    refreshTokenEnc: c.tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', c.tokens.refreshToken) : keepOld ? conn.refreshTokenEnc : null,
+    ...tokenFields(c.ctx.provider.definition, c.tokens, now, previous, c.fromCallback),
+    requestedScopes: requested,
+    // RFC 6749 §5.1: no `scope` in the response means the requested scopes were granted.
+    grantedScopes: c.tokens.scopes ?? requested,
+    refreshFailures: 0,
+    ...statusPatch(conn, 'active', null, now),
+    ...(fresh ? { accountIssuer: fresh.issuer, accountSubject: fresh.subject, accountLabel: fresh.label ?? conn.accountLabel } : {}),
+    ...(transfer ? { ownerMemberId: c.session.createdByMemberId, accountIssuer: fresh?.issuer ?? null, accountSubject: fresh?.subject ?? null, accountLabel: fresh?.label ?? null } : {}),
+    updatedAt: now,
+  };
 }
 
 async function refuse(d: CompleteDeps, c: Completion, conn: ConnectionRecord, fresh: AccountIdentity | null, match: 'other' | 'unverifiable'): Promise<ConnectOutcome> {
   const owner = describeAccount(conn.accountLabel, conn.accountSubject);
   const problem = match === 'other' ? 'account_mismatch' : 'account_unverifiable';
-  await endSession(d, c.session, { status: 'failed', error: problem });
+  if (!(await endSession(d, c.session, { status: 'failed', error: problem }))) return sessionEndedMeanwhile(d, c.session, c.actor);
   const revoked = await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token');
   d.audit.record({
     orgId: conn.orgId, actor: c.actor, action: 'connection.reauth_refused', outcome: 'error', integrationId: conn.integrationId, connectionId: conn.id,

@@ -13,6 +13,7 @@ import { requireGrant } from './grants.ts';
 import { BINDING_COOKIE_PREFIX } from './binding.ts';
 import { sha256 } from './hash.ts';
 import { completeAttempt } from './callback.ts';
+import { endedProblem } from './session-end.ts';
 import type { ConnectOutcome } from './outcome.ts';
 
 export const SESSION_TTL_MS = 30 * 60_000;
@@ -156,8 +157,9 @@ export class ConnectService {
     const session = await store.connectSessions.findByTokenHash(sha256(linkToken));
     if (!session || session.grant !== 'authorization_code') throw new KeywayError('connect_failed', 'unknown_link');
     const now = clock.now();
-    if (session.expiresAt <= now) throw new KeywayError('connect_failed', 'link_expired');
-    if (session.status === 'connected') throw new KeywayError('connect_failed', 'state_invalid');
+    // A session completes once: a used, declined, failed or expired link says so.
+    const ended = endedProblem(session, now);
+    if (ended) throw new KeywayError('connect_failed', ended);
     const integration = await this.#d.integrations.get(session.orgId, session.integrationId);
     const ctx = await this.#d.integrations.oauthContext(integration, { params: session.params });
     const def = ctx.provider.definition;
