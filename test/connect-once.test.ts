@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { SandboxServer } from '../src/sandbox/index.ts';
 import { CookieJar, pageText } from './helpers/browserless.ts';
 import { type TestKeyway, addIntegration, connectInBrowser, startAndAuthorize, startProvider, startTestKeyway } from './helpers/keyway.ts';
+import { auditOf, connectAs, integrationFor, invitePerson } from './helpers/teams.ts';
 
 const MIN = 60_000;
 
@@ -140,5 +141,109 @@ describe('a connect link completes once', () => {
     assert.match(pageText(await res.text()), /This connect link has expired/);
     assert.equal((await connectionsFor('late')).length, 0);
     assert.equal((await sessionOf(created.body.id)).status, 'expired');
+  });
+});
+
+describe('a link works only while the member who made it may still finish it', () => {
+  let t: TestKeyway;
+  let provider: SandboxServer;
+  let integration: string;
+
+  before(async () => {
+    provider = await startProvider();
+    t = await startTestKeyway();
+    integration = await integrationFor(t, provider, t.apiKey, 'creator-client');
+  });
+  after(async () => {
+    await t.close();
+    await provider.close();
+  });
+
+  const ownedBy = async (memberId: string) =>
+    (await t.kw.services.store.connections.list(t.kw.orgId, {}, { limit: 200 })).data.filter((c) => c.ownerMemberId === memberId);
+  const storedSession = async (id: string) => (await t.kw.services.store.connectSessions.get(t.kw.orgId, id))!;
+
+  /** `key` starts a link (a connect session, or a re-authentication of `reauthorize`) and signs in at the provider as `username`, stopping before Keyway's callback. */
+  async function signedIn(key: string, username: string, reauthorize?: string) {
+    const started = reauthorize
+      ? await t.api('POST', `/v1/connections/${reauthorize}/reauthorize`, {}, key)
+      : await t.api('POST', '/v1/connect-sessions', { integration }, key);
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const jar = new CookieJar();
+    const { callbackUrl } = await startAndAuthorize(started.body.connectUrl, provider, jar, { username });
+    return {
+      sessionId: started.body.id as string, connectUrl: started.body.connectUrl as string,
+      finish: async () => { const res = await jar.fetch(callbackUrl); return { status: res.status, text: pageText(await res.text()) }; },
+    };
+  }
+
+  test('a member removed while at the provider cannot finish their connect link: no hidden connection appears', async () => {
+    const max = await invitePerson(t, t.apiKey, 'max-s2@example.com');
+    const link = await signedIn(max.key, 'max-account');
+    assert.equal((await t.api('DELETE', `/v1/members/${max.memberId}`)).status, 200);
+    assert.equal((await storedSession(link.sessionId)).error, 'member_removed', 'removing a member ends their pending links');
+    const page = await link.finish();
+    assert.equal(page.status, 400);
+    assert.match(page.text, /You are no longer a member of this organization in Keyway .* Nothing was stored or changed\./);
+    assert.deepEqual(await ownedBy(max.memberId), []);
+    assert.equal((await storedSession(link.sessionId)).status, 'failed');
+  });
+
+  test('a link still pending after its creator was removed (a removal before Keyway ended links) is refused when it completes', async () => {
+    const mo = await invitePerson(t, t.apiKey, 'mo-s2@example.com');
+    const link = await signedIn(mo.key, 'mo-account');
+    assert.equal((await t.api('DELETE', `/v1/members/${mo.memberId}`)).status, 200);
+    await t.kw.services.store.connectSessions.update(t.kw.orgId, link.sessionId, { status: 'pending', error: null }); // as an older Keyway left it
+    const page = await link.finish();
+    assert.equal(page.status, 400);
+    assert.match(page.text, /no longer a member/);
+    assert.deepEqual(await ownedBy(mo.memberId), []);
+    assert.deepEqual([(await storedSession(link.sessionId)).status, (await storedSession(link.sessionId)).error], ['failed', 'member_removed']);
+  });
+
+  test('a re-authentication finished after the connection was made personal again does not take it over', async () => {
+    const max = await invitePerson(t, t.apiKey, 'max-s1@example.com');
+    const id = await connectAs(t, provider, integration, t.apiKey, 'owner-account');
+    assert.equal((await t.api('PATCH', `/v1/connections/${id}`, { sharing: 'shared', level: 'manage' })).status, 200);
+    const before = (await t.api('GET', `/v1/connections/${id}`)).body;
+    const link = await signedIn(max.key, 'max-account', id);
+    assert.equal((await t.api('PATCH', `/v1/connections/${id}`, { sharing: 'personal' })).status, 200);
+    const page = await link.finish();
+    assert.equal(page.status, 400);
+    assert.match(page.text, /You no longer have access to manage this connection in Keyway .* Nothing was changed\./);
+    const after = await t.api('GET', `/v1/connections/${id}`);
+    assert.equal(after.status, 200, 'the owner still sees their connection');
+    assert.deepEqual([after.body.owner.id, after.body.account], [before.owner.id, before.account]);
+    assert.equal((await t.api('POST', `/v1/connections/${id}/refresh`)).status, 200, 'the owner\'s tokens still work');
+    assert.deepEqual([(await storedSession(link.sessionId)).status, (await storedSession(link.sessionId)).error], ['failed', 'access_lost']);
+    assert.equal((await auditOf(t, 'connection.transfer')).filter((e) => e.connectionId === id).length, 0);
+  });
+
+  test('a re-authentication by a member removed meanwhile does not transfer the shared connection to them', async () => {
+    const max = await invitePerson(t, t.apiKey, 'max-s1b@example.com');
+    const id = await connectAs(t, provider, integration, t.apiKey, 'org-account');
+    assert.equal((await t.api('PATCH', `/v1/connections/${id}`, { sharing: 'shared', level: 'manage' })).status, 200);
+    const link = await signedIn(max.key, 'max-account', id);
+    assert.equal((await t.api('DELETE', `/v1/members/${max.memberId}`)).status, 200);
+    const page = await link.finish();
+    assert.equal(page.status, 400);
+    assert.match(page.text, /no longer a member/);
+    const c = (await t.api('GET', `/v1/connections/${id}`)).body;
+    assert.equal(c.account.subject, 'org-account');
+    assert.equal(c.authorizedByFormerMember ?? false, false);
+    assert.deepEqual(await ownedBy(max.memberId), []);
+  });
+
+  test('opening a re-authentication link after losing access says so at once', async () => {
+    const max = await invitePerson(t, t.apiKey, 'max-s1c@example.com');
+    const id = await connectAs(t, provider, integration, t.apiKey, 'own-account');
+    assert.equal((await t.api('PATCH', `/v1/connections/${id}`, { sharing: 'shared', level: 'manage' })).status, 200);
+    const started = await t.api('POST', `/v1/connections/${id}/reauthorize`, {}, max.key);
+    assert.equal((await t.api('PATCH', `/v1/connections/${id}`, { sharing: 'shared', level: 'use' })).status, 200);
+    const res = await new CookieJar().fetch(started.body.connectUrl);
+    assert.equal(res.status, 400);
+    assert.match(pageText(await res.text()), /no longer have access to manage this connection/);
+    const s = await t.api('GET', `/v1/connect-sessions/${started.body.id}`, undefined, max.key);
+    assert.deepEqual([s.body.status, s.body.error], ['failed', 'access_lost']);
   });
 });

@@ -5,6 +5,7 @@ import type { OAuthContext, TokenSet } from '../oauth/index.ts';
 import type { ConnectionRecord, ConnectSessionRecord, IntegrationRecord } from '../store/index.ts';
 import { TokenCrypto, tokenFields } from '../tokens/index.ts';
 import { blankConnection } from './connection-record.ts';
+import { creatorRefusal, refuseCreator } from './creator.ts';
 import { type AccountIdentity, resolveIdentity } from './identity.ts';
 import { type ConnectOutcome, PROBLEM_TEXT } from './outcome.ts';
 import { reauthorizeConnection } from './reauthorize.ts';
@@ -32,6 +33,8 @@ export interface Completion {
 export async function finishConnect(d: CompleteDeps, c: Completion): Promise<ConnectOutcome> {
   const { session } = c;
   if (session.reauthConnectionId !== null) return reauthorizeConnection(d, c);
+  const refusal = await afterExchange(() => creatorRefusal(d, session));
+  if (refusal) return refuseCreator(d, c, refusal);
   let conn: ConnectionRecord;
   try {
     conn = await sealedConnection(d, c, await identityOrNull(c));

@@ -5,7 +5,7 @@
 export type ConnectProblem =
   | 'unknown_link' | 'link_expired' | 'link_used' | 'link_ended' | 'state_invalid' | 'state_expired' | 'other_browser'
   | 'wrong_integration' | 'issuer_mismatch' | 'issuer_missing' | 'provider_denied' | 'provider_error' | 'exchange_failed'
-  | 'account_mismatch' | 'account_unverifiable' | 'reauth_target_gone';
+  | 'account_mismatch' | 'account_unverifiable' | 'reauth_target_gone' | 'member_removed' | 'access_lost';
 
 export interface ConnectSuccess {
   ok: true;
@@ -45,5 +45,7 @@ export const PROBLEM_TEXT: Record<ConnectProblem, string> = {
   exchange_failed: 'The provider did not complete the sign-in (the code could not be exchanged). Nothing was stored. Start again from Connect.',
   account_mismatch: 'You signed in with a different account than the one this connection belongs to. Nothing was changed. Sign in at the provider with the connection\'s account and start again.',
   account_unverifiable: 'Keyway could not tell which account you signed in with, so it cannot confirm it is the one this connection belongs to. Nothing was changed. Start again.',
+  member_removed: 'You are no longer a member of this organization in Keyway (or whoever started this link is not), so this link no longer works. Nothing was stored or changed.',
+  access_lost: 'You no longer have access to manage this connection in Keyway (it was unshared, or your role changed, since this link was made), so this link no longer works. Nothing was changed. Ask its owner or an admin.',
   reauth_target_gone: 'The connection you were reconnecting no longer exists (it was disconnected). Nothing was stored. Connect again from the app.',
 };

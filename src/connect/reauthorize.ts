@@ -3,6 +3,7 @@ import { type OAuthContext, revokeToken } from '../oauth/index.ts';
 import type { ConnectionRecord, ConnectSessionRecord } from '../store/index.ts';
 import { TokenCrypto, statusPatch, tokenFields } from '../tokens/index.ts';
 import type { Completion } from './complete.ts';
+import { creatorRefusal, refuseCreator } from './creator.ts';
 import { type CompleteDeps, afterExchange, endSession, failure, sessionEndedMeanwhile } from './session-end.ts';
 import { type AccountIdentity, compareAccount, describeAccount, resolveIdentity } from './identity.ts';
 import type { ConnectOutcome } from './outcome.ts';
@@ -25,6 +26,8 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
     await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token');
     return failure('reauth_target_gone', session.id);
   }
+  const refusal = await afterExchange(() => creatorRefusal(d, session, conn));
+  if (refusal) return refuseCreator(d, c, refusal);
   let fresh: AccountIdentity | null;
   try {
     fresh = await resolveIdentity(c.ctx, c.tokens, c.session.params);

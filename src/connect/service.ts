@@ -13,7 +13,8 @@ import { requireGrant } from './grants.ts';
 import { BINDING_COOKIE_PREFIX } from './binding.ts';
 import { sha256 } from './hash.ts';
 import { completeAttempt } from './callback.ts';
-import { endedProblem } from './session-end.ts';
+import { endSession, endedProblem } from './session-end.ts';
+import { creatorRefusal } from './creator.ts';
 import type { ConnectOutcome } from './outcome.ts';
 
 export const SESSION_TTL_MS = 30 * 60_000;
@@ -160,6 +161,12 @@ export class ConnectService {
     // A session completes once: a used, declined, failed or expired link says so.
     const ended = endedProblem(session, now);
     if (ended) throw new KeywayError('connect_failed', ended);
+    // Its creator was removed, or may no longer manage the connection: checked again at completion.
+    const refusal = await creatorRefusal(this.#d, session);
+    if (refusal) {
+      await endSession(this.#d, session, { status: 'failed', error: refusal });
+      throw new KeywayError('connect_failed', refusal);
+    }
     const integration = await this.#d.integrations.get(session.orgId, session.integrationId);
     const ctx = await this.#d.integrations.oauthContext(integration, { params: session.params });
     const def = ctx.provider.definition;

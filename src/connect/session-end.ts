@@ -1,6 +1,7 @@
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import type { Actor } from '../audit/index.ts';
-import type { ConnectSessionRecord, ConnectSessionStatus } from '../store/index.ts';
+import { type ConnectSessionRecord, type ConnectSessionStatus, MEMBER_REMOVED } from '../store/index.ts';
+import { ACCESS_LOST } from './creator.ts';
 import { type ConnectFailure, type ConnectProblem, PROBLEM_TEXT } from './outcome.ts';
 import type { ConnectServiceDeps } from './service.ts';
 
@@ -33,8 +34,8 @@ export function endedProblem(s: Pick<ConnectSessionRecord, 'status' | 'error' | 
     case 'pending': return s.expiresAt <= now ? 'link_expired' : null;
     case 'connected': return 'link_used';
     case 'expired': return 'link_expired';
-    case 'denied':
-    case 'failed': return 'link_ended';
+    case 'denied': return 'link_ended';
+    case 'failed': return s.error === MEMBER_REMOVED || s.error === ACCESS_LOST ? s.error : 'link_ended';
   }
 }
 
