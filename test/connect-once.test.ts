@@ -4,9 +4,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseDefinition } from '../src/catalog/index.ts';
 import type { SandboxServer } from '../src/sandbox/index.ts';
 import { CookieJar, pageText } from './helpers/browserless.ts';
-import { type TestKeyway, addIntegration, connectInBrowser, startAndAuthorize, startProvider, startTestKeyway } from './helpers/keyway.ts';
+import { FakeProvider } from './helpers/fake-provider.ts';
+import { CLIENT_SECRET, type TestKeyway, addIntegration, connectInBrowser, startAndAuthorize, startProvider, startTestKeyway } from './helpers/keyway.ts';
 import { auditOf, connectAs, integrationFor, invitePerson } from './helpers/teams.ts';
 
 const MIN = 60_000;
@@ -216,7 +218,7 @@ describe('a link works only while the member who made it may still finish it', (
     assert.deepEqual([after.body.owner.id, after.body.account], [before.owner.id, before.account]);
     assert.equal((await t.api('POST', `/v1/connections/${id}/refresh`)).status, 200, 'the owner\'s tokens still work');
     assert.deepEqual([(await storedSession(link.sessionId)).status, (await storedSession(link.sessionId)).error], ['failed', 'access_lost']);
-    assert.equal((await auditOf(t, 'connection.transfer')).filter((e) => e.connectionId === id).length, 0);
+    assert.equal((await auditOf(t, 'connection.transfer')).filter((e) => e.connection === id).length, 0);
   });
 
   test('a re-authentication by a member removed meanwhile does not transfer the shared connection to them', async () => {
@@ -245,5 +247,53 @@ describe('a link works only while the member who made it may still finish it', (
     assert.match(pageText(await res.text()), /no longer have access to manage this connection/);
     const s = await t.api('GET', `/v1/connect-sessions/${started.body.id}`, undefined, max.key);
     assert.deepEqual([s.body.status, s.body.error], ['failed', 'access_lost']);
+  });
+});
+
+describe('a re-authentication refused because Keyway could not tell the account leaves the connection working', () => {
+  let t: TestKeyway;
+  let provider: SandboxServer;
+  let who: FakeProvider;
+  let whoAnswers = true;
+
+  before(async () => {
+    provider = await startProvider();
+    who = await FakeProvider.start(); // the provider's "who am I" endpoint, like GitHub's /user
+    who.api = () => (whoAnswers ? { json: { sub: 'ivy', email: 'ivy@example.test' } } : { status: 503, json: { error: 'temporarily_unavailable' } });
+    const def = parseDefinition({
+      id: 'who-sandbox', name: 'Who Sandbox', authorizationUrl: `${provider.issuer}/auth`, tokenUrl: `${provider.issuer}/token`,
+      revocationUrl: `${provider.issuer}/token/revocation`, scopes: { default: ['items:read'] },
+      identity: { source: 'userinfo', url: `${who.base}/me`, subject: 'sub', label: 'email' },
+    }, 'test');
+    t = await startTestKeyway({ extraDefinitions: [def] });
+  });
+  after(async () => {
+    await t.close();
+    await provider.close();
+    await who.close();
+  });
+
+  test('the new tokens are dropped, not revoked: the connection\'s own tokens keep working, as the page promises', async () => {
+    const made = await t.api('POST', '/v1/integrations', { provider: 'who-sandbox', clientId: 'who-client', clientSecret: CLIENT_SECRET });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await provider.sandbox.registerClient({ clientId: 'who-client', clientSecret: CLIENT_SECRET, redirectUris: [made.body.redirectUri] });
+    const jar = new CookieJar(); // one browser, signed in at the provider as ivy throughout: one grant
+    const run = await connectInBrowser(t, provider, made.body.id, { username: 'ivy', jar });
+    assert.match(run.page.text, /Connected!/);
+    const id = (await t.api('GET', `/v1/connect-sessions/${run.sessionId}`)).body.connection;
+
+    whoAnswers = false;
+    const started = await t.api('POST', `/v1/connections/${id}/reauthorize`);
+    const { callbackUrl } = await startAndAuthorize(started.body.connectUrl, provider, jar, { username: 'ivy' });
+    const page = await jar.fetch(callbackUrl);
+    whoAnswers = true;
+    assert.equal(page.status, 400);
+    assert.match(pageText(await page.text()), /could not tell which account you signed in with\. Nothing was changed\./);
+
+    const refreshed = await t.api('POST', `/v1/connections/${id}/refresh`);
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    assert.equal((await t.api('GET', `/v1/connections/${id}`)).body.status, 'active');
+    const refused = (await auditOf(t, 'connection.reauth_refused')).filter((e) => e.connection === id);
+    assert.equal(refused[0]?.detail.newTokensRevoked, false);
   });
 });

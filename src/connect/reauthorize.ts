@@ -11,8 +11,9 @@ import type { ConnectOutcome } from './outcome.ts';
 /**
  * Completes a re-authentication: the same connection (id, name, externalId, metadata, owner and
  * everything referring to it) gets the new tokens and granted scopes, but only when the person
- * signed in as the account it belongs to (issuer + subject). Otherwise nothing changes, the new
- * tokens are revoked at the provider (they were granted for the wrong account) and the refusal is audited.
+ * signed in as the account it belongs to (issuer + subject). Otherwise nothing changes and the
+ * refusal is audited; the new tokens are revoked at the provider when they are another account's,
+ * and only dropped when Keyway could not tell whose they are.
  *
  * Started by someone other than the owner (an admin, or a member the connection is shared with to
  * manage), it is a transfer instead: their account's tokens replace the old ones whatever account
@@ -102,7 +103,11 @@ async function refuse(d: CompleteDeps, c: Completion, conn: ConnectionRecord, fr
   const owner = describeAccount(conn.accountLabel, conn.accountSubject);
   const problem = match === 'other' ? 'account_mismatch' : 'account_unverifiable';
   if (!(await endSession(d, c.session, { status: 'failed', error: problem }))) return sessionEndedMeanwhile(d, c.session, c.actor);
-  const revoked = await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token');
+  // Another account's tokens are revoked. Unverifiable ones are only dropped: they may be the same
+  // account's, and revoking them ends the whole grant at many providers — the connection's own tokens with it.
+  const revoked = match === 'other'
+    ? await revokeQuietly(c.ctx, c.tokens.refreshToken ?? c.tokens.accessToken, c.tokens.refreshToken ? 'refresh_token' : 'access_token')
+    : false;
   d.audit.record({
     orgId: conn.orgId, actor: c.actor, action: 'connection.reauth_refused', outcome: 'error', integrationId: conn.integrationId, connectionId: conn.id,
     detail: { session: c.session.id, reason: problem, expectedAccount: owner, signedInAccount: fresh ? describeAccount(fresh.label, fresh.subject) : null, newTokensRevoked: revoked },
