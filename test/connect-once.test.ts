@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDefinition } from '../src/catalog/index.ts';
 import type { SandboxServer } from '../src/sandbox/index.ts';
-import { CookieJar, pageText } from './helpers/browserless.ts';
+import { CookieJar, authorizeWithForms, pageText } from './helpers/browserless.ts';
 import { FakeProvider } from './helpers/fake-provider.ts';
 import { CLIENT_SECRET, type TestKeyway, addIntegration, connectInBrowser, startAndAuthorize, startProvider, startTestKeyway } from './helpers/keyway.ts';
 import { auditOf, connectAs, integrationFor, invitePerson } from './helpers/teams.ts';
@@ -295,5 +295,43 @@ describe('a re-authentication refused because Keyway could not tell the account 
     assert.equal((await t.api('GET', `/v1/connections/${id}`)).body.status, 'active');
     const refused = (await auditOf(t, 'connection.reauth_refused')).filter((e) => e.connection === id);
     assert.equal(refused[0]?.detail.newTokensRevoked, false);
+  });
+});
+
+describe('OIDC nonce only with openid', () => {
+  let t: TestKeyway;
+  let provider: SandboxServer;
+  let integration: string;
+
+  before(async () => {
+    provider = await startProvider();
+    t = await startTestKeyway();
+    integration = (await addIntegration(t, provider)).id;
+  });
+  after(async () => {
+    await t.close();
+    await provider.close();
+  });
+
+  test('connecting and re-authenticating with scopes that leave out openid send no nonce, and the sandbox accepts them', async () => {
+    const run = await connectInBrowser(t, provider, integration, { username: 'jude', session: { scopes: ['items:read'], externalId: 'no-openid' } });
+    assert.equal(run.page.status, 200, pageText(run.page.text).slice(0, 300));
+    assert.match(run.page.text, /Connected!/);
+    const id = (await t.api('GET', '/v1/connections?externalId=no-openid')).body.data[0].id;
+
+    const started = await t.api('POST', `/v1/connections/${id}/reauthorize`, { scopes: ['items:read'] });
+    const jar = new CookieJar();
+    const opened = await jar.fetch(started.body.connectUrl);
+    const authorize = new URL(opened.headers.get('location')!);
+    assert.equal(authorize.searchParams.get('scope'), 'items:read');
+    assert.equal(authorize.searchParams.get('nonce'), null);
+    const { callbackUrl } = await authorizeWithForms(authorize, { username: 'jude', jar, issuer: provider.issuer });
+    assert.match(await (await jar.fetch(callbackUrl)).text(), /Reconnected!/);
+  });
+
+  test('with openid the nonce is still sent', async () => {
+    const created = await t.api('POST', '/v1/connect-sessions', { integration, scopes: ['openid', 'items:read'] });
+    const res = await fetch(created.body.connectUrl, { redirect: 'manual' });
+    assert.ok(new URL(res.headers.get('location')!).searchParams.get('nonce'));
   });
 });

@@ -150,8 +150,10 @@ export class ConnectService {
 
   /**
    * The browser opened the connect link: bind the attempt to this browser (a cookie), and send it
-   * to the provider with PKCE S256, a fresh single-use `state` and, for OIDC, a `nonce`.
+   * to the provider with PKCE S256, a fresh single-use `state` and, for an OIDC provider asked for
+   * `openid`, a `nonce`.
    * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.7 (CSRF, state bound to the user agent)
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest (`nonce` in an OpenID request)
    */
   async startAttempt(linkToken: string): Promise<StartedAttempt> {
     const { store, clock, random } = this.#d;
@@ -173,7 +175,9 @@ export class ConnectService {
     const state = randomToken(random, 32);
     const binding = randomToken(random, 32);
     const verifier = def.pkce.enabled ? randomToken(random, 32) : null;
-    const nonce = ctx.provider.oidc ? randomToken(random, 16) : null;
+    const scopes = session.scopes ?? integration.scopes;
+    // A nonce belongs to an OpenID request: without `openid` no ID token comes back to carry it, and strict servers refuse it.
+    const nonce = ctx.provider.oidc && scopes.includes('openid') ? randomToken(random, 16) : null;
     const attemptId = newId('connectAttempt', random);
     const redirectUri = this.#d.integrations.redirectUri(integration.id);
     await store.connectAttempts.insert({
@@ -184,7 +188,7 @@ export class ConnectService {
     });
     await store.connectAttempts.purgeExpired(now - ATTEMPT_TTL_MS);
     const request = {
-      redirectUri, scopes: session.scopes ?? integration.scopes, state, nonce,
+      redirectUri, scopes, state, nonce,
       codeChallenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : null,
     };
     const url = ctx.provider.usePar ? await pushAuthorizationRequest(ctx, request) : buildAuthorizationUrl(ctx, request);
