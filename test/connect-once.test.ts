@@ -4,6 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDefinition } from '../src/catalog/index.ts';
 import type { SandboxServer } from '../src/sandbox/index.ts';
 import { CookieJar, authorizeWithForms, pageText } from './helpers/browserless.ts';
@@ -333,5 +336,79 @@ describe('OIDC nonce only with openid', () => {
     const created = await t.api('POST', '/v1/connect-sessions', { integration, scopes: ['openid', 'items:read'] });
     const res = await fetch(created.body.connectUrl, { redirect: 'manual' });
     assert.ok(new URL(res.headers.get('location')!).searchParams.get('nonce'));
+  });
+});
+
+describe('a connection is disconnected once', () => {
+  let t: TestKeyway;
+  const revoked: string[] = [];
+  let hold: Promise<void> | null = null;
+  let held = 0;
+  let release = (): void => undefined;
+  const events: Array<{ type: string; connection: string }> = [];
+  const servers: Server[] = [];
+
+  /** A 127.0.0.1 server answering `handle`; closed after the suite. */
+  async function serve(handle: (path: string, body: string) => Promise<number>): Promise<string> {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      req.on('end', () => { void handle(req.url ?? '/', body).then((status) => res.writeHead(status).end()); });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    servers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  before(async () => {
+    // The provider's revocation endpoint: the first request waits while `hold` is set.
+    const provider = await serve(async (path, body) => {
+      if (path !== '/revoke') return 404;
+      revoked.push(new URLSearchParams(body).get('token') ?? '');
+      if (hold && held++ === 0) await hold;
+      return 200;
+    });
+    const def = parseDefinition({
+      id: 'slow-revoke', name: 'Slow Revoke', authorizationUrl: `${provider}/auth`, tokenUrl: `${provider}/token`,
+      revocationUrl: `${provider}/revoke`, scopes: { default: ['read'] },
+    }, 'test');
+    t = await startTestKeyway({ extraDefinitions: [def] });
+    const receiver = await serve(async (_path, body) => {
+      const e = JSON.parse(body);
+      events.push({ type: e.type, connection: e.data.connection.id });
+      return 204;
+    });
+    assert.equal((await t.api('POST', '/v1/webhooks', { url: `${receiver}/hook` })).status, 201);
+  });
+  after(async () => {
+    await t.close();
+    for (const s of servers) { s.closeAllConnections(); s.close(); }
+  });
+
+  test('a member disconnecting while a forced integration delete is under way: one event, one audit entry and one revocation per connection', async () => {
+    const integration = (await t.api('POST', '/v1/integrations', { provider: 'slow-revoke', clientId: 'slow', clientSecret: CLIENT_SECRET })).body.id;
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const made = await t.api('POST', '/v1/connections', { integration, type: 'oauth2', refreshToken: `rt-${n}`, accessToken: `at-${n}` });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      ids.push(made.body.id);
+    }
+    hold = new Promise<void>((r) => { release = r; });
+    const forced = t.api('DELETE', `/v1/integrations/${integration}?force=true`);
+    for (let i = 0; i < 200 && held === 0; i++) await sleep(10);
+    assert.equal(held, 1, 'the forced delete is revoking its first connection');
+    const left = (await t.api('GET', `/v1/connections?integration=${integration}`)).body.data.map((c: { id: string }) => c.id);
+    assert.equal(left.length, 2);
+    const mine = left[0];
+    assert.equal((await t.api('DELETE', `/v1/connections/${mine}`)).status, 204);
+    release();
+    assert.equal((await forced).status, 204);
+
+    assert.deepEqual([...revoked].sort(), ['rt-1', 'rt-2', 'rt-3'], 'each refresh token revoked once');
+    assert.equal((await auditOf(t, 'connection.delete')).filter((e) => e.connection === mine).length, 1);
+    for (let i = 0; i < 200 && events.filter((e) => e.type === 'connection.deleted').length < 3; i++) await sleep(10);
+    await sleep(100);
+    const deleted = events.filter((e) => e.type === 'connection.deleted').map((e) => e.connection).sort();
+    assert.deepEqual(deleted, [...ids].sort(), 'one connection.deleted per connection');
   });
 });

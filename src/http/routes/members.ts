@@ -48,8 +48,7 @@ async function removeMember(services: Services, p: Principal, target: MemberReco
       keptShared.push(c.id);
       continue;
     }
-    await services.connections.disconnect(c, actor);
-    disconnected.push(c.id);
+    if (await services.connections.disconnectUnlessGone(c, actor)) disconnected.push(c.id);
   }
   services.audit.record({
     orgId: p.orgId, actor, action: 'member.remove',
