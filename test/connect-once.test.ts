@@ -16,6 +16,18 @@ import { auditOf, connectAs, integrationFor, invitePerson } from './helpers/team
 
 const MIN = 60_000;
 
+/** A server on 127.0.0.1 answering `handle` with a status (kept in `servers`, to close); its base URL. */
+async function serve(servers: Server[], handle: (path: string, body: string) => Promise<number>): Promise<string> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('end', () => { void handle(req.url ?? '/', body).then((status) => res.writeHead(status).end()); });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 describe('a connect link completes once', () => {
   let t: TestKeyway;
   let provider: SandboxServer;
@@ -348,21 +360,9 @@ describe('a connection is disconnected once', () => {
   const events: Array<{ type: string; connection: string }> = [];
   const servers: Server[] = [];
 
-  /** A 127.0.0.1 server answering `handle`; closed after the suite. */
-  async function serve(handle: (path: string, body: string) => Promise<number>): Promise<string> {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
-      req.on('end', () => { void handle(req.url ?? '/', body).then((status) => res.writeHead(status).end()); });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    servers.push(server);
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
-
   before(async () => {
     // The provider's revocation endpoint: the first request waits while `hold` is set.
-    const provider = await serve(async (path, body) => {
+    const provider = await serve(servers, async (path, body) => {
       if (path !== '/revoke') return 404;
       revoked.push(new URLSearchParams(body).get('token') ?? '');
       if (hold && held++ === 0) await hold;
@@ -373,7 +373,7 @@ describe('a connection is disconnected once', () => {
       revocationUrl: `${provider}/revoke`, scopes: { default: ['read'] },
     }, 'test');
     t = await startTestKeyway({ extraDefinitions: [def] });
-    const receiver = await serve(async (_path, body) => {
+    const receiver = await serve(servers, async (_path, body) => {
       const e = JSON.parse(body);
       events.push({ type: e.type, connection: e.data.connection.id });
       return 204;
@@ -410,5 +410,52 @@ describe('a connection is disconnected once', () => {
     await sleep(100);
     const deleted = events.filter((e) => e.type === 'connection.deleted').map((e) => e.connection).sort();
     assert.deepEqual(deleted, [...ids].sort(), 'one connection.deleted per connection');
+  });
+});
+
+describe('re-authenticating a broken connection tells webhooks it recovered', () => {
+  let t: TestKeyway;
+  let provider: SandboxServer;
+  let integration: string;
+  const servers: Server[] = [];
+  const events: Array<{ type: string; connection: string; status: string }> = [];
+
+  before(async () => {
+    provider = await startProvider();
+    t = await startTestKeyway();
+    integration = (await addIntegration(t, provider)).id;
+    const receiver = await serve(servers, async (_path, body) => {
+      const e = JSON.parse(body);
+      events.push({ type: e.type, connection: e.data.connection.id, status: e.data.connection.status });
+      return 204;
+    });
+    const reg = await t.api('POST', '/v1/webhooks', { url: `${receiver}/hook`, events: ['connection.needs_reauth', 'connection.recovered'] });
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+  });
+  after(async () => {
+    await t.close();
+    await provider.close();
+    for (const s of servers) { s.closeAllConnections(); s.close(); }
+  });
+
+  const eventsFor = async (id: string, n: number) => {
+    for (let i = 0; i < 200 && events.filter((e) => e.connection === id).length < n; i++) await sleep(10);
+    return events.filter((e) => e.connection === id).map((e) => `${e.type}:${e.status}`);
+  };
+
+  test('needs_reauth, then reconnected: connection.recovered is sent (docs/webhooks.md)', async () => {
+    const run = await connectInBrowser(t, provider, integration, { username: 'kim', session: { externalId: 'recover' } });
+    assert.match(run.page.text, /Connected!/);
+    const id = (await t.api('GET', '/v1/connections?externalId=recover')).body.data[0].id;
+    await provider.sandbox.revokeAccountGrants('kim');
+    t.clock.advance(6 * MIN);
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).status, 409);
+    assert.deepEqual(await eventsFor(id, 1), ['connection.needs_reauth:needs_reauth']);
+
+    const started = await t.api('POST', `/v1/connections/${id}/reauthorize`);
+    const jar = new CookieJar();
+    const { callbackUrl } = await startAndAuthorize(started.body.connectUrl, provider, jar, { username: 'kim' });
+    assert.match(await (await jar.fetch(callbackUrl)).text(), /Reconnected!/);
+    assert.deepEqual(await eventsFor(id, 2), ['connection.needs_reauth:needs_reauth', 'connection.recovered:active']);
   });
 });

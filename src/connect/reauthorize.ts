@@ -56,6 +56,7 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
   }
   d.onTokensChanged?.(conn.id);
   d.onConnectionEvent?.('reauthorized', { ...conn, ...patch });
+  if (patch.status !== conn.status) d.onStatusChange?.(conn, { ...conn, ...patch }); // needs_reauth or refresh_failing → active
   const requested = patch.requestedScopes ?? conn.requestedScopes;
   const granted = patch.grantedScopes ?? requested;
   const missingScopes = requested.filter((s) => !granted.includes(s));

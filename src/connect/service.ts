@@ -33,6 +33,8 @@ export interface ConnectServiceDeps {
   onTokensChanged?: (connectionId: string) => void;
   /** Called after a connection is created, re-authorized or deleted (webhooks). */
   onConnectionEvent?: (event: 'created' | 'reauthorized' | 'deleted', connection: ConnectionRecord) => void;
+  /** Called when a re-authentication changes a connection's status (back to active: `connection.recovered`), as the token code does. */
+  onStatusChange?: (before: ConnectionRecord, after: ConnectionRecord) => void;
 }
 
 export interface NewSessionInput {
