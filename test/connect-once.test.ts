@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDefinition } from '../src/catalog/index.ts';
 import type { SandboxServer } from '../src/sandbox/index.ts';
 import { CookieJar, authorizeWithForms, pageText } from './helpers/browserless.ts';
-import { FakeProvider } from './helpers/fake-provider.ts';
+import { FakeProvider, connectThroughFake } from './helpers/fake-provider.ts';
 import { CLIENT_SECRET, type TestKeyway, addIntegration, connectInBrowser, startAndAuthorize, startProvider, startTestKeyway } from './helpers/keyway.ts';
 import { auditOf, connectAs, integrationFor, invitePerson } from './helpers/teams.ts';
 
@@ -457,5 +457,74 @@ describe('re-authenticating a broken connection tells webhooks it recovered', ()
     const { callbackUrl } = await startAndAuthorize(started.body.connectUrl, provider, jar, { username: 'kim' });
     assert.match(await (await jar.fetch(callbackUrl)).text(), /Reconnected!/);
     assert.deepEqual(await eventsFor(id, 2), ['connection.needs_reauth:needs_reauth', 'connection.recovered:active']);
+  });
+});
+
+describe('what the person is told when the provider fails: its own words, never a library code', () => {
+  let t: TestKeyway;
+  let fake: FakeProvider;
+  let integration: string;
+
+  before(async () => {
+    fake = await FakeProvider.start();
+    t = await startTestKeyway();
+    const made = await t.api('POST', '/v1/integrations', {
+      provider: 'custom', name: 'Acme CRM', clientId: 'acme', clientSecret: CLIENT_SECRET, scopes: ['read'],
+      authorizationUrl: `${fake.base}/authorize`, tokenUrl: `${fake.base}/token`,
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    integration = made.body.id;
+  });
+  after(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  /** Opens a connect link and comes back to Keyway's callback with `back`'s parameters (plus the state). */
+  async function comeBack(back: Record<string, string>) {
+    const created = await t.api('POST', '/v1/connect-sessions', { integration });
+    const jar = new CookieJar();
+    const authorize = new URL((await jar.fetch(created.body.connectUrl)).headers.get('location')!);
+    const callback = new URL(authorize.searchParams.get('redirect_uri')!);
+    for (const [k, v] of Object.entries({ ...back, state: authorize.searchParams.get('state')! })) callback.searchParams.set(k, v);
+    const res = await jar.fetch(callback);
+    const html = await res.text();
+    return { status: res.status, html, text: pageText(html), session: (await t.api('GET', `/v1/connect-sessions/${created.body.id}`)).body };
+  }
+
+  test('a token endpoint answering an HTML page or an unusable token shows no oauth4webapi code, as provider words or session error', async () => {
+    for (const answer of [{ text: '<html>sign in</html>' }, { json: { token_type: 'bearer' } }, { json: { access_token: 'at', token_type: 'mac' } }]) {
+      fake.token = () => answer;
+      const run = await connectThroughFake(t, integration);
+      assert.equal(run.page.status, 400);
+      const text = pageText(run.page.text);
+      assert.doesNotMatch(text, /OAUTH_|Provider said|unexpectedly/, text);
+      assert.match(text, /The provider did not complete the sign-in/);
+      assert.deepEqual([run.session.status, run.session.error], ['failed', 'exchange_failed']);
+    }
+  });
+
+  test('a token endpoint error shows the provider\'s error and description, cleaned and escaped', async () => {
+    fake.token = () => ({ status: 400, json: { error: 'invalid_grant', error_description: 'The code\u0000 has\n expired <b>now</b>' } });
+    const run = await connectThroughFake(t, integration);
+    assert.match(run.page.text, /Provider said: <code>invalid_grant<\/code>: The code has expired &lt;b&gt;now&lt;\/b&gt;/);
+    assert.deepEqual([run.session.status, run.session.error], ['failed', 'invalid_grant']);
+  });
+
+  test('an error sent back to the callback shows its description too (why the provider refused)', async () => {
+    const back = await comeBack({ error: 'invalid_request', error_description: 'openid scope must be requested when using the nonce parameter' });
+    assert.equal(back.status, 400);
+    assert.match(back.text, /Provider said: invalid_request ?: openid scope must be requested when using the nonce parameter/);
+    assert.deepEqual([back.session.status, back.session.error], ['failed', 'invalid_request']);
+    const long = await comeBack({ error: 'server_error', error_description: 'x'.repeat(5000) });
+    assert.ok(long.html.length < 8000, 'a description is bounded');
+  });
+
+  test('coming back with neither a code nor an error says so, not "could not be exchanged"', async () => {
+    const back = await comeBack({});
+    assert.equal(back.status, 400);
+    assert.match(back.text, /without an authorization code/);
+    assert.doesNotMatch(back.text, /callbackParameters|could not be exchanged/);
+    assert.deepEqual([back.session.status, back.session.error], ['failed', 'code_missing']);
   });
 });

@@ -4,7 +4,7 @@
  */
 export type ConnectProblem =
   | 'unknown_link' | 'link_expired' | 'link_used' | 'link_ended' | 'state_invalid' | 'state_expired' | 'other_browser'
-  | 'wrong_integration' | 'issuer_mismatch' | 'issuer_missing' | 'provider_denied' | 'provider_error' | 'exchange_failed'
+  | 'wrong_integration' | 'issuer_mismatch' | 'issuer_missing' | 'provider_denied' | 'provider_error' | 'code_missing' | 'exchange_failed'
   | 'account_mismatch' | 'account_unverifiable' | 'reauth_target_gone' | 'member_removed' | 'access_lost';
 
 export interface ConnectSuccess {
@@ -24,7 +24,9 @@ export interface ConnectFailure {
   problem: ConnectProblem;
   /** Safe text: what happened and what to do. */
   message: string;
+  /** The provider's own `error` and `error_description`, when it sent them (cleaned, bounded; never a library's code). */
   providerError?: string | undefined;
+  providerErrorDescription?: string | undefined;
 }
 
 export type ConnectOutcome = ConnectSuccess | ConnectFailure;
@@ -42,6 +44,7 @@ export const PROBLEM_TEXT: Record<ConnectProblem, string> = {
   issuer_missing: 'The authorization server did not say who it is (RFC 9207 "iss" missing), although it promises to. Nothing was stored. Start again from Connect.',
   provider_denied: 'Access was declined at the provider, so nothing was connected. Start again from Connect if that was a mistake.',
   provider_error: 'The provider reported an error, so nothing was connected.',
+  code_missing: 'The provider sent you back without an authorization code (and without an error), so nothing was connected. Start again from Connect.',
   exchange_failed: 'The provider did not complete the sign-in (the code could not be exchanged). Nothing was stored. Start again from Connect.',
   account_mismatch: 'You signed in with a different account than the one this connection belongs to. Nothing was changed. Sign in at the provider with the connection\'s account and start again.',
   account_unverifiable: 'Keyway could not tell which account you signed in with, so it cannot confirm it is the one this connection belongs to. Nothing was changed. Start again.',
