@@ -460,7 +460,7 @@ describe('re-authenticating a broken connection tells webhooks it recovered', ()
   });
 });
 
-describe('what the person is told when the provider fails: its own words, never a library code', () => {
+describe('what the person is told: the provider\'s own words (never a library code) and the integration\'s own name', () => {
   let t: TestKeyway;
   let fake: FakeProvider;
   let integration: string;
@@ -518,6 +518,19 @@ describe('what the person is told when the provider fails: its own words, never 
     assert.deepEqual([back.session.status, back.session.error], ['failed', 'invalid_request']);
     const long = await comeBack({ error: 'server_error', error_description: 'x'.repeat(5000) });
     assert.ok(long.html.length < 8000, 'a description is bounded');
+  });
+
+  test('a custom integration is called by its own name on the success pages and in the default connection name', async () => {
+    fake.token = () => ({ json: { access_token: 'at-acme', token_type: 'bearer', expires_in: 3600 } });
+    const run = await connectThroughFake(t, integration);
+    assert.match(run.page.text, /Acme CRM is connected\./);
+    assert.doesNotMatch(run.page.text, /Custom OAuth/);
+    assert.equal(run.connection.name, 'Acme CRM');
+    const started = await t.api('POST', `/v1/connections/${run.connection.id}/reauthorize`);
+    const jar = new CookieJar();
+    const consent = await jar.fetch((await jar.fetch(started.body.connectUrl)).headers.get('location')!);
+    const again = await jar.fetch(consent.headers.get('location')!);
+    assert.match(await again.text(), /Acme CRM is connected again/);
   });
 
   test('coming back with neither a code nor an error says so, not "could not be exchanged"', async () => {

@@ -52,7 +52,7 @@ export async function finishConnect(d: CompleteDeps, c: Completion): Promise<Con
   d.onConnectionEvent?.('created', conn);
   d.audit.record({ orgId: conn.orgId, actor: c.actor, action: 'connection.create', integrationId: c.integration.id, connectionId: conn.id, detail: { session: session.id, grant: session.grant, scopes: conn.grantedScopes } });
   return {
-    ok: true, sessionId: session.id, connectionId: conn.id, providerName: d.integrations.definition(c.integration).name,
+    ok: true, sessionId: session.id, connectionId: conn.id, providerName: c.integration.name,
     reauthorized: false, missingScopes: conn.requestedScopes.filter((s) => !conn.grantedScopes.includes(s)),
   };
 }

@@ -71,7 +71,7 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
       detail: { session: session.id, fromMember: conn.ownerMemberId, toMember: session.createdByMemberId, previousTokensRevoked: revoked },
     });
   }
-  return { ok: true, sessionId: session.id, connectionId: conn.id, providerName: c.ctx.provider.definition.name, reauthorized: true, missingScopes };
+  return { ok: true, sessionId: session.id, connectionId: conn.id, providerName: integration.name, reauthorized: true, missingScopes };
 }
 
 /** The connection's new token columns, scopes, status and (for a transfer) owner and account. */
@@ -113,7 +113,7 @@ async function refuse(d: CompleteDeps, c: Completion, conn: ConnectionRecord, fr
     orgId: conn.orgId, actor: c.actor, action: 'connection.reauth_refused', outcome: 'error', integrationId: conn.integrationId, connectionId: conn.id,
     detail: { session: c.session.id, reason: problem, expectedAccount: owner, signedInAccount: fresh ? describeAccount(fresh.label, fresh.subject) : null, newTokensRevoked: revoked },
   });
-  const provider = c.ctx.provider.definition.name;
+  const provider = c.integration.name;
   const message = match === 'other'
     ? `This connection belongs to the ${provider} account ${owner}, but you signed in as ${describeAccount(fresh?.label ?? null, fresh?.subject ?? null)}. Nothing was changed. Sign in to ${provider} as ${owner} and start again.`
     : `This connection belongs to the ${provider} account ${owner}, and Keyway could not tell which account you signed in with. Nothing was changed. Start again.`;
