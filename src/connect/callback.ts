@@ -85,7 +85,7 @@ export async function completeAttempt(d: CallbackDeps, input: { integrationId: s
 
 /** Ends the session failed (or denied) and audits it; if it had ended meanwhile (another tab), says that instead. */
 async function endFailed(d: CallbackDeps, session: ConnectSessionRecord, end: SessionEnd, detail: Record<string, unknown>, out: ConnectFailure): Promise<ConnectOutcome> {
-  if (!(await endSession(d, session, end))) return sessionEndedMeanwhile(d, session, BROWSER);
+  if (!(await endSession(d, session, end))) return sessionEndedMeanwhile(d, session, BROWSER, { withTokens: false });
   d.audit.record({ orgId: session.orgId, actor: BROWSER, action: 'connection.connect_failed', outcome: 'error', integrationId: session.integrationId, detail: { session: session.id, ...detail } });
   return out;
 }

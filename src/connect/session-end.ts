@@ -41,15 +41,16 @@ export function endedProblem(s: Pick<ConnectSessionRecord, 'status' | 'error' | 
 
 /**
  * A completion that came too late: the session ended meanwhile (another tab finished the same link,
- * or it expired). Its new tokens are dropped, not revoked — they may share a grant with the
- * connection the other tab made. Says how the session ended.
+ * or it expired). New tokens it brought are dropped, not revoked — they may share a grant with the
+ * connection the other tab made. Says how the session ended. `withTokens`: false when the attempt
+ * ended without tokens (the provider's error).
  */
-export async function sessionEndedMeanwhile(d: CompleteDeps, s: ConnectSessionRecord, actor: Actor): Promise<ConnectFailure> {
+export async function sessionEndedMeanwhile(d: CompleteDeps, s: ConnectSessionRecord, actor: Actor, o: { withTokens?: boolean } = {}): Promise<ConnectFailure> {
   const now = await d.store.connectSessions.get(s.orgId, s.id);
   const problem = (now && endedProblem(now, d.clock.now())) ?? 'link_ended';
   d.audit.record({
     orgId: s.orgId, actor, action: 'connection.connect_failed', outcome: 'error', integrationId: s.integrationId, connectionId: s.reauthConnectionId,
-    detail: { session: s.id, reason: problem, newTokensDiscarded: true },
+    detail: { session: s.id, reason: problem, newTokensDiscarded: o.withTokens ?? true },
   });
   return failure(problem, s.id);
 }
