@@ -4,7 +4,7 @@ export { type KeyLimits, requireLimitsWithin } from './key-caps.ts';
 export { auditWithin, integrationsWithin, isLimitedKey, requireIntegrationManage, requireMayAddConnections, requireOrgAdmin, requireUnlimitedKey } from './key-limits.ts';
 export { ApiKeyGate, type ApiKeyGateOptions } from './key-gate.ts';
 export { RateLimiter, type RateDecision } from './rate-limit.ts';
-export { type AccessVia, type ConnectionAccess, type Shareable, type SharingInput, canUseConnection, connectionAccess, requireConnectionManage, sharingColumns } from './sharing.ts';
+export { type AccessVia, type ConnectionAccess, type Shareable, type SharingInput, canUseConnection, connectionAccess, memberMayManage, requireConnectionManage, sharingColumns } from './sharing.ts';
 export { KeyOwners, LAST_OWNER, MemberDirectory, ROLES, assertMayChangeRole, assertMayGrant, assertMayRemove, normalizeEmail, principalWithRole, withRole } from './members.ts';
 export { DEFAULT_SESSION_POLICY, SESSION_SCOPE, type SessionPolicy, SessionService, sessionPrincipal } from './sessions.ts';
 export { LOGIN_LINK_PATH, LOGIN_LINK_TTL_MS, createLoginLink, previewLoginLink, redeemLoginLink } from './login-links.ts';

@@ -1,5 +1,5 @@
 import { KeywayError } from '../core/errors.ts';
-import type { ConnectionRecord, ConnectionSharing, ShareLevel } from '../store/index.ts';
+import type { ConnectionRecord, ConnectionSharing, Role, ShareLevel } from '../store/index.ts';
 import { type Principal, isAdminRole, withinKeyScope } from './api-keys.ts';
 
 /**
@@ -24,17 +24,38 @@ export interface ConnectionAccess {
 
 export type Shareable = Pick<ConnectionRecord, 'id' | 'integrationId' | 'ownerMemberId' | 'sharing' | 'shareLevel'>;
 
+/**
+ * Why a member with this role sees a connection, before any API key's limits; null when it is not
+ * theirs to see. The one rule behind `connectionAccess`, and behind `memberMayManage`.
+ */
+export function memberAccessVia(memberId: string, role: Role | undefined, c: Shareable): AccessVia | null {
+  if (c.ownerMemberId !== null && c.ownerMemberId === memberId) return 'owner';
+  if ((c.sharing ?? 'personal') !== 'shared') return null;
+  if (isAdminRole(role)) return 'admin';
+  return c.shareLevel === 'manage' ? 'shared:manage' : 'shared:use';
+}
+
 /** What the caller may do with a connection, or null when it is not theirs to see (answered as 404). */
 export function connectionAccess(p: Principal, c: Shareable): ConnectionAccess | null {
   if (!withinKeyScope(p, c)) return null;
   const manage = p.scope.manage;
-  if (c.ownerMemberId !== null && c.ownerMemberId === p.memberId) {
-    return { via: 'owner', canReadToken: p.scope.tokenRead, canManage: manage, canChangeSharing: manage };
+  const via = memberAccessVia(p.memberId, p.role, c);
+  switch (via) {
+    case null: return null;
+    case 'owner': return { via, canReadToken: p.scope.tokenRead, canManage: manage, canChangeSharing: manage };
+    case 'admin': return { via, canReadToken: false, canManage: manage, canChangeSharing: manage };
+    case 'shared:manage': return { via, canReadToken: false, canManage: manage, canChangeSharing: false };
+    case 'shared:use': return { via, canReadToken: false, canManage: false, canChangeSharing: false };
   }
-  if ((c.sharing ?? 'personal') !== 'shared') return null;
-  if (isAdminRole(p.role)) return { via: 'admin', canReadToken: false, canManage: manage, canChangeSharing: manage };
-  if (c.shareLevel === 'manage') return { via: 'shared:manage', canReadToken: false, canManage: manage, canChangeSharing: false };
-  return { via: 'shared:use', canReadToken: false, canManage: false, canChangeSharing: false };
+}
+
+/**
+ * May this member (with a key that may manage) re-authenticate, rename or disconnect the connection?
+ * Re-checked when a re-authentication link they made completes: sharing or their role may have changed since.
+ */
+export function memberMayManage(memberId: string, role: Role, c: Shareable): boolean {
+  const via = memberAccessVia(memberId, role, c);
+  return via !== null && via !== 'shared:use';
 }
 
 /** May the caller call through this connection (the gateway, MCP, every route)? */

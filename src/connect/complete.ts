@@ -5,10 +5,11 @@ import type { OAuthContext, TokenSet } from '../oauth/index.ts';
 import type { ConnectionRecord, ConnectSessionRecord, IntegrationRecord } from '../store/index.ts';
 import { TokenCrypto, tokenFields } from '../tokens/index.ts';
 import { blankConnection } from './connection-record.ts';
+import { creatorRefusal, refuseCreator } from './creator.ts';
 import { type AccountIdentity, resolveIdentity } from './identity.ts';
 import { type ConnectOutcome, PROBLEM_TEXT } from './outcome.ts';
 import { reauthorizeConnection } from './reauthorize.ts';
-import { type CompleteDeps, afterExchange, endSession, failure } from './session-end.ts';
+import { type CompleteDeps, afterExchange, endSession, failure, sessionEndedMeanwhile } from './session-end.ts';
 
 export type { CompleteDeps } from './session-end.ts';
 
@@ -25,27 +26,49 @@ export interface Completion {
 
 /**
  * Stores what a finished connect brought: a new connection, or, for a re-authentication session,
- * the existing connection's new tokens (same account only). Marks the session and audits either way.
+ * the existing connection's new tokens (same account only). The session is ended first, once
+ * (compare-and-set), so of two tabs finishing one link only the first stores anything; the other
+ * is told the link was already used. Marks the session and audits either way.
  */
 export async function finishConnect(d: CompleteDeps, c: Completion): Promise<ConnectOutcome> {
   const { session } = c;
   if (session.reauthConnectionId !== null) return reauthorizeConnection(d, c);
+  const refusal = await afterExchange(() => creatorRefusal(d, session));
+  if (refusal) return refuseCreator(d, c, refusal);
   let conn: ConnectionRecord;
   try {
-    conn = await storeNewConnection(d, c, await identityOrNull(c));
+    conn = await sealedConnection(d, c, await identityOrNull(c));
   } catch (e) {
-    const message = e instanceof KeywayError ? e.message : 'The connection could not be stored.';
-    await endSession(d, session, { status: 'failed', error: 'store_failed' });
-    d.audit.record({ orgId: session.orgId, actor: c.actor, action: 'connection.connect_failed', outcome: 'error', integrationId: c.integration.id, detail: { session: session.id, code: e instanceof KeywayError ? e.code : 'internal' } });
-    return failure('exchange_failed', session.id, { message: `${PROBLEM_TEXT.exchange_failed} (${message})` });
+    return notStored(d, c, e, false);
   }
-  await afterExchange(() => endSession(d, session, { status: 'connected', connectionId: conn.id, error: null }));
+  if (!(await afterExchange(() => endSession(d, session, { status: 'connected', connectionId: conn.id, error: null }, d.clock.now())))) {
+    return sessionEndedMeanwhile(d, session, c.actor);
+  }
+  try {
+    await afterExchange(() => d.store.connections.insert(conn));
+  } catch (e) {
+    return notStored(d, c, e, true);
+  }
   d.onConnectionEvent?.('created', conn);
   d.audit.record({ orgId: conn.orgId, actor: c.actor, action: 'connection.create', integrationId: c.integration.id, connectionId: conn.id, detail: { session: session.id, grant: session.grant, scopes: conn.grantedScopes } });
   return {
-    ok: true, sessionId: session.id, connectionId: conn.id, providerName: d.integrations.definition(c.integration).name,
+    ok: true, sessionId: session.id, connectionId: conn.id, providerName: c.integration.name,
     reauthorized: false, missingScopes: conn.requestedScopes.filter((s) => !conn.grantedScopes.includes(s)),
   };
+}
+
+/**
+ * The connection could not be stored: the session ends failed. `claimed`: this completion had
+ * already ended it as connected, so it is rewritten (nobody else writes an ended session).
+ */
+async function notStored(d: CompleteDeps, c: Completion, e: unknown, claimed: boolean): Promise<ConnectOutcome> {
+  const { session } = c;
+  const end = { status: 'failed', error: 'store_failed' } as const;
+  if (claimed) await d.store.connectSessions.update(session.orgId, session.id, { ...end, connectionId: null });
+  else if (!(await endSession(d, session, end))) return sessionEndedMeanwhile(d, session, c.actor);
+  const message = e instanceof KeywayError ? e.message : 'The connection could not be stored.';
+  d.audit.record({ orgId: session.orgId, actor: c.actor, action: 'connection.connect_failed', outcome: 'error', integrationId: c.integration.id, detail: { session: session.id, code: e instanceof KeywayError ? e.code : 'internal' } });
+  return failure('exchange_failed', session.id, { message: `${PROBLEM_TEXT.exchange_failed} (${message})` });
 }
 
 /**
@@ -61,7 +84,8 @@ async function identityOrNull(c: Completion): Promise<AccountIdentity | null> {
   }
 }
 
-async function storeNewConnection(d: CompleteDeps, c: Completion, account: AccountIdentity | null): Promise<ConnectionRecord> {
+/** The new connection's row with its tokens sealed, not yet stored. */
+async function sealedConnection(d: CompleteDeps, c: Completion, account: AccountIdentity | null): Promise<ConnectionRecord> {
   const { session, integration, tokens } = c;
   const now = d.clock.now();
   const def = c.ctx.provider.definition;
@@ -73,6 +97,5 @@ async function storeNewConnection(d: CompleteDeps, c: Completion, account: Accou
   conn.accessTokenEnc = await crypto.seal(conn, 'access_token', tokens.accessToken);
   conn.refreshTokenEnc = tokens.refreshToken ? await crypto.seal(conn, 'refresh_token', tokens.refreshToken) : null;
   Object.assign(conn, tokenFields(def, tokens, now, undefined, c.fromCallback));
-  await afterExchange(() => d.store.connections.insert(conn));
   return conn;
 }

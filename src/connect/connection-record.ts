@@ -12,7 +12,8 @@ export interface ConnectionChoices {
 
 /**
  * A new connection row before any secret is sealed into it (the secrets are sealed with the row's
- * id as associated data, so the id comes first). Status active, no tokens yet.
+ * id as associated data, so the id comes first). Status active, no tokens yet. Unnamed, it takes
+ * the integration's name (which the admin chose; "Custom OAuth" is only the generic definition's).
  */
 export function blankConnection(input: {
   id: string; orgId: string; integration: IntegrationRecord; def: ProviderDefinition; kind: ConnectionKind;
@@ -23,7 +24,7 @@ export function blankConnection(input: {
   return {
     id: input.id, orgId: input.orgId, integrationId: input.integration.id, kind: input.kind, ownerMemberId: input.ownerMemberId,
     params: choices.params ?? {}, providerValues: {}, refreshExpiresAt: null,
-    name: choices.name ?? input.def.name, externalId: choices.externalId ?? null, metadata: choices.metadata ?? null,
+    name: choices.name ?? input.integration.name, externalId: choices.externalId ?? null, metadata: choices.metadata ?? null,
     status: 'active', statusReason: null, statusSince: now,
     requestedScopes: input.requestedScopes, grantedScopes: input.requestedScopes,
     accessTokenEnc: null, refreshTokenEnc: null, tokenType: null, expiresAt: null, obtainedAt: now,

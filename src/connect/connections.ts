@@ -1,3 +1,4 @@
+import { isKeywayError } from '../core/errors.ts';
 import type { Actor } from '../audit/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
 import { type NewConnectionInput, createCredentialConnection } from './credentials.ts';
@@ -23,8 +24,7 @@ export class ConnectionService {
       const page = await this.#d.store.connections.list(orgId, { integrationId }, { limit: 100 });
       if (page.data.length === 0) return n;
       for (const c of page.data) {
-        await disconnect(this.#d, c, actor);
-        n++;
+        if (await this.disconnectUnlessGone(c, actor)) n++;
       }
     }
   }
@@ -32,5 +32,19 @@ export class ConnectionService {
   /** Deletes the tokens at once, then revokes at the provider where it can (RFC 7009). */
   disconnect(conn: ConnectionRecord, actor: Actor): Promise<DisconnectOutcome> {
     return disconnect(this.#d, conn, actor);
+  }
+
+  /**
+   * `disconnect` for a connection read from a list earlier: false when someone else disconnected
+   * it meanwhile (their disconnect sent the event, audited and revoked).
+   */
+  async disconnectUnlessGone(conn: ConnectionRecord, actor: Actor): Promise<boolean> {
+    try {
+      await disconnect(this.#d, conn, actor);
+      return true;
+    } catch (e) {
+      if (isKeywayError(e, 'not_found')) return false;
+      throw e;
+    }
   }
 }

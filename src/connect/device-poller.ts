@@ -3,7 +3,7 @@ import type { Actor } from '../audit/index.ts';
 import { type DevicePoll, SLOW_DOWN_STEP_S, DEFAULT_DEVICE_INTERVAL_S, pollDeviceToken, providerErrorCode } from '../oauth/index.ts';
 import type { ConnectSessionRecord } from '../store/index.ts';
 import { finishConnect } from './complete.ts';
-import { type CompleteDeps, endSession } from './session-end.ts';
+import { type CompleteDeps, type SessionEnd, endSession } from './session-end.ts';
 
 export interface DevicePollerDeps extends CompleteDeps {
   /** How often the background loop looks for due polls (real time); 0 turns the loop off. */
@@ -24,7 +24,7 @@ export function afterPoll(kind: 'pending' | 'slow_down' | 'unavailable', interva
 }
 
 /** Session status and error for a poll that ended the session without tokens. Pure. */
-export function endOfPoll(kind: 'denied' | 'expired'): Pick<ConnectSessionRecord, 'status' | 'error'> {
+export function endOfPoll(kind: 'denied' | 'expired'): SessionEnd {
   return kind === 'denied' ? { status: 'denied', error: 'access_denied' } : { status: 'expired', error: 'expired_token' };
 }
 
@@ -129,8 +129,8 @@ export class DevicePoller {
     return true;
   }
 
-  async #end(s: ConnectSessionRecord, patch: Pick<ConnectSessionRecord, 'status' | 'error'>): Promise<void> {
-    await endSession(this.#d, s, patch);
+  async #end(s: ConnectSessionRecord, patch: SessionEnd): Promise<void> {
+    if (!(await endSession(this.#d, s, patch))) return; // it had ended already: nothing more to say
     this.#d.audit.record({ orgId: s.orgId, actor: SYSTEM, action: 'connection.connect_failed', outcome: 'error', integrationId: s.integrationId, connectionId: s.reauthConnectionId, detail: { session: s.id, grant: 'device_code', result: patch.status, providerError: patch.error } });
   }
 }

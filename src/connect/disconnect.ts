@@ -19,13 +19,15 @@ export interface DisconnectOutcome {
  * provider has a revocation endpoint, the refresh token (else the access token) is revoked there
  * (RFC 7009). A failed or impossible revocation never keeps the tokens: the audit entry says so
  * and tells the person to revoke Keyway's access in the provider's connected-apps settings.
+ * A connection someone else disconnected meanwhile (its row already gone) is `not_found`.
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
  */
 export async function disconnect(d: CompleteDeps, conn: ConnectionRecord, actor: Actor): Promise<DisconnectOutcome> {
   const integration = await d.integrations.get(conn.orgId, conn.integrationId);
   const def = d.integrations.definition(integration);
   const held = await heldToken(d, conn);
-  await d.store.connections.delete(conn.orgId, conn.id);
+  // Whoever deleted the row disconnected it: reported, audited and revoked once, by them.
+  if ((await d.store.connections.delete(conn.orgId, conn.id)) === 0) throw new KeywayError('not_found', `No connection ${conn.id}: it was disconnected meanwhile.`);
   d.onTokensChanged?.(conn.id);
   d.onConnectionEvent?.('deleted', conn);
 

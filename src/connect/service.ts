@@ -13,6 +13,8 @@ import { requireGrant } from './grants.ts';
 import { BINDING_COOKIE_PREFIX } from './binding.ts';
 import { sha256 } from './hash.ts';
 import { completeAttempt } from './callback.ts';
+import { endSession, endedProblem } from './session-end.ts';
+import { creatorRefusal } from './creator.ts';
 import type { ConnectOutcome } from './outcome.ts';
 
 export const SESSION_TTL_MS = 30 * 60_000;
@@ -31,6 +33,8 @@ export interface ConnectServiceDeps {
   onTokensChanged?: (connectionId: string) => void;
   /** Called after a connection is created, re-authorized or deleted (webhooks). */
   onConnectionEvent?: (event: 'created' | 'reauthorized' | 'deleted', connection: ConnectionRecord) => void;
+  /** Called when a re-authentication changes a connection's status (back to active: `connection.recovered`), as the token code does. */
+  onStatusChange?: (before: ConnectionRecord, after: ConnectionRecord) => void;
 }
 
 export interface NewSessionInput {
@@ -148,23 +152,34 @@ export class ConnectService {
 
   /**
    * The browser opened the connect link: bind the attempt to this browser (a cookie), and send it
-   * to the provider with PKCE S256, a fresh single-use `state` and, for OIDC, a `nonce`.
+   * to the provider with PKCE S256, a fresh single-use `state` and, for an OIDC provider asked for
+   * `openid`, a `nonce`.
    * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.7 (CSRF, state bound to the user agent)
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest (`nonce` in an OpenID request)
    */
   async startAttempt(linkToken: string): Promise<StartedAttempt> {
     const { store, clock, random } = this.#d;
     const session = await store.connectSessions.findByTokenHash(sha256(linkToken));
     if (!session || session.grant !== 'authorization_code') throw new KeywayError('connect_failed', 'unknown_link');
     const now = clock.now();
-    if (session.expiresAt <= now) throw new KeywayError('connect_failed', 'link_expired');
-    if (session.status === 'connected') throw new KeywayError('connect_failed', 'state_invalid');
+    // A session completes once: a used, declined, failed or expired link says so.
+    const ended = endedProblem(session, now);
+    if (ended) throw new KeywayError('connect_failed', ended);
+    // Its creator was removed, or may no longer manage the connection: checked again at completion.
+    const refusal = await creatorRefusal(this.#d, session);
+    if (refusal) {
+      await endSession(this.#d, session, { status: 'failed', error: refusal });
+      throw new KeywayError('connect_failed', refusal);
+    }
     const integration = await this.#d.integrations.get(session.orgId, session.integrationId);
     const ctx = await this.#d.integrations.oauthContext(integration, { params: session.params });
     const def = ctx.provider.definition;
     const state = randomToken(random, 32);
     const binding = randomToken(random, 32);
     const verifier = def.pkce.enabled ? randomToken(random, 32) : null;
-    const nonce = ctx.provider.oidc ? randomToken(random, 16) : null;
+    const scopes = session.scopes ?? integration.scopes;
+    // A nonce belongs to an OpenID request: without `openid` no ID token comes back to carry it, and strict servers refuse it.
+    const nonce = ctx.provider.oidc && scopes.includes('openid') ? randomToken(random, 16) : null;
     const attemptId = newId('connectAttempt', random);
     const redirectUri = this.#d.integrations.redirectUri(integration.id);
     await store.connectAttempts.insert({
@@ -175,7 +190,7 @@ export class ConnectService {
     });
     await store.connectAttempts.purgeExpired(now - ATTEMPT_TTL_MS);
     const request = {
-      redirectUri, scopes: session.scopes ?? integration.scopes, state, nonce,
+      redirectUri, scopes, state, nonce,
       codeChallenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : null,
     };
     const url = ctx.provider.usePar ? await pushAuthorizationRequest(ctx, request) : buildAuthorizationUrl(ctx, request);

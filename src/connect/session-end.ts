@@ -1,7 +1,16 @@
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
-import type { ConnectSessionRecord } from '../store/index.ts';
+import type { Actor } from '../audit/index.ts';
+import { type ConnectSessionRecord, type ConnectSessionStatus, MEMBER_REMOVED } from '../store/index.ts';
+import { ACCESS_LOST } from './creator.ts';
 import { type ConnectFailure, type ConnectProblem, PROBLEM_TEXT } from './outcome.ts';
 import type { ConnectServiceDeps } from './service.ts';
+
+/** How a session ends: its final status and error (and the connection it made). */
+export interface SessionEnd {
+  status: Exclude<ConnectSessionStatus, 'pending'>;
+  error: string | null;
+  connectionId?: string;
+}
 
 /** What finishing a connect needs: the connect service's collaborators, less the public URL. */
 export type CompleteDeps = Omit<ConnectServiceDeps, 'publicUrl'>;
@@ -10,10 +19,40 @@ export function failure(problem: ConnectProblem, sessionId: string | null, extra
   return { ok: false, sessionId, problem, message: PROBLEM_TEXT[problem], ...extra };
 }
 
-/** Ends a session for good; a device code is dropped with it. */
-export async function endSession(d: Pick<CompleteDeps, 'store'>, s: ConnectSessionRecord,
-  patch: Pick<ConnectSessionRecord, 'status' | 'error'> & { connectionId?: string }): Promise<void> {
-  await d.store.connectSessions.update(s.orgId, s.id, { ...patch, deviceCodeEnc: null, nextPollAt: null });
+/**
+ * Ends a session for good, once (a compare-and-set on `pending`; with `liveAt`, also unexpired at
+ * that time); a device code is dropped with it. False when it had already ended — another tab's
+ * completion, a refusal, its creator's removal — or expired: nothing is written then.
+ */
+export function endSession(d: Pick<CompleteDeps, 'store'>, s: ConnectSessionRecord, patch: SessionEnd, liveAt?: number): Promise<boolean> {
+  return d.store.connectSessions.endIfPending(s.orgId, s.id, { ...patch, deviceCodeEnc: null, nextPollAt: null }, liveAt);
+}
+
+/** Why a session can no longer be completed, as the person is told; null while it can. */
+export function endedProblem(s: Pick<ConnectSessionRecord, 'status' | 'error' | 'expiresAt'>, now: number): ConnectProblem | null {
+  switch (s.status) {
+    case 'pending': return s.expiresAt <= now ? 'link_expired' : null;
+    case 'connected': return 'link_used';
+    case 'expired': return 'link_expired';
+    case 'denied': return 'link_ended';
+    case 'failed': return s.error === MEMBER_REMOVED || s.error === ACCESS_LOST ? s.error : 'link_ended';
+  }
+}
+
+/**
+ * A completion that came too late: the session ended meanwhile (another tab finished the same link,
+ * or it expired). New tokens it brought are dropped, not revoked — they may share a grant with the
+ * connection the other tab made. Says how the session ended. `withTokens`: false when the attempt
+ * ended without tokens (the provider's error).
+ */
+export async function sessionEndedMeanwhile(d: CompleteDeps, s: ConnectSessionRecord, actor: Actor, o: { withTokens?: boolean } = {}): Promise<ConnectFailure> {
+  const now = await d.store.connectSessions.get(s.orgId, s.id);
+  const problem = (now && endedProblem(now, d.clock.now())) ?? 'link_ended';
+  d.audit.record({
+    orgId: s.orgId, actor, action: 'connection.connect_failed', outcome: 'error', integrationId: s.integrationId, connectionId: s.reauthConnectionId,
+    detail: { session: s.id, reason: problem, newTokensDiscarded: o.withTokens ?? true },
+  });
+  return failure(problem, s.id);
 }
 
 /** How long a store call after the code exchange is tried again while the database cannot take it. */

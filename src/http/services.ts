@@ -135,7 +135,7 @@ export function createServices(deps: AppDeps): Services {
   });
   // The one call site that drops cached tokens when connect code replaces or deletes them (re-auth, disconnect).
   const onTokensChanged = (connectionId: string): void => tokens.invalidate(connectionId);
-  const connectDeps = { store, vault, integrations, clock, random, audit, onTokensChanged, onConnectionEvent };
+  const connectDeps = { store, vault, integrations, clock, random, audit, onTokensChanged, onConnectionEvent, onStatusChange };
   const connect = new ConnectService({ ...connectDeps, publicUrl: config.publicUrl });
   const connections = new ConnectionService(connectDeps);
   const devicePoller = new DevicePoller({

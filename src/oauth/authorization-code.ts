@@ -109,7 +109,8 @@ export async function exchangeAuthorizationCode(ctx: OAuthContext, ex: CodeExcha
   try {
     const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuthOf(ctx), params, ex.redirectUri,
       ex.codeVerifier ?? oauth.nopkce, { ...requestOptions(ctx), additionalParameters: ctx.provider.definition.tokenParams });
-    // A nonce is checked in the ID token; an OIDC provider that returned none (no `openid` scope) has nothing to replay.
+    // A nonce, sent only with `openid`, is checked in the ID token; a response with no ID token has nothing
+    // to replay; an ID token answering a request without a nonce must carry none.
     const expected = await idTokenExpectations(as, hooksFor(ctx.provider.definition), res, { needPresence: ex.nonce !== null });
     const body = await oauth.processAuthorizationCodeResponse(expected.as, client, res, {
       expectedNonce: ex.nonce !== null && expected.hasIdToken ? ex.nonce : oauth.expectNoNonce,

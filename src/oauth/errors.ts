@@ -14,6 +14,24 @@ export function providerErrorCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Text a provider sent (`error`, `error_description`), fit to show a person: control characters
+ * dropped, spaces collapsed, at most `max` characters. Undefined when nothing is left. (Escaping
+ * is the page's job.) RFC 6749 §4.1.2.1 allows printable ASCII only; some providers send more.
+ */
+export function providerText(value: unknown, max: number): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const clean = value.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+  if (clean === '') return undefined;
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+/** What the provider said in an error, cleaned for a person: its `error` and `error_description`, when it sent them. */
+export function providerSaid(e: unknown): { error?: string | undefined; description?: string | undefined } {
+  if (!(e instanceof KeywayError) || !e.details) return {};
+  return { error: providerText(e.details['providerError'], 100), description: providerText(e.details['providerErrorDescription'], 300) };
+}
+
 function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
@@ -55,7 +73,12 @@ export function toKeywayError(e: unknown, what: string): KeywayError {
     if (status !== undefined && isTransientStatus(status)) {
       return new KeywayError('provider_unavailable', `${what}: the provider answered ${status}; try again shortly.`, { cause: e, retryAfter: 5 });
     }
-    return new KeywayError('provider_error', `${what}: the provider's response was not valid (${e.message}).`, { cause: e, details: { providerError: e.code ?? 'invalid_response' } });
+    // `e.code` (OAUTH_RESPONSE_IS_NOT_JSON…) is oauth4webapi's name for the check that failed, not
+    // anything the provider said: it stays in the cause (the log), never in `providerError`.
+    return new KeywayError('provider_error', `${what}: the provider's response was not valid (${e.message}).`, { cause: e });
+  }
+  if (e instanceof oauth.UnsupportedOperationError) {
+    return new KeywayError('provider_error', `${what}: the provider's response uses something Keyway does not support (${e.message}).`, { cause: e });
   }
   if (e instanceof TypeError) {
     return new KeywayError('provider_unavailable', `${what}: the provider could not be reached; try again shortly.`, { cause: e, retryAfter: 5 });

@@ -11,6 +11,7 @@ export { connectionStamp } from './repos/connections.ts';
 export type { AuditFilter } from './repos/audit.ts';
 export type { Page, PageResult } from './repos/common.ts';
 export type { ApiKeyVisibility, RollOutcome } from './repos/orgs.ts';
+export { MEMBER_REMOVED } from './repos/members.ts';
 
 /** Opens the embedded SQLite store (a file, or ':memory:'). */
 export function openSqliteStore(path: string, tuning?: SqliteTuning): Store {

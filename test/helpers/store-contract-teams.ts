@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { InviteRecord, MemberRecord, SessionRecord, Store } from '../../src/store/index.ts';
-import { MEMBER_A, MEMBER_B, ORG_A, ORG_B, T0, apiKey, connection, ids } from './store-fixtures.ts';
+import { MEMBER_A, MEMBER_B, ORG_A, ORG_B, T0, apiKey, connectSession, connection, ids } from './store-fixtures.ts';
 
 const member = (id: string, over: Partial<MemberRecord> = {}): MemberRecord =>
   ({ id, orgId: ORG_A, email: `${id}@example.test`, name: id, role: 'member', createdAt: T0 + 1, ...over });
@@ -45,7 +45,7 @@ export function teamsContract(s: () => Store): void {
       assert.equal(await s().members.setRole(ORG_A, 'mem_none', 'member'), 'missing');
     });
 
-    test('removing a member revokes their keys, ends their sessions and links, in their organization only', async () => {
+    test('removing a member revokes their keys, ends their sessions, links and pending connect sessions, in their organization only', async () => {
       await s().members.insert(member('mem_c'));
       await s().apiKeys.insert(apiKey('key_c1', { memberId: 'mem_c' }));
       await s().apiKeys.insert(apiKey('key_c2', { memberId: 'mem_c', revokedAt: T0 + 1 }));
@@ -53,8 +53,15 @@ export function teamsContract(s: () => Store): void {
       await s().sessions.insert(session('ses_c', { memberId: 'mem_c' }));
       await s().sessions.insert(session('ses_a'));
       await s().loginLinks.insert({ id: 'lnk_c', orgId: ORG_A, memberId: 'mem_c', tokenHash: 'lt_c', expiresAt: T0 + 1000, usedAt: null, createdAt: T0 });
+      await s().connectSessions.insert(connectSession('cs_c', { createdByMemberId: 'mem_c', deviceCodeEnc: 'sealed', nextPollAt: T0 + 5 }));
+      await s().connectSessions.insert(connectSession('cs_c_done', { createdByMemberId: 'mem_c', status: 'connected', connectionId: 'conn_x' }));
+      await s().connectSessions.insert(connectSession('cs_a', { createdByMemberId: MEMBER_A }));
       assert.equal(await s().members.remove(ORG_B, 'mem_c', T0 + 9), 'missing');
-      assert.deepEqual(await s().members.remove(ORG_A, 'mem_c', T0 + 10), { revokedKeyIds: ['key_c1'], endedSessions: 1 });
+      assert.deepEqual(await s().members.remove(ORG_A, 'mem_c', T0 + 10), { revokedKeyIds: ['key_c1'], endedSessions: 1, endedConnectSessions: 1 });
+      assert.deepEqual(await s().connectSessions.get(ORG_A, 'cs_c'),
+        connectSession('cs_c', { createdByMemberId: 'mem_c', status: 'failed', error: 'member_removed', deviceCodeEnc: null, nextPollAt: null }));
+      assert.equal((await s().connectSessions.get(ORG_A, 'cs_c_done'))?.status, 'connected', 'an ended session keeps its end');
+      assert.equal((await s().connectSessions.get(ORG_A, 'cs_a'))?.status, 'pending');
       assert.equal((await s().apiKeys.get(ORG_A, 'key_c1'))?.revokedAt, T0 + 10);
       assert.equal((await s().apiKeys.get(ORG_A, 'key_c2'))?.revokedAt, T0 + 1, 'an earlier revocation is kept');
       assert.equal((await s().apiKeys.get(ORG_A, 'key_a'))?.revokedAt, null);

@@ -463,6 +463,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await s().connectSessions.get(ORG_A, 'cs_1'), connectSession('cs_1', { status: 'connected', connectionId: 'conn_1' }));
       });
 
+      test('a session ends once: ending it again, through another organization, or once expired changes nothing', async () => {
+        assert.equal(await s().connectSessions.endIfPending(ORG_B, 'cs_1', { status: 'failed' }), false);
+        assert.equal(await s().connectSessions.endIfPending(ORG_A, 'cs_1', { status: 'connected', connectionId: 'conn_1' }, T0 + 600_000), false, 'expired at that time');
+        assert.equal(await s().connectSessions.endIfPending(ORG_A, 'cs_1', { status: 'connected', connectionId: 'conn_1' }, T0 + 599_999), true);
+        assert.equal(await s().connectSessions.endIfPending(ORG_A, 'cs_1', { status: 'denied', error: 'access_denied' }), false);
+        assert.deepEqual(await s().connectSessions.get(ORG_A, 'cs_1'), connectSession('cs_1', { status: 'connected', connectionId: 'conn_1' }));
+        await s().connectSessions.insert(connectSession('cs_2'));
+        const racing = await Promise.all(Array.from({ length: 10 }, (_, i) => s().connectSessions.endIfPending(ORG_A, 'cs_2', { status: 'connected', connectionId: `conn_${i}` })));
+        assert.equal(racing.filter(Boolean).length, 1, 'of completions racing exactly one ends it');
+        assert.equal((await s().connectSessions.get(ORG_A, 'cs_2'))?.connectionId, `conn_${racing.indexOf(true)}`);
+      });
+
       test('a state is redeemed once: the second consume gets nothing', async () => {
         assert.deepEqual(await s().connectAttempts.consume('state_ca_1', T0 + 5), connectAttempt('ca_1', 'cs_1', { usedAt: T0 + 5 }));
         assert.equal(await s().connectAttempts.consume('state_ca_1', T0 + 6), null);

@@ -43,7 +43,8 @@ export function outcomePage(outcome: ConnectOutcome, publicOrigin: string): Retu
       : ['Connected', `${escapeHtml(outcome.providerName)} is connected. You can close this tab.`];
     return renderPage({ title, script, body: `<h1 class="ok">${title}!</h1><p>${text}</p>${scopes}` });
   }
-  const provider = outcome.providerError ? `<p class="small">Provider said: <code>${escapeHtml(outcome.providerError)}</code></p>` : '';
+  const said = outcome.providerErrorDescription ? `: ${escapeHtml(outcome.providerErrorDescription)}` : '';
+  const provider = outcome.providerError ? `<p class="small">Provider said: <code>${escapeHtml(outcome.providerError)}</code>${said}</p>` : '';
   const advice = outcome.providerError ? PROVIDER_ERROR_ADVICE[outcome.providerError] : undefined;
   return renderPage({
     title: 'Not connected', script,

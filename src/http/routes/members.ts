@@ -28,9 +28,9 @@ async function connectionsOwnedBy(services: Services, orgId: string, memberId: s
 }
 
 /**
- * Removes a member (or lets one leave): their API keys are revoked and their sessions ended in one
- * transaction, and dropped from this process's caches at once (other processes re-check keys
- * within a second; sessions are read on every request). Their personal connections are
+ * Removes a member (or lets one leave): their API keys are revoked, their sessions and pending
+ * connect links ended, in one transaction, and dropped from this process's caches at once (other
+ * processes re-check keys within a second; sessions are read on every request). Their personal connections are
  * disconnected (revoked at the provider); the shared ones stay, marked as authorized by a former member.
  */
 async function removeMember(services: Services, p: Principal, target: MemberRecord) {
@@ -48,12 +48,11 @@ async function removeMember(services: Services, p: Principal, target: MemberReco
       keptShared.push(c.id);
       continue;
     }
-    await services.connections.disconnect(c, actor);
-    disconnected.push(c.id);
+    if (await services.connections.disconnectUnlessGone(c, actor)) disconnected.push(c.id);
   }
   services.audit.record({
     orgId: p.orgId, actor, action: 'member.remove',
-    detail: { targetMember: target.id, left: target.id === p.memberId, revokedKeys: removed.revokedKeyIds, endedSessions: removed.endedSessions, disconnected, keptShared },
+    detail: { targetMember: target.id, left: target.id === p.memberId, revokedKeys: removed.revokedKeyIds, endedSessions: removed.endedSessions, endedConnectSessions: removed.endedConnectSessions, disconnected, keptShared },
   });
   return { member: target.id, revokedKeys: removed.revokedKeyIds.length, endedSessions: removed.endedSessions, disconnectedConnections: disconnected, sharedConnectionsKept: keptShared };
 }

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../sql/executor.ts';
 import * as t from '../sql/tables.ts';
-import type { ConnectAttemptRecord, ConnectSessionRecord } from '../records.ts';
+import type { ConnectAttemptRecord, ConnectSessionRecord, ConnectSessionStatus } from '../records.ts';
 import { insertRecord, selectMany, selectOne, updateWhere } from './common.ts';
 
 export function connectSessionRepo(sql: SqlExecutor) {
@@ -11,6 +11,15 @@ export function connectSessionRepo(sql: SqlExecutor) {
     findByTokenHash: (hash: string) => selectOne(sql, t.connectSessions, 'token_hash = ?', [hash]),
     update: (orgId: string, id: string, patch: Partial<ConnectSessionRecord>) =>
       updateWhere(sql, t.connectSessions, patch, 'org_id = ? AND id = ?', [orgId, id]),
+    /**
+     * Ends a session once (compare-and-set): the patch is written only while the session is still
+     * pending and, given `liveAt`, has not expired by then. True when this call ended it; false when
+     * something else ended it first (another tab's completion, a refusal, a member's removal) or it expired.
+     */
+    endIfPending: async (orgId: string, id: string, patch: Partial<ConnectSessionRecord> & { status: Exclude<ConnectSessionStatus, 'pending'> },
+      liveAt?: number): Promise<boolean> =>
+      (await updateWhere(sql, t.connectSessions, patch, `org_id = ? AND id = ? AND status = 'pending'${liveAt === undefined ? '' : ' AND expires_at > ?'}`,
+        liveAt === undefined ? [orgId, id] : [orgId, id, liveAt])) === 1,
     /** Pending device-flow sessions whose next poll is due, across organizations, oldest first. */
     listDueDevicePolls: (now: number, limit: number) =>
       selectMany(sql, t.connectSessions,

@@ -8,7 +8,12 @@ import { lockOrg } from './orgs.ts';
 export interface RemovedMember {
   revokedKeyIds: string[];
   endedSessions: number;
+  /** Their connect and re-authentication links still pending, now ended `failed` with error `member_removed`. */
+  endedConnectSessions: number;
 }
+
+/** The `error` of a connect session ended because the member who started it was removed. */
+export const MEMBER_REMOVED = 'member_removed';
 
 /**
  * The owner guard every role change and removal goes through, in one transaction: the
@@ -57,7 +62,7 @@ export function memberRepo(sql: SqlExecutor) {
 
     /**
      * Removes a member in one transaction: marks the row removed, revokes every API key of theirs,
-     * ends their sessions and drops their unused sign-in links. Refuses the last owner. It holds the
+     * ends their sessions and pending connect sessions, and drops their unused sign-in links. Refuses the last owner. It holds the
      * organization's lock from the start, so a key being added for the member meanwhile is either
      * stored first (and revoked here) or refused (`apiKeys.insertForMember`).
      */
@@ -71,8 +76,10 @@ export function memberRepo(sql: SqlExecutor) {
         await tx.run('UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND member_id = ? AND revoked_at IS NULL', [at, orgId, id]);
         const endedSessions = await tx.run('DELETE FROM sessions WHERE org_id = ? AND member_id = ?', [orgId, id]);
         await tx.run('DELETE FROM login_links WHERE org_id = ? AND member_id = ?', [orgId, id]);
+        const endedConnectSessions = await updateWhere(tx, t.connectSessions, { status: 'failed', error: MEMBER_REMOVED, deviceCodeEnc: null, nextPollAt: null },
+          "org_id = ? AND created_by_member_id = ? AND status = 'pending'", [orgId, id]);
         await updateWhere(tx, t.members, { removedAt: at }, 'org_id = ? AND id = ?', [orgId, id]);
-        return { revokedKeyIds: keys.map((k) => String(k['id'])), endedSessions };
+        return { revokedKeyIds: keys.map((k) => String(k['id'])), endedSessions, endedConnectSessions };
       });
     },
   };
