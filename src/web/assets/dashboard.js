@@ -10,12 +10,25 @@
   const POLL_MS = 1500;
   const POLL_LIMIT_MS = 31 * 60_000; // a connect session lives 30 minutes (SESSION_TTL_MS)
 
-  /** A message in the page's live region (read out by screen readers). */
+  /** Set when Keyway last answered 401: the session ended (signed out in another tab, expired, or removed). */
+  let signedOut = false;
+  const SIGNED_OUT = 'You are signed out (your session ended, for example by signing out in another tab), so nothing was changed.';
+
+  /**
+   * A message in the page's live region (read out by screen readers). A failure because the session
+   * ended also offers a way back: a link that reloads this page, which then shows how to sign in.
+   */
   function flash(text, kind = 'ok') {
     const el = document.getElementById('flash');
     if (!el) return;
     el.className = kind;
     el.textContent = text;
+    if (kind !== 'err' || !signedOut) return;
+    const a = document.createElement('a');
+    a.href = window.location.pathname + window.location.search;
+    a.textContent = 'Sign in again';
+    el.append(' ', a, ', then try once more.');
+    a.focus();
   }
 
   async function api(method, path, body) {
@@ -25,6 +38,8 @@
     const text = await res.text();
     let json = null;
     try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+    signedOut = res.status === 401;
+    if (signedOut) throw new Error(SIGNED_OUT);
     if (!res.ok) {
       const err = new Error(json?.error?.message ?? `Keyway answered HTTP ${res.status}.`);
       err.code = json?.error?.code ?? res.headers.get('keyway-error');

@@ -1,0 +1,49 @@
+/**
+ * The dashboard as a careful person uses it, in a real browser (Debian's chromium through
+ * playwright-core): a session that ended in another tab, what a member without admin rights is
+ * offered, and dates a person can read. Screenshots land in test-results/.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+import { browserSkipReason, launchBrowser, screenshot, signedInBrowser } from './helpers/browser.ts';
+
+const skip = browserSkipReason();
+const WAIT = { timeout: 20_000 };
+
+describe('dashboard review in a browser', { skip }, () => {
+  let t: TestKeyway;
+  let browser: Browser;
+
+  before(async () => {
+    t = await startTestKeyway({ sandbox: true });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  test('a button pressed after signing out in another tab says you are signed out and offers to sign in again', async () => {
+    const { context, page } = await signedInBrowser(browser, t);
+    const other = await context.newPage();
+    await other.goto(`${t.kw.url}/integrations`);
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await other.getByRole('heading', { name: 'Not signed in' }).waitFor(WAIT);
+    await other.close();
+
+    await page.getByRole('button', { name: 'Connect', exact: true }).first().click();
+    const flash = page.locator('#flash.err', { hasText: 'You are signed out' });
+    await flash.waitFor(WAIT);
+    const text = await flash.innerText();
+    assert.doesNotMatch(text, /Authorization: Bearer|API key/, 'not the API client\'s advice');
+    assert.match(text, /nothing was changed/);
+    const again = flash.getByRole('link', { name: 'Sign in again' });
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Sign in again', 'keyboard focus is on the way back');
+    await screenshot(page, 'review-signed-out');
+    await again.click();
+    await page.getByRole('heading', { name: 'Sign in to Keyway' }).waitFor(WAIT);
+    await context.close();
+  });
+});
