@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
 import { browserSkipReason, launchBrowser, screenshot, signedInBrowser } from './helpers/browser.ts';
+import { invitePerson } from './helpers/teams.ts';
 
 const skip = browserSkipReason();
 const WAIT = { timeout: 20_000 };
@@ -45,5 +46,30 @@ describe('dashboard review in a browser', { skip }, () => {
     await again.click();
     await page.getByRole('heading', { name: 'Sign in to Keyway' }).waitFor(WAIT);
     await context.close();
+  });
+
+  test('a member is not offered Add integration or the audit log (which the API refuses them), and those pages say who can', async () => {
+    const mia = await invitePerson(t, t.apiKey, 'mia@example.com', 'member');
+    const member = (await t.kw.services.store.members.get(t.kw.orgId, mia.memberId))!;
+    const { context, page } = await signedInBrowser(browser, t, { member });
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Integrations', 'API keys', 'Members']);
+
+    await page.goto(`${t.kw.url}/integrations/new?provider=custom`);
+    assert.match(await page.locator('main').innerText(), /Only owners and admins can add integrations/);
+    assert.equal(await page.getByRole('button', { name: 'Add integration' }).count(), 0, 'no form that fails with 403');
+    await screenshot(page, 'review-member-add');
+
+    await page.goto(`${t.kw.url}/audit`);
+    assert.match(await page.locator('main').innerText(), /Only owners and admins can read the audit log/);
+    assert.equal(await page.getByRole('button', { name: 'Filter' }).count(), 0);
+    assert.equal(await page.locator('.err').count(), 0, 'not an error: a page they may not use');
+    await context.close();
+
+    // An owner still has both.
+    const owner = await signedInBrowser(browser, t);
+    assert.deepEqual(await owner.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts(),
+      ['Integrations', 'Add integration', 'API keys', 'Members', 'Audit log']);
+    await owner.context.close();
   });
 });

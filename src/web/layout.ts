@@ -27,17 +27,23 @@ export interface LayoutInput {
   body: Html;
 }
 
-const NAV: Array<[LayoutInput['nav'], string, string]> = [
-  ['integrations', '/integrations', 'Integrations'],
-  ['add', '/integrations/new', 'Add integration'],
-  ['keys', '/keys', 'API keys'],
-  ['members', '/members', 'Members'],
-  ['audit', '/audit', 'Audit log'],
+/** Each entry: id, where, label, and whether only owners and admins may use it (the API refuses members). */
+const NAV: Array<[LayoutInput['nav'], string, string, boolean]> = [
+  ['integrations', '/integrations', 'Integrations', false],
+  ['add', '/integrations/new', 'Add integration', true],
+  ['keys', '/keys', 'API keys', false],
+  ['members', '/members', 'Members', false],
+  ['audit', '/audit', 'Audit log', true],
 ];
+
+/** Owners and admins manage integrations and read the audit log; members do not (as the API rules it). */
+export function isAdminRole(role: string): boolean {
+  return role === 'owner' || role === 'admin';
+}
 
 export function layout(p: LayoutInput): string {
   const v = p.viewer;
-  const nav = v ? html`<nav aria-label="Main"><ul>${NAV.map(([id, href, label]) =>
+  const nav = v ? html`<nav aria-label="Main"><ul>${NAV.filter(([, , , adminOnly]) => !adminOnly || isAdminRole(v.role)).map(([id, href, label]) =>
     html`<li><a href="${href}"${p.nav === id ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul></nav>
 <div class="who"><span>${v.name} · ${v.role} of ${v.orgName}</span>
 <form method="post" action="/auth/logout"><input type="hidden" name="csrf" value="${v.csrf}"><button type="submit" class="link">Sign out</button></form></div>` : '';

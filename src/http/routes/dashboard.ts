@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   ASSET_PATH, AUDIT_FILTERS, type ApiGet, type AuditFilters, DASHBOARD_CSP, type Html, type Json, type Viewer, addIntegrationPage, auditPage,
-  connectionItem, html, integrationsPage, type KeyRowContext, keyRow, keysPage, layout, membersPage, loadAssets, ok, signInPage,
+  connectionItem, html, integrationsPage, isAdminRole, notForMembersPage, type KeyRowContext, keyRow, keysPage, layout, membersPage, loadAssets, ok, signInPage,
 } from '../../web/index.ts';
 import { sessionSecretOf } from '../auth.ts';
 import type { Services } from '../services.ts';
@@ -55,18 +55,19 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     });
   };
 
-  const integrations = async (api: ApiGet, q: Query): Promise<Html> => {
+  const integrations = async (api: ApiGet, q: Query, viewer: Viewer): Promise<Html> => {
     const ints = ok(await api('/v1/integrations'));
     const cursor = typeof q.cursor === 'string' ? q.cursor : undefined;
     const conns = ok(await api(`/v1/connections?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`));
     if (ints.error !== null) return problem(ints.error);
     if (conns.error !== null) return problem(conns.error);
-    return integrationsPage(ints.data.data, conns.data.data, conns.data.nextCursor, cursor);
+    return integrationsPage(ints.data.data, conns.data.data, conns.data.nextCursor, cursor, isAdminRole(viewer.role));
   };
   page('/', 'Integrations', 'integrations', integrations);
   page('/integrations', 'Integrations', 'integrations', integrations);
 
-  page('/integrations/new', 'Add integration', 'add', async (api, q) => {
+  page('/integrations/new', 'Add integration', 'add', async (api, q, viewer) => {
+    if (!isAdminRole(viewer.role)) return notForMembersPage('Add integration', 'add integrations');
     const all = ok(await api('/v1/providers'));
     if (all.error !== null) return problem(all.error);
     const categories = [...new Set<string>(all.data.data.flatMap((p: { categories: string[] }) => p.categories))].sort();
@@ -91,7 +92,7 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     const ints = ok(await api('/v1/integrations'));
     if (ints.error !== null) return { error: ints.error };
     let ownerNames: Map<string, string> | null = null;
-    if (viewer.role === 'owner' || viewer.role === 'admin') {
+    if (isAdminRole(viewer.role)) {
       const members = ok(await api('/v1/members'));
       if (members.error !== null) return { error: members.error };
       ownerNames = new Map(members.data.data.map((m: { id: string; name: string }) => [m.id, m.name]));
@@ -111,13 +112,14 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
   page('/members', 'Members', 'members', async (api, _q, viewer) => {
     const members = ok(await api('/v1/members'));
     if (members.error !== null) return problem(members.error);
-    const admin = viewer.role === 'owner' || viewer.role === 'admin';
+    const admin = isAdminRole(viewer.role);
     const invites = admin ? ok(await api('/v1/invites')) : null;
     if (invites && invites.error !== null) return html`${problem(invites.error)}${membersPage(viewer, members.data.data, null)}`;
     return membersPage(viewer, members.data.data, invites ? invites.data.data : null);
   });
 
-  page('/audit', 'Audit log', 'audit', async (api, q) => {
+  page('/audit', 'Audit log', 'audit', async (api, q, viewer) => {
+    if (!isAdminRole(viewer.role)) return notForMembersPage('Audit log', 'read the audit log');
     const filters: AuditFilters = {};
     for (const f of AUDIT_FILTERS) if (q[f]) filters[f] = q[f];
     const params = new URLSearchParams({ ...filters, limit: '50', ...(q.cursor ? { cursor: q.cursor } : {}) });

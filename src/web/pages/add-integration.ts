@@ -55,3 +55,9 @@ export function addIntegrationPage(a: AddInput): Html {
 <p><a class="button" href="/integrations/new?provider=custom">Custom OAuth provider</a> — any OAuth 2 provider by its URLs or issuer.</p>
 ${list.length ? html`<ul class="providers">${list}</ul>` : html`<p>No provider matches. Try another search, or use Custom OAuth.</p>`}`;
 }
+
+/** What a member (not an owner or admin) meets at a page only owners and admins may use: why, and what instead. */
+export function notForMembersPage(title: string, what: string): Html {
+  return html`<h1>${title}</h1>
+<p>Only owners and admins can ${what}; your role is member. Ask an owner or admin of your organization (see <a href="/members">Members</a>).</p>`;
+}

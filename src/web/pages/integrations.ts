@@ -52,9 +52,9 @@ ${conns.length === 0 ? html`<p class="small empty" data-empty-for="${i.id}">No c
 }
 
 /** Integrations with the connections on this page (a page of connections, in the API's order). */
-export function integrationsPage(integrations: Json[], connections: Json[], nextCursor: string | null, cursor: string | undefined): Html {
+export function integrationsPage(integrations: Json[], connections: Json[], nextCursor: string | null, cursor: string | undefined, canAdd = true): Html {
   if (integrations.length === 0) {
-    return html`<h1>Integrations</h1><p>No integrations yet. <a href="/integrations/new">Add one</a>.</p>`;
+    return html`<h1>Integrations</h1><p>No integrations yet. ${canAdd ? html`<a href="/integrations/new">Add one</a>.` : 'An owner or admin of your organization can add one.'}</p>`;
   }
   const byIntegration = new Map<string, Json[]>();
   for (const c of connections) byIntegration.set(c.integration, [...(byIntegration.get(c.integration) ?? []), c]);
