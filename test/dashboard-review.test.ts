@@ -72,4 +72,24 @@ describe('dashboard review in a browser', { skip }, () => {
       ['Integrations', 'Add integration', 'API keys', 'Members', 'Audit log']);
     await owner.context.close();
   });
+
+  test('dates read as a day and a time in UTC, with the exact time kept for machines', async () => {
+    const { context, page } = await signedInBrowser(browser, t);
+    const readable = /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/;
+
+    await page.goto(`${t.kw.url}/audit`);
+    const at = page.locator('tbody tr').first().locator('td').first();
+    assert.match(await at.innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/, 'the audit log shows seconds');
+    assert.ok(!Number.isNaN(Date.parse(String(await at.locator('time').getAttribute('datetime')))));
+
+    await page.goto(`${t.kw.url}/members`);
+    const joined = page.locator('tbody tr', { hasText: 'admin@localhost' }).locator('td').nth(4);
+    assert.match(await joined.innerText(), readable);
+
+    await page.goto(`${t.kw.url}/keys`);
+    const created = page.locator('#key-rows tr').first().locator('td').nth(4);
+    assert.match(await created.innerText(), readable);
+    await screenshot(page, 'review-dates');
+    await context.close();
+  });
 });

@@ -44,3 +44,15 @@ export function query(params: Record<string, string | undefined>): string {
   const s = q.toString();
   return s ? `?${s}` : '';
 }
+
+/**
+ * A moment as people read it — `2026-11-24 05:27 UTC` (with seconds where order matters, as in the
+ * audit log) — in a `<time>` element that keeps the exact ISO time for machines. Not a date: as given.
+ */
+export function when(iso: string | null | undefined, opts: { seconds?: boolean } = {}): Html | string {
+  if (iso === null || iso === undefined) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const shown = d.toISOString().slice(0, opts.seconds ? 19 : 16).replace('T', ' ');
+  return html`<time datetime="${d.toISOString()}">${shown} UTC</time>`;
+}

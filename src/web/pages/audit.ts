@@ -1,4 +1,4 @@
-import { type Html, html, query } from '../html.ts';
+import { type Html, html, query, when } from '../html.ts';
 import type { Json } from '../api.ts';
 
 export const AUDIT_FILTERS = ['integration', 'connection', 'actor', 'action', 'since', 'until'] as const;
@@ -12,7 +12,7 @@ const LABELS: Record<(typeof AUDIT_FILTERS)[number], string> = {
 export function auditPage(entries: Json[], nextCursor: string | null, filters: AuditFilters): Html {
   const inputs = AUDIT_FILTERS.map((f) => html`<p class="field"><label for="a-${f}">${LABELS[f]}</label>
 <input id="a-${f}" name="${f}" value="${filters[f] ?? ''}" autocomplete="off"></p>`);
-  const rows = entries.map((e) => html`<tr><td>${e.at}</td><td>${e.action}${typeof e.detail?.count === 'number' ? ` ×${e.detail.count}` : ''}</td><td class="${e.outcome === 'ok' ? '' : 'err'}">${e.outcome}</td>
+  const rows = entries.map((e) => html`<tr><td>${when(e.at, { seconds: true })}</td><td>${e.action}${typeof e.detail?.count === 'number' ? ` ×${e.detail.count}` : ''}</td><td class="${e.outcome === 'ok' ? '' : 'err'}">${e.outcome}</td>
 <td>${e.actor?.type}${e.actor?.id ? ` ${e.actor.id}` : ''}</td><td>${e.integration ?? ''}</td><td>${e.connection ?? ''}</td>
 <td><code class="detail">${JSON.stringify(e.detail ?? {})}</code></td></tr>`);
   return html`<h1>Audit log</h1>

@@ -1,4 +1,4 @@
-import { type Html, html, query } from '../html.ts';
+import { type Html, html, query, when } from '../html.ts';
 import type { Json } from '../api.ts';
 
 /** Whether a key's `expiresAt` (ISO, or null: never) has passed at `now` (Keyway's clock). */
@@ -9,7 +9,7 @@ function hasExpired(expiresAt: string | null, now: number): boolean {
 /** When a key stops working: never, its date, or its date marked expired. */
 function expiry(expiresAt: string | null, now: number): Html | string {
   if (expiresAt === null) return 'never';
-  return hasExpired(expiresAt, now) ? html`<strong>Expired</strong> ${expiresAt}` : expiresAt;
+  return hasExpired(expiresAt, now) ? html`<strong>Expired</strong> ${when(expiresAt)}` : when(expiresAt);
 }
 
 /**
@@ -46,7 +46,7 @@ export interface KeyRowContext {
  * the viewer's own working key, Roll (with when the old key stops) and Revoke; anyone else's, Revoke.
  */
 function keyActions(k: Json, now: number, viewerMemberId: string): Html {
-  if (k.revokedAt) return html`Revoked ${k.revokedAt}`;
+  if (k.revokedAt) return html`Revoked ${when(k.revokedAt)}`;
   const revoke = html`<button type="button" class="danger" data-action="revoke-key" data-key="${k.id}" data-name="${k.name}">Revoke</button>`;
   if (k.replacedBy) return html`Rolled ${revoke}`;
   if (hasExpired(k.expiresAt ?? null, now) || k.member !== viewerMemberId) return revoke;
@@ -59,7 +59,7 @@ function keyActions(k: Json, now: number, viewerMemberId: string): Html {
 /** One key's row: the page's, and the one the script puts in place after a key is made (`/fragments/keys/{id}`). */
 export function keyRow(k: Json, { now, integrationNames, ownerNames, viewerMemberId }: KeyRowContext): Html {
   return html`<tr id="${k.id}"><td>${k.name}</td>${ownerNames === null ? '' : html`<td>${ownerNames.get(String(k.member)) ?? k.member}</td>`}<td><code>${k.prefix}…</code></td>
-<td>${scopeSummary(k.scope, k.rateLimitPerMinute ?? null, integrationNames)}</td><td>${k.createdAt}</td><td>${k.lastUsedAt ?? 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
+<td>${scopeSummary(k.scope, k.rateLimitPerMinute ?? null, integrationNames)}</td><td>${when(k.createdAt)}</td><td>${k.lastUsedAt ? when(k.lastUsedAt) : 'never'}</td><td>${expiry(k.expiresAt ?? null, now)}</td>
 <td>${keyActions(k, now, viewerMemberId)}</td></tr>`;
 }
 

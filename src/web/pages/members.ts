@@ -1,4 +1,4 @@
-import { type Html, html } from '../html.ts';
+import { type Html, html, when } from '../html.ts';
 import type { Json } from '../api.ts';
 
 /** Who is looking at the members page: their member id and role decide which controls they get. */
@@ -38,7 +38,7 @@ function memberRow(viewer: MembersViewer, m: Json): Html {
     ? html`<button type="button" class="danger" data-action="leave-org" data-member="${m.id}">Leave</button>`
     : manage ? html`<button type="button" class="danger" data-action="remove-member" data-member="${m.id}" data-name="${m.name}">Remove</button>` : '';
   return html`<tr id="${m.id}" data-member="${m.id}"><td>${m.name}${you ? html` <span class="small">(you)</span>` : ''}</td><td>${m.email}</td>
-<td>${roleCell}</td><td>${m.singleSignOn ? 'single sign-on' : 'sign-in links'}</td><td>${m.createdAt}</td><td>${action}</td></tr>`;
+<td>${roleCell}</td><td>${m.singleSignOn ? 'single sign-on' : 'sign-in links'}</td><td>${when(m.createdAt)}</td><td>${action}</td></tr>`;
 }
 
 function inviteForm(viewer: MembersViewer): Html {
@@ -52,7 +52,7 @@ function inviteForm(viewer: MembersViewer): Html {
 
 function invitesTable(invites: Json[]): Html {
   if (invites.length === 0) return html``;
-  const rows = invites.map((i) => html`<tr id="${i.id}"><td>${i.email}</td><td>${i.role}</td><td>${i.status}</td><td>${i.expiresAt}</td>
+  const rows = invites.map((i) => html`<tr id="${i.id}"><td>${i.email}</td><td>${i.role}</td><td>${i.status}</td><td>${when(i.expiresAt)}</td>
 <td><button type="button" class="danger" data-action="withdraw-invite" data-invite="${i.id}" data-name="${i.email}">Withdraw</button></td></tr>`);
   return html`<div class="table"><table><caption>Open invites (their links are never shown again)</caption>
 <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col"><span class="sr">Action</span></th></tr></thead>
