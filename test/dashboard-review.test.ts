@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
-import { browserSkipReason, launchBrowser, screenshot, signedInBrowser } from './helpers/browser.ts';
+import { browserSkipReason, connectSandboxAccount, launchBrowser, screenshot, signedInBrowser } from './helpers/browser.ts';
 import { invitePerson } from './helpers/teams.ts';
 
 const skip = browserSkipReason();
@@ -90,6 +90,34 @@ describe('dashboard review in a browser', { skip }, () => {
     const created = page.locator('#key-rows tr').first().locator('td').nth(4);
     assert.match(await created.innerText(), readable);
     await screenshot(page, 'review-dates');
+    await context.close();
+  });
+
+  test('with the keyboard, focus stays in place after Disconnect and Revoke remove the button pressed; an emptied list says it is empty', async () => {
+    const ints = await t.api('GET', '/v1/integrations');
+    const sandboxId = ints.body.data.find((i: { provider: string }) => i.provider === 'sandbox').id;
+    const conn = await connectSandboxAccount(t, sandboxId, 'kim');
+    const made = await t.api('POST', '/v1/api-keys', { name: 'Old app' });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const { context, page } = await signedInBrowser(browser, t);
+    page.on('dialog', (d) => void d.accept());
+    const focused = () => page.evaluate(() => {
+      const el = document.activeElement;
+      return { tag: el?.tagName, text: el?.textContent?.trim(), integration: (el as HTMLElement | null)?.dataset.integration };
+    });
+
+    const section = page.locator(`section#${sandboxId}`);
+    await section.locator(`li#${conn}`).getByRole('button', { name: 'Disconnect' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#flash', { hasText: 'Disconnected' }).waitFor(WAIT);
+    assert.deepEqual(await focused(), { tag: 'BUTTON', text: 'Connect', integration: sandboxId });
+    await section.getByText('No connections on this page yet.').waitFor(WAIT);
+
+    await page.goto(`${t.kw.url}/keys`);
+    await page.locator(`tr#${String(made.body.id)}`).getByRole('button', { name: 'Revoke' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#flash', { hasText: 'Revoked the key "Old app"' }).waitFor(WAIT);
+    assert.deepEqual(await focused(), { tag: 'TD', text: 'Revoked', integration: undefined });
     await context.close();
   });
 });

@@ -31,6 +31,17 @@
     a.focus();
   }
 
+  /**
+   * After an action removed or replaced the button that was pressed, puts keyboard focus on `el`
+   * (focusable for the purpose), or else on the message, so focus is not lost to the top of the page.
+   */
+  function refocus(el) {
+    const target = el instanceof HTMLElement ? el : document.getElementById('flash');
+    if (!target) return;
+    if (!target.matches('a[href], button, input, select, textarea')) target.tabIndex = -1;
+    target.focus();
+  }
+
   async function api(method, path, body) {
     const headers = { 'x-keyway-csrf': CSRF };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -181,8 +192,19 @@
       if (!window.confirm(`Disconnect "${button.dataset.name}"? Its tokens are deleted at once and revoked at the provider; apps using it stop working.`)) return;
       try {
         const { hint } = await api('DELETE', `/v1/connections/${encodeURIComponent(id)}`);
-        document.getElementById(id)?.remove();
+        const item = document.getElementById(id);
+        const list = item?.closest('ul.connections');
+        item?.remove();
+        if (list && !list.querySelector('li') && list.dataset.integration) {
+          const empty = document.createElement('p');
+          empty.className = 'small empty';
+          empty.dataset.emptyFor = list.dataset.integration;
+          empty.textContent = 'No connections on this page yet.';
+          list.after(empty);
+        }
         flash(hint ? `Disconnected. ${hint}` : 'Disconnected. The tokens were deleted and revoked at the provider.', hint ? 'warn' : 'ok');
+        // The pressed button is gone: keyboard focus goes on from its integration's Connect button.
+        refocus(list?.closest('section')?.querySelector('[data-action="connect"]'));
       } catch (e) {
         flash(`Not disconnected: ${e.message}`, 'err');
       }
@@ -203,9 +225,10 @@
       if (!window.confirm(`Revoke the key "${button.dataset.name}"? Apps using it are refused from now on.`)) return;
       try {
         await api('DELETE', `/v1/api-keys/${encodeURIComponent(button.dataset.key)}`);
-        const cell = button.parentElement;
+        const cell = button.closest('td');
         if (cell) cell.textContent = 'Revoked';
         flash(`Revoked the key "${button.dataset.name}".`, 'ok');
+        refocus(cell);
       } catch (e) {
         flash(`Not revoked: ${e.message}`, 'err');
       }
@@ -242,7 +265,9 @@
       if (!window.confirm(`Remove ${name} from the organization? Their API keys are revoked and their sessions end at once, and their personal connections are disconnected (revoked at the provider). Connections they shared with the team stay.`)) return;
       try {
         const { body } = await api('DELETE', `/v1/members/${encodeURIComponent(button.dataset.member)}`);
+        const table = button.closest('table');
         button.closest('tr')?.remove();
+        refocus(table?.querySelector('caption'));
         const n = body?.disconnectedConnections?.length ?? 0;
         const kept = body?.sharedConnectionsKept?.length ?? 0;
         flash(`Removed ${name}: ${body?.revokedKeys ?? 0} API key(s) revoked, ${body?.endedSessions ?? 0} session(s) ended, ${n} personal connection(s) disconnected${kept ? `, ${kept} shared connection(s) kept` : ''}.`, 'ok');
@@ -263,7 +288,9 @@
       if (!window.confirm(`Withdraw the invite for ${button.dataset.name}? Its link stops working.`)) return;
       try {
         await api('DELETE', `/v1/invites/${encodeURIComponent(button.dataset.invite)}`);
+        const table = button.closest('table');
         button.closest('tr')?.remove();
+        refocus(table?.querySelector('caption'));
         flash(`Withdrew the invite for ${button.dataset.name}.`, 'ok');
       } catch (e) {
         flash(`Not withdrawn: ${e.message}`, 'err');
