@@ -120,4 +120,32 @@ describe('dashboard review in a browser', { skip }, () => {
     assert.deepEqual(await focused(), { tag: 'TD', text: 'Revoked', integration: undefined });
     await context.close();
   });
+
+  test('a red connection shared with a member to use only tells them to ask its owner or an admin, not to press a Re-authenticate they do not have', async () => {
+    const ints = await t.api('GET', '/v1/integrations');
+    const sandboxId = ints.body.data.find((i: { provider: string }) => i.provider === 'sandbox').id;
+    const conn = await connectSandboxAccount(t, sandboxId, 'vic');
+    assert.equal((await t.api('PATCH', `/v1/connections/${conn}`, { sharing: 'shared', level: 'use' })).status, 200);
+    await t.kw.sandbox!.revokeAccountGrants('vic');
+    await t.kw.services.store.connections.update(t.kw.orgId, conn, {
+      status: 'needs_reauth', statusReason: 'The provider refused the refresh token (invalid_grant).', statusSince: t.clock.now(),
+    });
+    const una = await invitePerson(t, t.apiKey, 'una@example.com', 'member');
+    const member = (await t.kw.services.store.members.get(t.kw.orgId, una.memberId))!;
+    const { context, page } = await signedInBrowser(browser, t, { member });
+    const item = page.locator(`li#${conn}`);
+    assert.equal(await item.locator('.badge').innerText(), 'Needs re-authentication');
+    assert.equal(await item.getByRole('button', { name: 'Re-authenticate' }).count(), 0);
+    const text = await item.innerText();
+    assert.match(text, /invalid_grant[\s\S]*ask its owner or an admin to re-authenticate it/);
+    assert.doesNotMatch(text, /press Re-authenticate/);
+    await screenshot(page, 'review-member-needs-reauth');
+
+    await item.getByRole('button', { name: 'Refresh' }).click();
+    const flash = page.locator('#flash.err', { hasText: 'Refresh failed' });
+    await flash.waitFor(WAIT);
+    await page.locator('#flash', { hasText: /Ask its owner or an admin to re-authenticate it/ }).waitFor(WAIT);
+    assert.doesNotMatch(await flash.innerText(), /Press Re-authenticate/);
+    await context.close();
+  });
 });

@@ -181,8 +181,9 @@
       if (item?.dataset.status === 'needs_reauth') {
         // The grant is dead: straight on to re-authentication (a popup needs a click of its own).
         const reason = item.querySelector('.reason')?.textContent ?? '';
-        flash(`Refresh failed: ${reason || 'the provider no longer accepts this connection\'s refresh token.'} Press Re-authenticate and approve access again.`, 'err');
         const reauth = item.querySelector('[data-action="reauth"]');
+        const todo = reauth ? 'Press Re-authenticate and approve access again.' : 'Ask its owner or an admin to re-authenticate it.';
+        flash(`Refresh failed: ${reason || 'the provider no longer accepts this connection\'s refresh token.'} ${todo}`, 'err');
         if (reauth) reauth.focus();
         else item.querySelector('[data-action="refresh"]')?.focus();
       }

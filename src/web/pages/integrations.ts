@@ -21,9 +21,9 @@ function shareControl(c: Json): Html {
 
 /** One connection: status colour and text, what to do, and the buttons the caller may use. */
 export function connectionItem(c: Json): Html {
-  const s = statusView(String(c.status));
   const canManage = Boolean(c.access?.canManage);
   const oauth = c.type === 'oauth2';
+  const s = statusView(String(c.status), oauth && canManage);
   return html`<li class="conn" id="${c.id}" data-connection="${c.id}" data-status="${c.status}">
 <div class="conn-head"><span class="badge ${s.className}">${s.label}</span> <strong>${label(c)}</strong>
 <span class="small">${c.owner ? `by ${c.owner.name}` : ''}${c.owner?.formerMember ? ' (former member)' : ''}</span></div>
