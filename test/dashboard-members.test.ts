@@ -154,7 +154,7 @@ describe('dashboard in a browser: members, refresh, many connections', { skip },
     await page.getByRole('heading', { name: 'Members', exact: true }).waitFor(WAIT);
     let question = '';
     page.once('dialog', (d) => { question = d.message(); void d.accept(); });
-    await Promise.all([page.waitForURL(/\/auth\/login/, WAIT), page.locator(`tr#${erin.memberId} button`, { hasText: 'Leave' }).click()]);
+    await Promise.all([page.waitForURL(/\/\?left=1$/, WAIT), page.locator(`tr#${erin.memberId} button`, { hasText: 'Leave' }).click()]);
     assert.match(question, /Leave the organization\? Your API keys are revoked and your sessions end at once/);
     await screenshot(page, 'members-left');
     // Gone from the list, their key refused, and the browser's session ended.

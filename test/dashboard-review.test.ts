@@ -148,4 +148,20 @@ describe('dashboard review in a browser', { skip }, () => {
     assert.doesNotMatch(await flash.innerText(), /Press Re-authenticate/);
     await context.close();
   });
+
+  test('a member who leaves lands on a page that says they left and how to sign in, not on an error about single sign-on', async () => {
+    const lee = await invitePerson(t, t.apiKey, 'lee@example.com', 'member');
+    const member = (await t.kw.services.store.members.get(t.kw.orgId, lee.memberId))!;
+    const { context, page } = await signedInBrowser(browser, t, { member });
+    await page.goto(`${t.kw.url}/members`);
+    page.once('dialog', (d) => void d.accept());
+    await page.locator(`tr#${lee.memberId}`).getByRole('button', { name: 'Leave' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Keyway' }).waitFor(WAIT);
+    const text = await page.locator('main').innerText();
+    assert.match(text, /You left the organization and are signed out/);
+    assert.match(text, /npx keyway login-link/);
+    assert.doesNotMatch(text, /not configured/);
+    await screenshot(page, 'review-left');
+    await context.close();
+  });
 });

@@ -50,7 +50,10 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
   const page = (url: string, title: string, nav: Nav, render: (api: ApiGet, q: Query, viewer: Viewer) => Promise<Html>): void => {
     app.get<{ Querystring: Query }>(url, async (req, reply) => {
       const viewer = await viewerOf(req);
-      if (!viewer) return send(reply, 200, 'Sign in', null, null, signInPage(services.signIn !== null, req.url));
+      if (!viewer) {
+        const left = req.query.left !== undefined; // just left the organization (the Leave button lands here)
+        return send(reply, 200, 'Sign in', null, null, signInPage(services.signIn !== null, left ? '/' : req.url, left));
+      }
       return send(reply, 200, title, nav, viewer, await render(apiFor(req), req.query, viewer));
     });
   };

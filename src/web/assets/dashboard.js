@@ -280,7 +280,7 @@
       if (!window.confirm('Leave the organization? Your API keys are revoked and your sessions end at once (you are signed out here too), and your personal connections are disconnected (revoked at the provider). Connections you shared with the team stay.')) return;
       try {
         await api('DELETE', `/v1/members/${encodeURIComponent(button.dataset.member)}`);
-        window.location.assign('/auth/login');
+        window.location.assign('/?left=1'); // signed out now: the page says so and how to sign in
       } catch (e) {
         flash(`You are still a member: ${e.message}`, 'err');
       }
