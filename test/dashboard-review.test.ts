@@ -164,4 +164,20 @@ describe('dashboard review in a browser', { skip }, () => {
     await screenshot(page, 'review-left');
     await context.close();
   });
+
+  test('a page link that no longer works (an old cursor, an unknown provider) says so and links the way back', async () => {
+    const { context, page } = await signedInBrowser(browser, t);
+    for (const [path, link, lands] of [
+      ['/integrations?cursor=stale', 'Go to the first page', 'Integrations'],
+      ['/keys?cursor=stale', 'Go to the first page', 'API keys'],
+      ['/integrations/new?provider=nope', 'See all providers', 'Add integration'],
+    ] as const) {
+      await page.goto(`${t.kw.url}${path}`);
+      assert.equal(await page.getByRole('alert').count(), 1, path);
+      await page.getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: lands, exact: true }).waitFor(WAIT);
+      assert.equal(await page.getByRole('alert').count(), 0, `${path}: the way back works`);
+    }
+    await context.close();
+  });
 });

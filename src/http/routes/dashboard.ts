@@ -44,7 +44,12 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
       .header('Referrer-Policy', 'same-origin').header('X-Content-Type-Options', 'nosniff').type('text/html; charset=utf-8')
       .send(layout({ title, nav, viewer, publicOrigin, body }));
 
-  const problem = (message: string): Html => html`<p class="err" role="alert">${message}</p>`;
+  /** What went wrong, as the API said it, and (where there is one) the way on from here. */
+  const problem = (message: string, next?: { href: string; text: string }): Html =>
+    html`<p class="err" role="alert">${message}</p>${next ? html`<p><a href="${next.href}">${next.text}</a></p>` : ''}`;
+  /** A page link (with a cursor) that no longer works — old, or edited by hand — has a way back to the first page. */
+  const firstPage = (href: string, cursor: string | undefined): { href: string; text: string } | undefined =>
+    cursor ? { href, text: 'Go to the first page' } : undefined;
 
   /** A signed-in page; anyone else gets the sign-in page (200: it is the page they asked for, signed out). */
   const page = (url: string, title: string, nav: Nav, render: (api: ApiGet, q: Query, viewer: Viewer) => Promise<Html>): void => {
@@ -63,7 +68,7 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     const cursor = typeof q.cursor === 'string' ? q.cursor : undefined;
     const conns = ok(await api(`/v1/connections?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`));
     if (ints.error !== null) return problem(ints.error);
-    if (conns.error !== null) return problem(conns.error);
+    if (conns.error !== null) return problem(conns.error, firstPage('/integrations', cursor));
     return integrationsPage(ints.data.data, conns.data.data, conns.data.nextCursor, cursor, isAdminRole(viewer.role));
   };
   page('/', 'Integrations', 'integrations', integrations);
@@ -77,7 +82,7 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     let chosen = null;
     if (q.provider) {
       const one = ok(await api(`/v1/providers/${encodeURIComponent(q.provider)}`));
-      if (one.error !== null) return problem(one.error);
+      if (one.error !== null) return problem(one.error, { href: '/integrations/new', text: 'See all providers' });
       chosen = one.data;
     }
     const search = q.search || undefined;
@@ -106,7 +111,7 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
 
   page('/keys', 'API keys', 'keys', async (api, q, viewer) => {
     const keys = ok(await api(`/v1/api-keys?limit=50${q.cursor ? `&cursor=${encodeURIComponent(q.cursor)}` : ''}`));
-    if (keys.error !== null) return problem(keys.error);
+    if (keys.error !== null) return problem(keys.error, firstPage('/keys', q.cursor));
     const rows = await keyRowContext(api, viewer);
     if ('error' in rows) return problem(rows.error);
     return keysPage({ keys: keys.data.data, nextCursor: keys.data.nextCursor, integrations: rows.integrations, ...rows.context });
