@@ -180,4 +180,19 @@ describe('dashboard review in a browser', { skip }, () => {
     }
     await context.close();
   });
+
+  test('the audit log filters by a time typed as the log shows it', async () => {
+    const { context, page } = await signedInBrowser(browser, t);
+    await page.goto(`${t.kw.url}/audit`);
+    const newest = page.locator('tbody tr').first();
+    const shown = await newest.locator('td').first().innerText();
+    const action = await newest.locator('td').nth(1).innerText();
+    await page.getByLabel(/^Since/).fill(shown);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/since=/);
+    assert.equal(await page.getByRole('alert').count(), 0, await page.locator('main').innerText());
+    assert.match(await page.locator('tbody').innerText(), new RegExp(action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.equal(await page.getByLabel(/^Since/).inputValue(), shown, 'the filter keeps what was typed');
+    await context.close();
+  });
 });

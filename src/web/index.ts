@@ -6,5 +6,5 @@ export { integrationsPage, connectionItem } from './pages/integrations.ts';
 export { addIntegrationPage, notForMembersPage } from './pages/add-integration.ts';
 export { type KeyRowContext, keyRow, keysPage } from './pages/keys.ts';
 export { membersPage } from './pages/members.ts';
-export { AUDIT_FILTERS, type AuditFilters, auditPage } from './pages/audit.ts';
+export { AUDIT_FILTERS, type AuditFilters, auditPage, auditTime } from './pages/audit.ts';
 export { signInPage } from './pages/sign-in.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  ASSET_PATH, AUDIT_FILTERS, type ApiGet, type AuditFilters, DASHBOARD_CSP, type Html, type Json, type Viewer, addIntegrationPage, auditPage,
+  ASSET_PATH, AUDIT_FILTERS, type ApiGet, auditTime, type AuditFilters, DASHBOARD_CSP, type Html, type Json, type Viewer, addIntegrationPage, auditPage,
   connectionItem, html, integrationsPage, isAdminRole, notForMembersPage, type KeyRowContext, keyRow, keysPage, layout, membersPage, loadAssets, ok, signInPage,
 } from '../../web/index.ts';
 import { sessionSecretOf } from '../auth.ts';
@@ -130,7 +130,8 @@ export function dashboardRoutes(services: Services, app: FastifyInstance): void 
     if (!isAdminRole(viewer.role)) return notForMembersPage('Audit log', 'read the audit log');
     const filters: AuditFilters = {};
     for (const f of AUDIT_FILTERS) if (q[f]) filters[f] = q[f];
-    const params = new URLSearchParams({ ...filters, limit: '50', ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const asked = { ...filters, ...(filters.since ? { since: auditTime(filters.since) } : {}), ...(filters.until ? { until: auditTime(filters.until) } : {}) };
+    const params = new URLSearchParams({ ...asked, limit: '50', ...(q.cursor ? { cursor: q.cursor } : {}) });
     const entries = ok(await api(`/v1/audit?${params}`));
     return entries.error !== null ? html`${problem(entries.error)}${auditPage([], null, filters)}` : auditPage(entries.data.data, entries.data.nextCursor, filters);
   });

@@ -6,8 +6,19 @@ export type AuditFilters = Partial<Record<(typeof AUDIT_FILTERS)[number], string
 
 const LABELS: Record<(typeof AUDIT_FILTERS)[number], string> = {
   integration: 'Integration id', connection: 'Connection id', actor: 'Member or key id', action: 'Action (e.g. connection.connect)',
-  since: 'Since (ISO time)', until: 'Until (ISO time)',
+  since: 'Since (UTC, e.g. 2026-11-24 05:27)', until: 'Until (UTC, e.g. 2026-11-24)',
 };
+
+/**
+ * A time filter as the API takes it (ISO 8601): also as the page shows times — `2026-11-24 05:27`,
+ * with seconds, with " UTC", or a day alone (its start). Anything else is passed on for the API to refuse.
+ */
+export function auditTime(value: string): string {
+  const m = /^(\d{4}-\d\d-\d\d)(?:[ T](\d\d:\d\d)(:\d\d(?:\.\d+)?)?)?(?: ?(?:UTC|Z))?$/i.exec(value.trim());
+  if (!m) return value;
+  const iso = `${m[1]}T${m[2] ?? '00:00'}${m[3] ?? ':00'}Z`;
+  return Number.isNaN(Date.parse(iso)) ? value : iso;
+}
 
 export function auditPage(entries: Json[], nextCursor: string | null, filters: AuditFilters): Html {
   const inputs = AUDIT_FILTERS.map((f) => html`<p class="field"><label for="a-${f}">${LABELS[f]}</label>
