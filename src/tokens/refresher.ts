@@ -114,8 +114,6 @@ export class Refresher {
 
   async #refreshHoldingLease(conn: ConnectionRecord, lease: Lease): Promise<ConnectionRecord> {
     const { store, clock, crypto } = this.#d;
-    // Real time, not the injected clock: how long new tokens may be tried against a database that cannot take them.
-    const leaseEnds = performance.now() + this.#d.leaseMs;
     const integration = await this.#integration(conn);
     const refreshToken = conn.refreshTokenEnc ? await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc) : null;
     // A client-credentials connection renews by a new grant under the same lease (RFC 6749 §4.4).
@@ -129,14 +127,23 @@ export class Refresher {
       throw new KeywayError(expired ? 'needs_reauth' : 'invalid_request',
         expired ? 'The access token expired and there is no refresh token. Reconnect it.' : 'This connection has no refresh token; reconnect it to get a new access token.');
     }
-    if (!(await store.connections.markInFlight(conn.id, lease, clock.now()))) {
-      throw new KeywayError('refresh_in_progress', 'The refresh lease was lost before the provider call; retry.', { retryAfter: 1 });
-    }
     const ctx = await this.#d.oauthContext(integration, { params: conn.params, kept: conn.providerValues });
+    // Real time, not the injected clock: how long new tokens may be tried against a database that cannot take them.
+    let leaseEnds = 0;
+    // Before each provider call the lease is renewed, so it covers the call's whole timeout however
+    // long the row waited for its turn (a scheduler's queue, its per-provider pace, a first attempt).
+    const renewLease = async (): Promise<void> => {
+      leaseEnds = performance.now() + this.#d.leaseMs;
+      if (!(await store.connections.markInFlight(conn.id, lease, clock.now(), this.#d.leaseMs))) {
+        throw new KeywayError('refresh_in_progress', 'Another Keyway process took this refresh over before the provider call; retry.', { retryAfter: 1 });
+      }
+    };
+    await renewLease();
     let tokens: TokenSet;
     try {
-      tokens = machine ? await clientCredentialsGrant(ctx, conn.requestedScopes) : await refreshWithinGrace(ctx, refreshToken ?? '');
+      tokens = machine ? await clientCredentialsGrant(ctx, conn.requestedScopes) : await refreshWithinGrace(ctx, refreshToken ?? '', renewLease);
     } catch (e) {
+      if (e instanceof KeywayError && e.code === 'refresh_in_progress') throw e;
       return this.#onFailure(conn, lease, e as KeywayError);
     }
     const now = clock.now();
@@ -235,11 +242,12 @@ export class Refresher {
  * latest. Without a grace the in-flight marker reports the outcome instead (DESIGN.md).
  * @see https://developer.xero.com/documentation/guides/oauth2/auth-flow/#refreshing-access-and-refresh-tokens
  */
-async function refreshWithinGrace(ctx: OAuthContext, refreshToken: string): Promise<TokenSet> {
+async function refreshWithinGrace(ctx: OAuthContext, refreshToken: string, renewLease: () => Promise<void>): Promise<TokenSet> {
   try {
     return await refreshAccessToken(ctx, refreshToken);
   } catch (e) {
     if (!(ctx.provider.definition.refresh.reuseGraceSeconds ?? 0) || !responseLost(e)) throw e;
+    await renewLease();
     return refreshAccessToken(ctx, refreshToken);
   }
 }
