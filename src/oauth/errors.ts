@@ -49,6 +49,12 @@ export function toKeywayError(e: unknown, what: string): KeywayError {
     return new KeywayError('provider_unavailable', `${what}: the provider did not answer in time; try again shortly.`, { cause: e, retryAfter: 5 });
   }
   if (e instanceof oauth.OperationProcessingError) {
+    // The body could not be read to its end (cut, or stalled past the timeout): the answer was
+    // lost, not bad. The provider may have acted on the request, as with a drop before the headers.
+    if (e.code === oauth.PARSE_ERROR && lostRead(e.cause)) {
+      const how = e.cause.name === 'TimeoutError' || e.cause.name === 'AbortError' ? 'stopped coming before the timeout' : 'was cut off';
+      return new KeywayError('provider_unavailable', `${what}: the provider's answer ${how} after it had begun; try again shortly.`, { cause: e.cause, retryAfter: 5 });
+    }
     // The cause may be undici's Response rather than the global one: read its status by shape.
     const cause = e.cause as { status?: unknown } | undefined;
     const status = cause && typeof cause.status === 'number' ? cause.status : undefined;
@@ -61,4 +67,17 @@ export function toKeywayError(e: unknown, what: string): KeywayError {
     return new KeywayError('provider_unavailable', `${what}: the provider could not be reached; try again shortly.`, { cause: e, retryAfter: 5 });
   }
   return new KeywayError('internal', `${what} failed unexpectedly.`, { cause: e });
+}
+
+function lostRead(e: unknown): e is Error {
+  return e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError' || e instanceof TypeError);
+}
+
+/**
+ * The request may have reached the provider but its answer was not read: a timeout, or a
+ * connection broken before or during the answer. The provider may have acted on it (rotated a
+ * refresh token), so this is neither a definitive failure nor a bad answer.
+ */
+export function responseLost(e: unknown): boolean {
+  return e instanceof KeywayError && e.code === 'provider_unavailable' && lostRead(e.cause);
 }

@@ -2,7 +2,7 @@ import { KeywayError } from '../core/errors.ts';
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
-import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, refreshAccessToken } from '../oauth/index.ts';
+import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, refreshAccessToken, responseLost } from '../oauth/index.ts';
 import type { AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, afterTransientFailure, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { TokenCrypto } from './token-crypto.ts';
@@ -195,7 +195,7 @@ export class Refresher {
         return latest;
       }
       const reason = lease.interruptedAt !== null
-        ? `A refresh was interrupted (a Keyway process stopped during the provider call); the provider has since rejected the stored refresh token, probably because it issued a new one that was never stored. Reconnect to restore access.`
+        ? `A refresh was interrupted (its answer never reached Keyway: the connection dropped, the call timed out or a Keyway process stopped); the provider has since rejected the stored refresh token, probably because it issued a new one that was never stored. Reconnect to restore access.`
         : `The provider rejected the refresh token (invalid_grant${typeof err.details?.['providerErrorDescription'] === 'string' ? `: ${err.details['providerErrorDescription']}` : ''}). It was revoked or expired. Reconnect to restore access.`;
       await this.#finish(conn, lease, { ...statusPatch(conn, 'needs_reauth', reason, now), updatedAt: now }, false, true);
       audit('needs_reauth');
@@ -205,9 +205,10 @@ export class Refresher {
     const reason = transient
       ? `Refreshing failed: the provider was unavailable (${err.message}). Keyway keeps retrying; the current token is used while it is valid.`
       : `Refreshing failed: ${err.message} Check the integration's client id and secret.`;
-    // A timeout leaves the provider's answer unknown: keep the in-flight marker.
-    const definitive = !(err.cause instanceof Error && (err.cause.name === 'TimeoutError' || err.cause.name === 'AbortError' || err.cause instanceof TypeError));
-    await this.#finish(conn, lease, afterTransientFailure(conn, reason, now, this.#d.policy), false, definitive);
+    // A lost answer leaves the provider's outcome unknown: keep the in-flight marker. So does any
+    // failure after an earlier lost answer (the lease found the marker): that one may have rotated.
+    const clearInFlight = !responseLost(err) && lease.interruptedAt === null;
+    await this.#finish(conn, lease, afterTransientFailure(conn, reason, now, this.#d.policy), false, clearInFlight);
     audit(transient ? 'provider_unavailable' : 'provider_error');
     const latest = await this.#reload(conn);
     if (latest.accessTokenEnc && !isExpired(latest, clock.now())) return latest; // still usable
@@ -250,11 +251,4 @@ async function refreshWithinGrace(ctx: OAuthContext, refreshToken: string, renew
     await renewLease();
     return refreshAccessToken(ctx, refreshToken);
   }
-}
-
-/** The request may have reached the provider but no answer was read: a timeout or a broken connection. */
-function responseLost(e: unknown): boolean {
-  if (!(e instanceof KeywayError) || e.code !== 'provider_unavailable') return false;
-  const cause = e.cause;
-  return cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError' || cause instanceof TypeError);
 }

@@ -1,0 +1,97 @@
+/**
+ * What Keyway makes of the token endpoint's answer to a refresh, against a strict rotating provider
+ * on 127.0.0.1 (each refresh token works once): an answer lost after its headers, a rate limit with
+ * Retry-After, and 200 answers that deviate from RFC 6749 §5.1 in form but carry usable tokens.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type FakeAnswer, FakeProvider, type FakeRequest, connectThroughFake } from './helpers/fake-provider.ts';
+import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
+
+const HOUR = 3_600_000;
+
+/** Single-use refresh tokens; `shape` turns the next successful refresh's answer into something else. */
+class StrictRotation {
+  readonly live = new Set<string>();
+  readonly issued = new Set<string>();
+  shape: ((body: Record<string, unknown>) => FakeAnswer) | null = null;
+  /** While set, every refresh is refused with this answer before the token is looked at. */
+  limited: FakeAnswer | null = null;
+  #n = 0;
+
+  answer(req: FakeRequest): FakeAnswer {
+    if (req.form.get('grant_type') === 'refresh_token') {
+      if (this.limited) return this.limited;
+      if (!this.live.delete(req.form.get('refresh_token') ?? '')) return { status: 400, json: { error: 'invalid_grant', error_description: 'unknown or used refresh token' } };
+    }
+    const n = ++this.#n;
+    const body = { access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `rt-${n}`, scope: 'me' };
+    this.live.add(body.refresh_token);
+    this.issued.add(body.access_token);
+    const shape = this.shape;
+    this.shape = null;
+    return shape ? shape(body) : { json: body };
+  }
+}
+
+describe('refresh: what the token endpoint answers', () => {
+  let t: TestKeyway;
+  let fake: FakeProvider;
+  let integration: string;
+  const provider = new StrictRotation();
+
+  before(async () => {
+    t = await startTestKeyway();
+    fake = await FakeProvider.start();
+    fake.token = (req) => provider.answer(req);
+    const made = await t.api('POST', '/v1/integrations', {
+      provider: 'custom', clientId: 'answers', clientSecret: 'answers-secret-8c1d',
+      authorizationUrl: `${fake.base}/authorize`, tokenUrl: `${fake.base}/token`, scopes: ['me'],
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    integration = made.body.id;
+  });
+  after(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  async function connect(): Promise<string> {
+    const run = await connectThroughFake(t, integration);
+    assert.ok(run.connection, run.page.text);
+    return run.connection.id;
+  }
+  const refreshCalls = (): number => fake.tokenRequests().filter((r) => r.form.get('grant_type') === 'refresh_token').length;
+  const connection = async (id: string) => (await t.api('GET', `/v1/connections/${id}`)).body;
+
+  test('an answer cut off after its headers is a lost answer, not a bad one: the next invalid_grant says the refresh was interrupted', async () => {
+    const id = await connect();
+    provider.shape = () => 'cut-body'; // rotated at the provider, then the connection drops mid-body
+    await t.api('POST', `/v1/connections/${id}/refresh`);
+    await t.kw.services.audit.flush();
+    const audited = (await t.api('GET', `/v1/audit?action=token.refresh&connection=${id}`)).body.data;
+    assert.equal(audited.find((e: { outcome: string }) => e.outcome === 'error')?.detail.result, 'provider_unavailable');
+
+    t.clock.advance(HOUR);
+    const read = await t.api('GET', `/v1/connections/${id}/token`);
+    assert.equal(read.status, 409);
+    const c = await connection(id);
+    assert.equal(c.status, 'needs_reauth');
+    assert.match(c.statusReason, /interrupted/);
+    assert.doesNotMatch(c.statusReason, /revoked or expired/);
+  });
+
+  test('a 503 on the refresh after a lost answer does not erase it: the invalid_grant that follows still says interrupted', async () => {
+    const id = await connect();
+    provider.shape = () => 'cut-body';
+    await t.api('POST', `/v1/connections/${id}/refresh`);
+    provider.limited = { status: 503, json: { error: 'temporarily_unavailable' } };
+    await t.api('POST', `/v1/connections/${id}/refresh`);
+    provider.limited = null;
+    t.clock.advance(HOUR);
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).status, 409);
+    const c = await connection(id);
+    assert.equal(c.status, 'needs_reauth');
+    assert.match(c.statusReason, /interrupted/);
+  });
+});
