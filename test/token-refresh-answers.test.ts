@@ -4,7 +4,7 @@
  * Retry-After, and 200 answers that deviate from RFC 6749 §5.1 in form but carry usable tokens.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { type FakeAnswer, FakeProvider, type FakeRequest, connectThroughFake } from './helpers/fake-provider.ts';
 import { type TestKeyway, startTestKeyway } from './helpers/keyway.ts';
 
@@ -51,6 +51,10 @@ describe('refresh: what the token endpoint answers', () => {
     assert.equal(made.status, 201, JSON.stringify(made.body));
     integration = made.body.id;
   });
+  beforeEach(() => {
+    provider.limited = null;
+    provider.shape = null;
+  });
   after(async () => {
     await t.close();
     await fake.close();
@@ -79,6 +83,43 @@ describe('refresh: what the token endpoint answers', () => {
     assert.equal(c.status, 'needs_reauth');
     assert.match(c.statusReason, /interrupted/);
     assert.doesNotMatch(c.statusReason, /revoked or expired/);
+  });
+
+  test('a 429 with Retry-After: callers are told the provider\'s wait, and the token endpoint is not called again for that connection before it passes', async () => {
+    const id = await connect();
+    t.clock.advance(HOUR); // expired: every read needs a refresh
+    provider.limited = { status: 429, headers: { 'retry-after': '120' }, json: { error: 'rate_limited' } };
+    const before = refreshCalls();
+    const first = await t.api('GET', `/v1/connections/${id}/token`);
+    assert.equal(first.status, 503);
+    assert.equal(first.headers.get('retry-after'), '120');
+    for (let i = 0; i < 10; i++) {
+      t.clock.advance(5_000);
+      const again = await t.api('GET', `/v1/connections/${id}/token`);
+      assert.equal(again.status, 503);
+      const wait = Number(again.headers.get('retry-after'));
+      assert.ok(wait > 0 && wait <= 120 - 5 * (i + 1), `told to wait ${wait} s`);
+    }
+    assert.equal(refreshCalls() - before, 1, 'one call to the token endpoint while the provider asked to wait');
+    t.clock.advance(71_000);
+    provider.limited = null;
+    const back = await t.api('GET', `/v1/connections/${id}/token`);
+    assert.equal(back.status, 200);
+    assert.ok(provider.issued.has(back.body.accessToken));
+    assert.equal((await connection(id)).status, 'active');
+  });
+
+  test('a 503 page with Retry-After (not JSON) is honoured the same way', async () => {
+    const id = await connect();
+    t.clock.advance(HOUR);
+    provider.limited = { status: 503, headers: { 'retry-after': '30' }, text: 'down for maintenance' };
+    const before = refreshCalls();
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).headers.get('retry-after'), '30');
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).status, 503);
+    assert.equal(refreshCalls() - before, 1);
+    t.clock.advance(31_000);
+    provider.limited = null;
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).status, 200);
   });
 
   test('a 503 on the refresh after a lost answer does not erase it: the invalid_grant that follows still says interrupted', async () => {

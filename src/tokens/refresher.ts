@@ -2,7 +2,7 @@ import { KeywayError } from '../core/errors.ts';
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
-import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, refreshAccessToken, responseLost } from '../oauth/index.ts';
+import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, providerWait, refreshAccessToken, responseLost } from '../oauth/index.ts';
 import type { AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, afterTransientFailure, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { TokenCrypto } from './token-crypto.ts';
@@ -44,6 +44,8 @@ export class Refresher {
   readonly #inflight = new Map<string, Promise<ConnectionRecord>>();
   /** Integrations read in the last second: a burst of refreshes reads each once (a change shows within 1 s). */
   readonly #integrations = new Map<string, { rec: IntegrationRecord; at: number }>();
+  /** Per connection: no token call before this time (injected clock), as the provider's Retry-After asked. */
+  readonly #notBefore = new Map<string, number>();
 
   constructor(deps: RefresherDeps) {
     this.#d = deps;
@@ -114,6 +116,12 @@ export class Refresher {
 
   async #refreshHoldingLease(conn: ConnectionRecord, lease: Lease): Promise<ConnectionRecord> {
     const { store, clock, crypto } = this.#d;
+    const wait = this.#providerAskedToWait(conn.id);
+    if (wait > 0) {
+      await this.#finish(conn, lease, {}, false, false);
+      if (conn.accessTokenEnc && !isExpired(conn, clock.now())) return conn; // still usable meanwhile
+      throw new KeywayError('provider_unavailable', `The provider asked Keyway to wait before refreshing this connection again (Retry-After); retry in ${wait} s.`, { retryAfter: wait });
+    }
     const integration = await this.#integration(conn);
     const refreshToken = conn.refreshTokenEnc ? await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc) : null;
     // A client-credentials connection renews by a new grant under the same lease (RFC 6749 §4.4).
@@ -182,9 +190,23 @@ export class Refresher {
     return rec;
   }
 
+  /** Seconds left of the wait the provider last asked for on this connection; 0 when none. */
+  #providerAskedToWait(id: string): number {
+    const until = this.#notBefore.get(id);
+    if (until === undefined) return 0;
+    const left = Math.ceil((until - this.#d.clock.now()) / 1000);
+    if (left <= 0) this.#notBefore.delete(id);
+    return Math.max(0, left);
+  }
+
   async #onFailure(conn: ConnectionRecord, lease: Lease, err: KeywayError): Promise<ConnectionRecord> {
     const { clock } = this.#d;
     const now = clock.now();
+    const asked = providerWait(err);
+    if (asked !== undefined) {
+      if (this.#notBefore.size > 10_000) this.#notBefore.clear();
+      this.#notBefore.set(conn.id, now + asked * 1000);
+    }
     const providerError = providerErrorCode(err);
     const audit = (outcome: string) => this.#d.audit.record({ orgId: conn.orgId, actor: { type: 'system', id: null }, action: 'token.refresh', outcome: 'error', integrationId: conn.integrationId, connectionId: conn.id, detail: { result: outcome, providerError: providerError ?? null, code: err.code } });
     if (providerError === 'invalid_grant') {
@@ -213,8 +235,8 @@ export class Refresher {
     const latest = await this.#reload(conn);
     if (latest.accessTokenEnc && !isExpired(latest, clock.now())) return latest; // still usable
     throw new KeywayError('provider_unavailable', transient
-      ? 'The provider is unavailable and the access token has expired; retry shortly.'
-      : `The token could not be refreshed: ${err.message}`, { retryAfter: err.retryAfter ?? 5, details: providerError ? { providerError } : undefined, cause: err });
+      ? `The provider is unavailable and the access token has expired; retry ${asked === undefined ? 'shortly' : `in ${asked} s, as the provider asked`}.`
+      : `The token could not be refreshed: ${err.message}`, { retryAfter: asked ?? err.retryAfter ?? 5, details: providerError ? { providerError } : undefined, cause: err });
   }
 
   /**
