@@ -20,9 +20,10 @@ class StrictRotation {
   #n = 0;
 
   answer(req: FakeRequest): FakeAnswer {
+    const sent = req.form.get('refresh_token') ?? '';
     if (req.form.get('grant_type') === 'refresh_token') {
       if (this.limited) return this.limited;
-      if (!this.live.delete(req.form.get('refresh_token') ?? '')) return { status: 400, json: { error: 'invalid_grant', error_description: 'unknown or used refresh token' } };
+      if (!this.live.delete(sent)) return { status: 400, json: { error: 'invalid_grant', error_description: 'unknown or used refresh token' } };
     }
     const n = ++this.#n;
     const body = { access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `rt-${n}`, scope: 'me' };
@@ -30,7 +31,14 @@ class StrictRotation {
     this.issued.add(body.access_token);
     const shape = this.shape;
     this.shape = null;
-    return shape ? shape(body) : { json: body };
+    const answer = shape ? shape(body) : { json: body };
+    // An answer carrying no usable new refresh token leaves the one sent alive (no rotation).
+    const json = typeof answer === 'object' ? answer.json as Record<string, unknown> | undefined : undefined;
+    if (sent && json && (typeof json['refresh_token'] !== 'string' || json['refresh_token'] === '')) {
+      this.live.delete(body.refresh_token);
+      this.live.add(sent);
+    }
+    return answer;
   }
 }
 
@@ -120,6 +128,51 @@ describe('refresh: what the token endpoint answers', () => {
     t.clock.advance(31_000);
     provider.limited = null;
     assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).status, 200);
+  });
+
+  const cosmetic: Array<[string, (b: Record<string, unknown>) => Record<string, unknown>]> = [
+    ['token_type missing', ({ token_type: _, ...b }) => b],
+    ['scope as an array', (b) => ({ ...b, scope: ['me', 'more'] })],
+    ['refresh_token null', (b) => ({ ...b, refresh_token: null })],
+    ['refresh_token ""', (b) => ({ ...b, refresh_token: '' })],
+  ];
+  for (const [name, deviate] of cosmetic) {
+    test(`a 200 refresh answer with ${name} is stored, and the connection keeps renewing`, async () => {
+      const id = await connect();
+      const refused = fake.tokenRequests().length - refreshCalls();
+      provider.shape = (b) => ({ json: deviate(b) });
+      assert.equal((await t.api('POST', `/v1/connections/${id}/refresh`)).status, 200);
+      const served = (await t.api('GET', `/v1/connections/${id}/token`)).body.accessToken;
+      assert.ok(provider.issued.has(served) && served === `at-${[...provider.issued].length}`, `the new access token is served: ${served}`);
+      // The refresh token stored (the new one, or the old one kept) is the live one.
+      assert.equal((await t.api('POST', `/v1/connections/${id}/refresh`)).status, 200);
+      const c = await connection(id);
+      assert.equal(c.status, 'active', c.statusReason);
+      assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).body.accessToken, `at-${[...provider.issued].length}`);
+      assert.equal(fake.tokenRequests().length - refreshCalls(), refused, 'no new code exchange');
+    });
+  }
+
+  test('a 200 refresh answer without an access token is refused, and the reason names the response problem', async () => {
+    const id = await connect();
+    for (let i = 0; i < 3; i++) {
+      provider.shape = ({ access_token: _, refresh_token: __, ...b }) => ({ json: b }); // nothing rotated
+      await t.api('POST', `/v1/connections/${id}/refresh`);
+    }
+    const c = await connection(id);
+    assert.equal(c.status, 'refresh_failing');
+    assert.match(c.statusReason, /access_token/);
+    assert.doesNotMatch(c.statusReason, /client id and secret/);
+  });
+
+  test('a refused 200 answer that carried a new refresh token is not forgotten: the invalid_grant that follows says so', async () => {
+    const id = await connect();
+    provider.shape = ({ access_token: _, ...b }) => ({ json: b }); // rotated, but no access token
+    await t.api('POST', `/v1/connections/${id}/refresh`);
+    assert.equal((await t.api('POST', `/v1/connections/${id}/refresh`)).status, 409);
+    const c = await connection(id);
+    assert.equal(c.status, 'needs_reauth');
+    assert.match(c.statusReason, /could not be used/);
   });
 
   test('a 503 on the refresh after a lost answer does not erase it: the invalid_grant that follows still says interrupted', async () => {

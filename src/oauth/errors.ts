@@ -69,6 +69,9 @@ export function toKeywayError(e: unknown, what: string): KeywayError {
     }
     return new KeywayError('provider_error', `${what}: the provider's response was not valid (${e.message}).`, { cause: e, details: { providerError: e.code ?? 'invalid_response' } });
   }
+  if (e instanceof oauth.UnsupportedOperationError) {
+    return new KeywayError('provider_error', `${what}: the provider's response was not valid (${e.message}).`, { cause: e, details: { providerError: e.code ?? 'invalid_response' } });
+  }
   if (e instanceof TypeError) {
     return new KeywayError('provider_unavailable', `${what}: the provider could not be reached; try again shortly.`, { cause: e, retryAfter: 5 });
   }
@@ -93,6 +96,11 @@ function providerRetryAfter(res: { headers?: unknown } | undefined): number | un
 
 function waitText(wait: number | undefined): string {
   return wait === undefined ? 'try again shortly.' : `it asked to wait ${wait} s before trying again.`;
+}
+
+/** The provider answered, but with a body Keyway could not use (it may have rotated the refresh token). */
+export function answerRejected(e: unknown): boolean {
+  return e instanceof KeywayError && e.code === 'provider_error' && (e.cause instanceof oauth.OperationProcessingError || e.cause instanceof oauth.UnsupportedOperationError);
 }
 
 /** The wait a provider asked for in the answer behind this error (Retry-After), if any. */

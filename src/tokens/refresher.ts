@@ -2,7 +2,7 @@ import { KeywayError } from '../core/errors.ts';
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
-import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, providerWait, refreshAccessToken, responseLost } from '../oauth/index.ts';
+import { type OAuthContext, type TokenSet, answerRejected, clientCredentialsGrant, providerErrorCode, providerWait, refreshAccessToken, responseLost } from '../oauth/index.ts';
 import type { AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, afterTransientFailure, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { TokenCrypto } from './token-crypto.ts';
@@ -217,19 +217,22 @@ export class Refresher {
         return latest;
       }
       const reason = lease.interruptedAt !== null
-        ? `A refresh was interrupted (its answer never reached Keyway: the connection dropped, the call timed out or a Keyway process stopped); the provider has since rejected the stored refresh token, probably because it issued a new one that was never stored. Reconnect to restore access.`
+        ? `A refresh was interrupted (its answer was lost or could not be used: the connection dropped, the call timed out, the answer was malformed or a Keyway process stopped); the provider has since rejected the stored refresh token, probably because it issued a new one that was never stored. Reconnect to restore access.`
         : `The provider rejected the refresh token (invalid_grant${typeof err.details?.['providerErrorDescription'] === 'string' ? `: ${err.details['providerErrorDescription']}` : ''}). It was revoked or expired. Reconnect to restore access.`;
       await this.#finish(conn, lease, { ...statusPatch(conn, 'needs_reauth', reason, now), updatedAt: now }, false, true);
       audit('needs_reauth');
       throw new KeywayError('needs_reauth', `${reason}`, { details: { connection: conn.id } });
     }
     const transient = err.code === 'provider_unavailable';
+    const rejected = answerRejected(err);
     const reason = transient
       ? `Refreshing failed: the provider was unavailable (${err.message}). Keyway keeps retrying; the current token is used while it is valid.`
-      : `Refreshing failed: ${err.message} Check the integration's client id and secret.`;
-    // A lost answer leaves the provider's outcome unknown: keep the in-flight marker. So does any
+      : rejected
+        ? `Refreshing failed: ${err.message} The provider may have replaced the refresh token in that answer; if the next refresh is refused, reconnect.`
+        : `Refreshing failed: ${err.message} Check the integration's client id and secret.`;
+    // A lost or unusable answer leaves the provider's outcome unknown: keep the in-flight marker. So does any
     // failure after an earlier lost answer (the lease found the marker): that one may have rotated.
-    const clearInFlight = !responseLost(err) && lease.interruptedAt === null;
+    const clearInFlight = !responseLost(err) && !rejected && lease.interruptedAt === null;
     await this.#finish(conn, lease, afterTransientFailure(conn, reason, now, this.#d.policy), false, clearInFlight);
     audit(transient ? 'provider_unavailable' : 'provider_error');
     const latest = await this.#reload(conn);
