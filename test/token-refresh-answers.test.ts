@@ -189,3 +189,28 @@ describe('refresh: what the token endpoint answers', () => {
     assert.match(c.statusReason, /interrupted/);
   });
 });
+
+test('an answer that stalls after its headers until the provider timeout is lost too, not a bad answer', async () => {
+  const t = await startTestKeyway({ providerTimeoutMs: 300, leaseMs: 5_000 });
+  const fake = await FakeProvider.start();
+  const provider = new StrictRotation();
+  fake.token = (req) => provider.answer(req);
+  try {
+    const made = await t.api('POST', '/v1/integrations', {
+      provider: 'custom', clientId: 'stall', clientSecret: 'stall-secret-4e2a',
+      authorizationUrl: `${fake.base}/authorize`, tokenUrl: `${fake.base}/token`, scopes: ['me'],
+    });
+    const run = await connectThroughFake(t, made.body.id);
+    const id = run.connection.id;
+    provider.shape = () => 'stall-body';
+    await t.api('POST', `/v1/connections/${id}/refresh`);
+    t.clock.advance(HOUR);
+    assert.equal((await t.api('GET', `/v1/connections/${id}/token`)).status, 409);
+    const c = (await t.api('GET', `/v1/connections/${id}`)).body;
+    assert.equal(c.status, 'needs_reauth');
+    assert.match(c.statusReason, /interrupted/);
+  } finally {
+    await t.close();
+    await fake.close();
+  }
+});

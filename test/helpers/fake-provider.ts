@@ -26,9 +26,10 @@ export interface FakeRequest {
 
 /**
  * What the fake answers: a JSON (or text) response, `reset` to drop the connection unanswered, or
- * `cut-body` to send a 200's headers and the start of its JSON, then drop the connection.
+ * `cut-body` to send a 200's headers and the start of its JSON, then drop the connection, or
+ * `stall-body` to send the same start and then nothing more.
  */
-export type FakeAnswer = { status?: number; headers?: Record<string, string>; json?: unknown; text?: string } | 'reset' | 'cut-body';
+export type FakeAnswer = { status?: number; headers?: Record<string, string>; json?: unknown; text?: string } | 'reset' | 'cut-body' | 'stall-body';
 
 export const FAKE_CLIENT_SECRET = 'fake-client-secret-7d1e';
 
@@ -89,9 +90,9 @@ export class FakeProvider {
           req.socket.destroy();
           return;
         }
-        if (answer === 'cut-body') {
+        if (answer === 'cut-body' || answer === 'stall-body') {
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
-          res.write('{"access_token":"', () => setTimeout(() => req.socket.destroy(), 20));
+          res.write('{"access_token":"', () => { if (answer === 'cut-body') setTimeout(() => req.socket.destroy(), 20); });
           return;
         }
         const body = answer.text ?? JSON.stringify(answer.json ?? {});
