@@ -37,10 +37,22 @@ async function connect(t: TestKeyway, integration: string, externalId: string): 
   return (await t.api('GET', `/v1/connect-sessions/${s.body.id}`)).body.connection;
 }
 
-function schedulerFor(t: TestKeyway, tickMs: number, refresher = t.kw.services.refresher): RefreshScheduler {
+function schedulerFor(t: TestKeyway, tickMs: number, refresher = t.kw.services.refresher, more: { concurrency?: number; perProviderPerSecond?: number } = {}): RefreshScheduler {
   const s = t.kw.services;
   // Pacing per provider is real time; a simulated month must not wait for it.
-  return new RefreshScheduler({ store: s.store, clock: t.clock, refresher, policy: { refreshAheadMs: 5 * MIN, failingAfter: 3 }, tickMs, random: () => 0.5, perProviderPerSecond: 100_000 });
+  return new RefreshScheduler({ store: s.store, clock: t.clock, refresher, policy: { refreshAheadMs: 5 * MIN, failingAfter: 3 }, tickMs, random: () => 0.5, perProviderPerSecond: 100_000, ...more });
+}
+
+/** Every connection still renews: its stored refresh token is the live one (a lost rotation shows as invalid_grant here). */
+async function assertAllRenewable(t: TestKeyway, provider: RotatingProvider, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const forced = await t.api('POST', `/v1/connections/${id}/refresh`);
+    const conn = (await t.api('GET', `/v1/connections/${id}`)).body;
+    assert.equal(conn.status, 'active', `${id}: ${conn.statusReason}`);
+    assert.equal(forced.status, 200);
+    assert.ok(provider.isValid((await t.api('GET', `/v1/connections/${id}/token`)).body.accessToken));
+  }
+  assert.equal(provider.refreshFailures, 0, 'no stored refresh token was already spent');
 }
 
 describe('background refresh', () => {
@@ -171,6 +183,51 @@ describe('background refresh', () => {
       assert.equal(provider.refreshes - before, 30, 'nothing is due any more');
       assert.equal(provider.refreshFailures, 0);
       for (const id of ids) assert.equal((await t.api('GET', `/v1/connections/${id}`)).body.status, 'active');
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('a slow provider gets up to KEYWAY_REFRESH_CONCURRENCY refreshes at once, and every rotated token is stored', async () => {
+    const env = await setUp({ accessTtlSeconds: 600 });
+    const { t, provider } = env;
+    try {
+      const ids = [];
+      for (let i = 0; i < 6; i++) ids.push(await connect(t, env.integration, `slow-${i}`));
+      // Each answer waits until all six calls are open at the provider (bounded, so a pass that
+      // calls one at a time still ends, and fails the count below).
+      provider.beforeAnswer = async () => {
+        for (let i = 0; i < 200 && provider.openRefreshes < ids.length; i++) await sleep(10);
+      };
+      t.clock.advance(9 * MIN);
+      assert.equal(await schedulerFor(t, 15_000, undefined, { concurrency: 8 }).runOnce(), 6);
+      assert.equal(provider.maxOpenRefreshes, 6, 'the six refreshes were open at the provider at the same time');
+      provider.beforeAnswer = null;
+      await assertAllRenewable(t, provider, ids);
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('a refresh that waited its turn behind slow ones still gets a whole lease for its provider call: no rotated token is lost', async () => {
+    const env = await setUp({ accessTtlSeconds: 600 });
+    const { t, provider } = env;
+    try {
+      const ids = [];
+      for (let i = 0; i < 3; i++) ids.push(await connect(t, env.integration, `paced-${i}`));
+      // Each answer comes 14 s (of the test's clock) after the call arrived: inside the 15 s
+      // provider timeout, but three in a row outlast a 30 s lease taken before the first.
+      provider.beforeAnswer = async () => {
+        const answerAt = t.clock.now() + 14_000;
+        await sleep(0);
+        if (t.clock.now() < answerAt) t.clock.set(answerAt);
+      };
+      t.clock.advance(9 * MIN);
+      // One call a second to this provider: the second and third wait for their turn.
+      const refreshed = await schedulerFor(t, 15_000, undefined, { concurrency: 3, perProviderPerSecond: 1 }).runOnce();
+      provider.beforeAnswer = null;
+      await assertAllRenewable(t, provider, ids);
+      assert.equal(refreshed, 3);
     } finally {
       await env.close();
     }

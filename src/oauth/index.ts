@@ -2,7 +2,7 @@ export { type AuthorizationRequest, type CodeExchange, buildAuthorizationUrl, ex
 export { refreshAccessToken } from './refresh.ts';
 export { discoverIssuer, type DiscoveryOptions } from './discovery.ts';
 export { type OAuthContext } from './metadata.ts';
-export { type ProviderErrorDetails, providerErrorCode, providerSaid, providerText, toKeywayError } from './errors.ts';
+export { type ProviderErrorDetails, answerRejected, providerErrorCode, providerSaid, providerText, providerWait, responseLost, toKeywayError } from './errors.ts';
 export { type TokenSet, splitScopes } from './token-set.ts';
 export { type TokenResponseNormalizer, withNormalizer } from './normalize.ts';
 export { type ClientPrivateKey, clientAuthOf, importClientPrivateKey } from './client-auth.ts';

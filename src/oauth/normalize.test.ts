@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withNormalizer } from './normalize.ts';
+import { tolerateTokenResponse, withNormalizer } from './normalize.ts';
 
 const answering = (res: Response): typeof fetch => (async () => res) as typeof fetch;
 const errorsAre400 = {
@@ -23,7 +23,15 @@ test('a response that is not JSON passes through untouched', async () => {
   assert.equal(res, upstream);
 });
 
-test('without a hook the fetch is used as it is', () => {
-  const f = answering(new Response('{}'));
-  assert.equal(withNormalizer(f, {}), f);
+test('without a hook, a token response still gets the cosmetic fixes every provider gets', async () => {
+  const upstream = new Response(JSON.stringify({ access_token: 'a', scope: ['x', 'y'], refresh_token: null }), { status: 200, headers: { 'content-type': 'application/json' } });
+  const res = await withNormalizer(answering(upstream), {})('https://p.example/token');
+  assert.deepEqual(await res.json(), { access_token: 'a', token_type: 'bearer', scope: 'x y' });
+});
+
+test('an answer without an access token is left for oauth4webapi to refuse', () => {
+  const body = { token_type: 'bearer', refresh_token: '' };
+  assert.equal(tolerateTokenResponse({ status: 200, body }).body, body);
+  const error = { error: 'invalid_grant' };
+  assert.equal(tolerateTokenResponse({ status: 400, body: error }).body, error);
 });

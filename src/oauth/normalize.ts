@@ -15,16 +15,43 @@ function isJson(contentType: string | null): boolean {
   return type === 'application/json' || type.endsWith('+json');
 }
 
+/** A JSON body, or a successful answer that may be one under no or a plain-text content type. */
+function mayBeJson(res: Response): boolean {
+  const type = res.headers.get('content-type');
+  return isJson(type) || (res.ok && (type === null || type.toLowerCase().startsWith('text/plain')));
+}
+
+/**
+ * Cosmetic deviations from RFC 6749 §5.1 that any provider may send in a successful token
+ * response, made strict for oauth4webapi: a missing `token_type` is `bearer` (Keyway sends every
+ * token as a bearer token anyway), a `scope` array is joined with spaces, and a `refresh_token`
+ * of null or "" means none was issued (the stored one is kept). A body without an
+ * `access_token` is left as it is, for oauth4webapi to refuse.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export function tolerateTokenResponse(res: { status: number; body: unknown }): { status: number; body: unknown } {
+  const body = res.body;
+  if (res.status < 200 || res.status > 299 || typeof body !== 'object' || body === null || Array.isArray(body)) return res;
+  const b = body as Record<string, unknown>;
+  if (typeof b['access_token'] !== 'string' || b['access_token'] === '') return res;
+  const fixed: Record<string, unknown> = { ...b };
+  if (fixed['token_type'] === undefined || fixed['token_type'] === null || fixed['token_type'] === '') fixed['token_type'] = 'bearer';
+  if (Array.isArray(fixed['scope']) && fixed['scope'].every((x) => typeof x === 'string')) fixed['scope'] = fixed['scope'].join(' ');
+  if (fixed['refresh_token'] === null || fixed['refresh_token'] === '') delete fixed['refresh_token'];
+  return { status: res.status, body: fixed };
+}
+
 /**
  * Wraps a fetch so form requests pass through the provider's `prepareTokenRequest` (Notion wants
- * JSON) and JSON responses through its `normalizeTokenResponse` before oauth4webapi parses them.
- * Without either hook the fetch is returned as it is. A body that is not valid JSON is handed on
- * unchanged, for oauth4webapi to reject in its usual way.
+ * JSON) and JSON responses through its `normalizeTokenResponse`, then `tolerateTokenResponse`,
+ * before oauth4webapi parses them. A body that is not valid JSON is handed on unchanged, for
+ * oauth4webapi to reject in its usual way.
  */
 export function withNormalizer(fetchFn: typeof fetch, hooks: TokenResponseNormalizer): typeof fetch {
-  const normalize = hooks.normalizeTokenResponse?.bind(hooks);
+  const quirk = hooks.normalizeTokenResponse?.bind(hooks);
+  const normalize = (res: { status: number; headers: Headers; body: unknown }): { status: number; body: unknown } =>
+    tolerateTokenResponse(quirk ? quirk(res) : res);
   const prepare = hooks.prepareTokenRequest?.bind(hooks);
-  if (!normalize && !prepare) return fetchFn;
   const wrapped = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response> => {
     let sent = init;
     if (prepare && init?.body instanceof URLSearchParams) {
@@ -32,7 +59,7 @@ export function withNormalizer(fetchFn: typeof fetch, hooks: TokenResponseNormal
       sent = { ...init, headers: out.headers, body: out.body };
     }
     const res = await fetchFn(input, sent);
-    if (!normalize || NULL_BODY_STATUS.has(res.status) || !isJson(res.headers.get('content-type'))) return res;
+    if (NULL_BODY_STATUS.has(res.status) || !mayBeJson(res)) return res;
     const text = await res.text();
     let body: unknown;
     try {

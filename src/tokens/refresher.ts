@@ -2,7 +2,7 @@ import { KeywayError } from '../core/errors.ts';
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConnectionRecord, IntegrationRecord, Lease, Store } from '../store/index.ts';
-import { type OAuthContext, type TokenSet, clientCredentialsGrant, providerErrorCode, refreshAccessToken } from '../oauth/index.ts';
+import { type OAuthContext, type TokenSet, answerRejected, clientCredentialsGrant, providerErrorCode, providerWait, refreshAccessToken, responseLost } from '../oauth/index.ts';
 import type { AuditWriter } from '../audit/index.ts';
 import { type RefreshPolicy, afterTransientFailure, isExpired, needsRefresh, statusPatch } from './policy.ts';
 import type { TokenCrypto } from './token-crypto.ts';
@@ -44,6 +44,8 @@ export class Refresher {
   readonly #inflight = new Map<string, Promise<ConnectionRecord>>();
   /** Integrations read in the last second: a burst of refreshes reads each once (a change shows within 1 s). */
   readonly #integrations = new Map<string, { rec: IntegrationRecord; at: number }>();
+  /** Per connection: no token call before this time (injected clock), as the provider's Retry-After asked. */
+  readonly #notBefore = new Map<string, number>();
 
   constructor(deps: RefresherDeps) {
     this.#d = deps;
@@ -114,8 +116,12 @@ export class Refresher {
 
   async #refreshHoldingLease(conn: ConnectionRecord, lease: Lease): Promise<ConnectionRecord> {
     const { store, clock, crypto } = this.#d;
-    // Real time, not the injected clock: how long new tokens may be tried against a database that cannot take them.
-    const leaseEnds = performance.now() + this.#d.leaseMs;
+    const wait = this.#providerAskedToWait(conn.id);
+    if (wait > 0) {
+      await this.#finish(conn, lease, {}, false, false);
+      if (conn.accessTokenEnc && !isExpired(conn, clock.now())) return conn; // still usable meanwhile
+      throw new KeywayError('provider_unavailable', `The provider asked Keyway to wait before refreshing this connection again (Retry-After); retry in ${wait} s.`, { retryAfter: wait });
+    }
     const integration = await this.#integration(conn);
     const refreshToken = conn.refreshTokenEnc ? await crypto.open(conn, 'refresh_token', conn.refreshTokenEnc) : null;
     // A client-credentials connection renews by a new grant under the same lease (RFC 6749 §4.4).
@@ -129,14 +135,23 @@ export class Refresher {
       throw new KeywayError(expired ? 'needs_reauth' : 'invalid_request',
         expired ? 'The access token expired and there is no refresh token. Reconnect it.' : 'This connection has no refresh token; reconnect it to get a new access token.');
     }
-    if (!(await store.connections.markInFlight(conn.id, lease, clock.now()))) {
-      throw new KeywayError('refresh_in_progress', 'The refresh lease was lost before the provider call; retry.', { retryAfter: 1 });
-    }
     const ctx = await this.#d.oauthContext(integration, { params: conn.params, kept: conn.providerValues });
+    // Real time, not the injected clock: how long new tokens may be tried against a database that cannot take them.
+    let leaseEnds = 0;
+    // Before each provider call the lease is renewed, so it covers the call's whole timeout however
+    // long the row waited for its turn (a scheduler's queue, its per-provider pace, a first attempt).
+    const renewLease = async (): Promise<void> => {
+      leaseEnds = performance.now() + this.#d.leaseMs;
+      if (!(await store.connections.markInFlight(conn.id, lease, clock.now(), this.#d.leaseMs))) {
+        throw new KeywayError('refresh_in_progress', 'Another Keyway process took this refresh over before the provider call; retry.', { retryAfter: 1 });
+      }
+    };
+    await renewLease();
     let tokens: TokenSet;
     try {
-      tokens = machine ? await clientCredentialsGrant(ctx, conn.requestedScopes) : await refreshWithinGrace(ctx, refreshToken ?? '');
+      tokens = machine ? await clientCredentialsGrant(ctx, conn.requestedScopes) : await refreshWithinGrace(ctx, refreshToken ?? '', renewLease);
     } catch (e) {
+      if (e instanceof KeywayError && e.code === 'refresh_in_progress') throw e;
       return this.#onFailure(conn, lease, e as KeywayError);
     }
     const now = clock.now();
@@ -175,9 +190,23 @@ export class Refresher {
     return rec;
   }
 
+  /** Seconds left of the wait the provider last asked for on this connection; 0 when none. */
+  #providerAskedToWait(id: string): number {
+    const until = this.#notBefore.get(id);
+    if (until === undefined) return 0;
+    const left = Math.ceil((until - this.#d.clock.now()) / 1000);
+    if (left <= 0) this.#notBefore.delete(id);
+    return Math.max(0, left);
+  }
+
   async #onFailure(conn: ConnectionRecord, lease: Lease, err: KeywayError): Promise<ConnectionRecord> {
     const { clock } = this.#d;
     const now = clock.now();
+    const asked = providerWait(err);
+    if (asked !== undefined) {
+      if (this.#notBefore.size > 10_000) this.#notBefore.clear();
+      this.#notBefore.set(conn.id, now + asked * 1000);
+    }
     const providerError = providerErrorCode(err);
     const audit = (outcome: string) => this.#d.audit.record({ orgId: conn.orgId, actor: { type: 'system', id: null }, action: 'token.refresh', outcome: 'error', integrationId: conn.integrationId, connectionId: conn.id, detail: { result: outcome, providerError: providerError ?? null, code: err.code } });
     if (providerError === 'invalid_grant') {
@@ -188,25 +217,29 @@ export class Refresher {
         return latest;
       }
       const reason = lease.interruptedAt !== null
-        ? `A refresh was interrupted (a Keyway process stopped during the provider call); the provider has since rejected the stored refresh token, probably because it issued a new one that was never stored. Reconnect to restore access.`
+        ? `A refresh was interrupted (its answer was lost or could not be used: the connection dropped, the call timed out, the answer was malformed or a Keyway process stopped); the provider has since rejected the stored refresh token, probably because it issued a new one that was never stored. Reconnect to restore access.`
         : `The provider rejected the refresh token (invalid_grant${typeof err.details?.['providerErrorDescription'] === 'string' ? `: ${err.details['providerErrorDescription']}` : ''}). It was revoked or expired. Reconnect to restore access.`;
       await this.#finish(conn, lease, { ...statusPatch(conn, 'needs_reauth', reason, now), updatedAt: now }, false, true);
       audit('needs_reauth');
       throw new KeywayError('needs_reauth', `${reason}`, { details: { connection: conn.id } });
     }
     const transient = err.code === 'provider_unavailable';
+    const rejected = answerRejected(err);
     const reason = transient
       ? `Refreshing failed: the provider was unavailable (${err.message}). Keyway keeps retrying; the current token is used while it is valid.`
-      : `Refreshing failed: ${err.message} Check the integration's client id and secret.`;
-    // A timeout leaves the provider's answer unknown: keep the in-flight marker.
-    const definitive = !(err.cause instanceof Error && (err.cause.name === 'TimeoutError' || err.cause.name === 'AbortError' || err.cause instanceof TypeError));
-    await this.#finish(conn, lease, afterTransientFailure(conn, reason, now, this.#d.policy), false, definitive);
+      : rejected
+        ? `Refreshing failed: ${err.message} The provider may have replaced the refresh token in that answer; if the next refresh is refused, reconnect.`
+        : `Refreshing failed: ${err.message} Check the integration's client id and secret.`;
+    // A lost or unusable answer leaves the provider's outcome unknown: keep the in-flight marker. So does any
+    // failure after an earlier lost answer (the lease found the marker): that one may have rotated.
+    const clearInFlight = !responseLost(err) && !rejected && lease.interruptedAt === null;
+    await this.#finish(conn, lease, afterTransientFailure(conn, reason, now, this.#d.policy), false, clearInFlight);
     audit(transient ? 'provider_unavailable' : 'provider_error');
     const latest = await this.#reload(conn);
     if (latest.accessTokenEnc && !isExpired(latest, clock.now())) return latest; // still usable
     throw new KeywayError('provider_unavailable', transient
-      ? 'The provider is unavailable and the access token has expired; retry shortly.'
-      : `The token could not be refreshed: ${err.message}`, { retryAfter: err.retryAfter ?? 5, details: providerError ? { providerError } : undefined, cause: err });
+      ? `The provider is unavailable and the access token has expired; retry ${asked === undefined ? 'shortly' : `in ${asked} s, as the provider asked`}.`
+      : `The token could not be refreshed: ${err.message}`, { retryAfter: asked ?? err.retryAfter ?? 5, details: providerError ? { providerError } : undefined, cause: err });
   }
 
   /**
@@ -235,18 +268,12 @@ export class Refresher {
  * latest. Without a grace the in-flight marker reports the outcome instead (DESIGN.md).
  * @see https://developer.xero.com/documentation/guides/oauth2/auth-flow/#refreshing-access-and-refresh-tokens
  */
-async function refreshWithinGrace(ctx: OAuthContext, refreshToken: string): Promise<TokenSet> {
+async function refreshWithinGrace(ctx: OAuthContext, refreshToken: string, renewLease: () => Promise<void>): Promise<TokenSet> {
   try {
     return await refreshAccessToken(ctx, refreshToken);
   } catch (e) {
     if (!(ctx.provider.definition.refresh.reuseGraceSeconds ?? 0) || !responseLost(e)) throw e;
+    await renewLease();
     return refreshAccessToken(ctx, refreshToken);
   }
-}
-
-/** The request may have reached the provider but no answer was read: a timeout or a broken connection. */
-function responseLost(e: unknown): boolean {
-  if (!(e instanceof KeywayError) || e.code !== 'provider_unavailable') return false;
-  const cause = e.cause;
-  return cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError' || cause instanceof TypeError);
 }

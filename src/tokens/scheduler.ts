@@ -89,32 +89,46 @@ export class RefreshScheduler {
     // Look one tick ahead so a token whose window opens before the next pass is not missed.
     const candidates = await store.connections.dueForRefresh(now + policy.refreshAheadMs + this.#o.tickMs, now - this.#o.idleTouchMs, this.#o.batch);
     // Shuffled, so processes passing together start on different connections. Leases are claimed a
-    // chunk at a time, only on connections still at the version judged due: what another process
-    // refreshed or holds meanwhile costs nothing here.
+    // few at a time, only on connections still at the version judged due: what another process
+    // refreshed or holds meanwhile costs nothing here. A claim takes only as many as there are free
+    // workers, so a claimed row does not sit waiting for one (the refresher renews the lease anyway
+    // when the provider call starts, which covers the per-provider pace).
     const work = shuffle(candidates.filter((c) => this.#isDue(c, now)), this.#o.random);
-    const chunk = Math.max(1, this.#o.concurrency);
+    const workers = Math.max(1, this.#o.concurrency);
     const claimed: Claimed[] = [];
     let next = 0;
+    let busy = 0;
     let claiming: Promise<void> | null = null;
     const claimMore = async (): Promise<void> => {
-      const wanted = work.slice(next, next + chunk);
+      const wanted = work.slice(next, next + Math.max(1, workers - busy));
       next += wanted.length;
       claimed.push(...await store.connections.claimForRefresh(wanted, this.#o.refresher.leaseOwner, clock.now(), this.#o.refresher.leaseMs));
     };
+    // Workers arriving while a claim is out wait for it rather than leave: it may bring work for all.
     const take = async (): Promise<Claimed | undefined> => {
-      while (claimed.length === 0 && next < work.length) {
-        claiming ??= claimMore().finally(() => { claiming = null; });
-        await claiming;
+      for (;;) {
+        const c = claimed.shift();
+        if (c) return c;
+        if (claiming) {
+          await claiming;
+          continue;
+        }
+        if (next >= work.length) return undefined;
+        claiming = claimMore().finally(() => { claiming = null; });
       }
-      return claimed.shift();
     };
     let refreshed = 0;
     const worker = async (): Promise<void> => {
       for (let c = await take(); c; c = await take()) {
-        if (await this.#refreshOne(c)) refreshed++;
+        busy++;
+        try {
+          if (await this.#refreshOne(c)) refreshed++;
+        } finally {
+          busy--;
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, work.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(workers, work.length) }, worker));
     return { done: refreshed, full: candidates.length === this.#o.batch && refreshed > 0 };
   }
 
@@ -142,7 +156,7 @@ export class RefreshScheduler {
       this.#backoffUntil.delete(c.id);
       return after.tokenVersion !== c.tokenVersion;
     } catch (e) {
-      // The lease ran out while waiting for the provider's pace: the next pass takes it up again.
+      // Another process took the lease over before the provider call: it refreshes the connection.
       if (e instanceof KeywayError && e.code === 'refresh_in_progress') return false;
       // needs_reauth, provider down with an expired token: record and move on.
       const latest = await this.#o.store.connections.get(c.orgId, c.id).catch(() => null);

@@ -24,8 +24,12 @@ export interface FakeRequest {
   form: URLSearchParams;
 }
 
-/** What the fake answers: a JSON (or text) response, or `reset` to drop the connection unanswered. */
-export type FakeAnswer = { status?: number; headers?: Record<string, string>; json?: unknown; text?: string } | 'reset';
+/**
+ * What the fake answers: a JSON (or text) response, `reset` to drop the connection unanswered, or
+ * `cut-body` to send a 200's headers and the start of its JSON, then drop the connection, or
+ * `stall-body` to send the same start and then nothing more.
+ */
+export type FakeAnswer = { status?: number; headers?: Record<string, string>; json?: unknown; text?: string } | 'reset' | 'cut-body' | 'stall-body';
 
 export const FAKE_CLIENT_SECRET = 'fake-client-secret-7d1e';
 
@@ -84,6 +88,11 @@ export class FakeProvider {
         const answer = request.method === 'POST' ? fake.token(request) : fake.api(request);
         if (answer === 'reset') {
           req.socket.destroy();
+          return;
+        }
+        if (answer === 'cut-body' || answer === 'stall-body') {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
+          res.write('{"access_token":"', () => { if (answer === 'cut-body') setTimeout(() => req.socket.destroy(), 20); });
           return;
         }
         const body = answer.text ?? JSON.stringify(answer.json ?? {});

@@ -1,7 +1,8 @@
 /**
  * A small OAuth provider on 127.0.0.1 for multi-process tests: single-use (rotating) refresh tokens
  * that die on first use, short-lived access tokens, a request counter, and a way to hold a refresh
- * mid-call (to kill the Keyway process waiting for it). Authorization redirects straight back.
+ * mid-call (to kill the Keyway process waiting for it), a hook run before each refresh is answered
+ * (to make it slow) and a count of refreshes open at once. Authorization redirects straight back.
  */
 import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
@@ -22,6 +23,14 @@ export interface RotatingProvider {
   tokenRequests: number;
   /** While true the token endpoint answers 503 (an outage). */
   failing: boolean;
+  /** Refresh requests received and not yet answered, and the most there ever were at once. */
+  openRefreshes: number;
+  maxOpenRefreshes: number;
+  /**
+   * Runs before each refresh is answered (after the token was rotated): a delay in real time, or
+   * the test moving its clock on as if the provider took that long.
+   */
+  beforeAnswer: (() => Promise<void>) | null;
   apiCalls: number;
   apiRejected: number;
   /** True when the access token is one this provider issued and has not expired. */
@@ -123,7 +132,15 @@ export async function startRotatingProvider(opts: RotatingProviderOptions): Prom
           return json(res, 400, { error: 'invalid_grant', error_description: 'refresh token already used or unknown' });
         }
         provider.refreshes++;
-        return json(res, 200, issue());
+        const answer = issue();
+        provider.openRefreshes++;
+        provider.maxOpenRefreshes = Math.max(provider.maxOpenRefreshes, provider.openRefreshes);
+        try {
+          await provider.beforeAnswer?.();
+        } finally {
+          provider.openRefreshes--;
+        }
+        return json(res, 200, answer);
       }
       if (url.pathname.startsWith('/api/')) {
         provider.apiCalls++;
@@ -144,6 +161,7 @@ export async function startRotatingProvider(opts: RotatingProviderOptions): Prom
   const provider: RotatingProvider = {
     url: `http://127.0.0.1:${port}`,
     refreshes: 0, refreshFailures: 0, tokenRequests: 0, failing: false, apiCalls: 0, apiRejected: 0,
+    openRefreshes: 0, maxOpenRefreshes: 0, beforeAnswer: null,
     isValid: (at) => (access.get(at) ?? 0) > now(),
     holdNextRefresh({ rotateThenHold }) {
       let arrived!: () => void;

@@ -326,7 +326,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.ok(b);
         assert.ok(b.fence > a.fence, 'the fence grows with every acquisition');
         const before = await get();
-        assert.equal(await s().connections.markInFlight('conn_1', a, T0 + LEASE_MS + 2), false);
+        assert.equal(await s().connections.markInFlight('conn_1', a, T0 + LEASE_MS + 2, LEASE_MS), false);
         assert.equal(await s().connections.finishRefresh('conn_1', a, T0 + LEASE_MS + 2,
           { accessTokenEnc: 'enc:at:A', lastRefreshedAt: T0 + LEASE_MS + 2 }, { newTokens: true, clearInFlight: true }), false);
         assert.deepEqual(await get(), before, 'the stale holder wrote nothing');
@@ -367,10 +367,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       test('a refresh marked in flight whose holder crashed is reported as interrupted to the next holder', async () => {
         const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
-        assert.equal(await s().connections.markInFlight('conn_1', a, T0 + 10), true);
-        // proc-a crashes here: it never finishes.
-        assert.equal(await acquireLease('conn_1', 'proc-b', T0 + 5000, LEASE_MS), null);
-        const b = await acquireLease('conn_1', 'proc-b', T0 + LEASE_MS + 1, LEASE_MS);
+        assert.equal(await s().connections.markInFlight('conn_1', a, T0 + 10, LEASE_MS), true);
+        // proc-a crashes here: it never finishes. Its lease runs from the call's start.
+        assert.equal(await acquireLease('conn_1', 'proc-b', T0 + 10 + LEASE_MS - 1, LEASE_MS), null);
+        const b = await acquireLease('conn_1', 'proc-b', T0 + 10 + LEASE_MS + 1, LEASE_MS);
         assert.ok(b);
         assert.equal(b.interruptedAt, T0 + 10);
         assert.equal(await s().connections.finishRefresh('conn_1', b, T0 + LEASE_MS + 2, { status: 'needs_reauth' }, { newTokens: false, clearInFlight: true }), true);
@@ -378,10 +378,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(c?.interruptedAt, null, 'clearing the marker ends the report');
       });
 
+      test('starting the provider call renews the lease from then, even one that ran out unclaimed; never one taken meanwhile', async () => {
+        const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
+        assert.ok(a);
+        // The holder waited its turn past the lease's end; nobody took it meanwhile (same fence).
+        assert.equal(await s().connections.markInFlight('conn_1', a, T0 + LEASE_MS + 5, LEASE_MS), true);
+        assert.equal(await acquireLease('conn_1', 'proc-b', T0 + 2 * LEASE_MS, LEASE_MS), null, 'held for the whole call');
+        assert.equal(await s().connections.finishRefresh('conn_1', a, T0 + 2 * LEASE_MS, { accessTokenEnc: 'enc:at:A' }, { newTokens: true, clearInFlight: true }), true);
+        const b = await acquireLease('conn_1', 'proc-b', T0 + 2 * LEASE_MS + 1, LEASE_MS);
+        assert.ok(b);
+        const c = await acquireLease('conn_1', 'proc-c', T0 + 3 * LEASE_MS + 2, LEASE_MS);
+        assert.ok(c, 'proc-b let its lease run out and proc-c took it');
+        assert.equal(await s().connections.markInFlight('conn_1', b, T0 + 3 * LEASE_MS + 3, LEASE_MS), false, 'a lease taken by another is never renewed');
+      });
+
       test('finishing with clearInFlight false keeps the in-flight marker for the next holder', async () => {
         const a = await acquireLease('conn_1', 'proc-a', T0, LEASE_MS);
         assert.ok(a);
-        assert.equal(await s().connections.markInFlight('conn_1', a, T0 + 1), true);
+        assert.equal(await s().connections.markInFlight('conn_1', a, T0 + 1, LEASE_MS), true);
         assert.equal(await s().connections.finishRefresh('conn_1', a, T0 + 2, {}, { newTokens: false, clearInFlight: false }), true);
         const b = await acquireLease('conn_1', 'proc-b', T0 + 3, LEASE_MS);
         assert.equal(b?.interruptedAt, T0 + 1);
@@ -415,7 +429,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(c.row.tokenVersion, 1);
         assert.equal(c.lease.interruptedAt, null);
         assert.equal(await acquireLease('conn_1', 'proc-b', T0 + 2, LEASE_MS), null, 'the claim holds the lease');
-        assert.equal(await s().connections.markInFlight('conn_1', c.lease, T0 + 3), true);
+        assert.equal(await s().connections.markInFlight('conn_1', c.lease, T0 + 3, LEASE_MS), true);
         assert.equal(await s().connections.finishRefresh('conn_1', c.lease, T0 + 4, { accessTokenEnc: 'enc:at:claimed' }, { newTokens: true, clearInFlight: true }), true);
         assert.deepEqual([(await get())?.accessTokenEnc, (await get())?.tokenVersion], ['enc:at:claimed', 2]);
         assert.equal((await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-a', T0 + 5, LEASE_MS)).length, 0, 'the old version is not claimed again');
@@ -439,9 +453,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       test('a claimed connection whose claimer crashed mid-call is reported as interrupted to the next claim', async () => {
         const [a] = await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-a', T0, LEASE_MS);
         assert.ok(a);
-        assert.equal(await s().connections.markInFlight('conn_1', a.lease, T0 + 10), true);
-        assert.deepEqual(await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-b', T0 + LEASE_MS - 1, LEASE_MS), []);
-        const [b] = await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-b', T0 + LEASE_MS + 1, LEASE_MS);
+        assert.equal(await s().connections.markInFlight('conn_1', a.lease, T0 + 10, LEASE_MS), true);
+        assert.deepEqual(await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-b', T0 + 10 + LEASE_MS - 1, LEASE_MS), []);
+        const [b] = await s().connections.claimForRefresh([{ id: 'conn_1', tokenVersion: 1 }], 'proc-b', T0 + 10 + LEASE_MS + 1, LEASE_MS);
         assert.ok(b);
         assert.equal(b.lease.interruptedAt, T0 + 10);
         assert.ok(b.lease.fence > a.lease.fence);

@@ -170,11 +170,17 @@ export function connectionRepo(sql: SqlExecutor) {
       return rows.map((r) => leasedRow(r, owner));
     },
 
-    /** Records that a provider call is about to start (crash detection). False if the lease is lost. */
-    async markInFlight(id: string, lease: Lease, now: number): Promise<boolean> {
+    /**
+     * Records that a provider call is about to start (crash detection) and renews the lease for
+     * `leaseMs` from `now`, so the whole call runs under it however long the row waited for its turn.
+     * The fence alone decides: every other acquisition (and a re-authorization) moves it on, so an
+     * unchanged fence means nobody else took the lease or wrote tokens since, even if it ran out
+     * meanwhile. False if the lease is lost.
+     */
+    async markInFlight(id: string, lease: Lease, now: number, leaseMs: number): Promise<boolean> {
       const n = await sql.run(
-        'UPDATE connections SET refresh_inflight_at = ? WHERE id = ? AND lease_owner = ? AND lease_fence = ? AND lease_until >= ?',
-        [now, id, lease.owner, lease.fence, now]);
+        'UPDATE connections SET refresh_inflight_at = ?, lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_fence = ?',
+        [now, now + leaseMs, id, lease.owner, lease.fence]);
       return n === 1;
     },
 
