@@ -57,6 +57,12 @@ describe('many Keyway processes on one PostgreSQL', { skip: skip ?? false, timeo
     const c = await startCluster(pgs, 4, provider, { KEYWAY_REFRESH_AHEAD_SECONDS: '0.1' });
     try {
       const conn = await connect(c);
+      // Each process answers once first (its key, member and code paths warmed): a first round that
+      // also paid every process's cold start could outlast the new token's own refresh window.
+      for (const p of c.procs) {
+        assert.equal((await call(p.url, c.key, 'GET', `/v1/connections/${conn}/token`)).status, 200);
+        assert.equal((await call(p.url, c.key, 'GET', `/v1/proxy/${conn}/me`)).status, 200);
+      }
       for (let round = 0; round < 30; round++) {
         await waitUntilExpired(c, conn);
         const before = provider.refreshes;
