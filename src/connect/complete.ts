@@ -9,7 +9,7 @@ import { creatorRefusal, refuseCreator } from './creator.ts';
 import { type AccountIdentity, resolveIdentity } from './identity.ts';
 import { type ConnectOutcome, PROBLEM_TEXT } from './outcome.ts';
 import { reauthorizeConnection } from './reauthorize.ts';
-import { type CompleteDeps, afterExchange, endSession, failure, sessionEndedMeanwhile } from './session-end.ts';
+import { type CompleteDeps, afterExchange, endSession, failClaimedSession, failure, sessionEndedMeanwhile } from './session-end.ts';
 
 export type { CompleteDeps } from './session-end.ts';
 
@@ -59,13 +59,12 @@ export async function finishConnect(d: CompleteDeps, c: Completion): Promise<Con
 
 /**
  * The connection could not be stored: the session ends failed. `claimed`: this completion had
- * already ended it as connected, so it is rewritten (nobody else writes an ended session).
+ * already ended it as connected (`failClaimedSession`).
  */
 async function notStored(d: CompleteDeps, c: Completion, e: unknown, claimed: boolean): Promise<ConnectOutcome> {
   const { session } = c;
-  const end = { status: 'failed', error: 'store_failed' } as const;
-  if (claimed) await d.store.connectSessions.update(session.orgId, session.id, { ...end, connectionId: null });
-  else if (!(await endSession(d, session, end))) return sessionEndedMeanwhile(d, session, c.actor);
+  if (claimed) await failClaimedSession(d, session);
+  else if (!(await endSession(d, session, { status: 'failed', error: 'store_failed' }))) return sessionEndedMeanwhile(d, session, c.actor);
   const message = e instanceof KeywayError ? e.message : 'The connection could not be stored.';
   d.audit.record({ orgId: session.orgId, actor: c.actor, action: 'connection.connect_failed', outcome: 'error', integrationId: c.integration.id, detail: { session: session.id, code: e instanceof KeywayError ? e.code : 'internal' } });
   return failure('exchange_failed', session.id, { message: `${PROBLEM_TEXT.exchange_failed} (${message})` });

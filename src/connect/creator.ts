@@ -2,10 +2,7 @@ import { memberMayManage } from '../access/index.ts';
 import { type ConnectionRecord, type ConnectSessionRecord, MEMBER_REMOVED } from '../store/index.ts';
 import type { Completion } from './complete.ts';
 import type { ConnectFailure } from './outcome.ts';
-import { type CompleteDeps, endSession, failure, sessionEndedMeanwhile } from './session-end.ts';
-
-/** The session `error` of a re-authentication whose creator may no longer manage the connection. */
-export const ACCESS_LOST = 'access_lost';
+import { ACCESS_LOST, type CompleteDeps, endSession, failure, sessionEndedMeanwhile } from './session-end.ts';
 
 /**
  * Whether the member who started a session may still finish it: they are still a member of the

@@ -4,7 +4,7 @@ import type { ConnectionRecord, ConnectSessionRecord } from '../store/index.ts';
 import { TokenCrypto, statusPatch, tokenFields } from '../tokens/index.ts';
 import type { Completion } from './complete.ts';
 import { creatorRefusal, refuseCreator } from './creator.ts';
-import { type CompleteDeps, afterExchange, endSession, failure, sessionEndedMeanwhile } from './session-end.ts';
+import { type CompleteDeps, afterExchange, endSession, failClaimedSession, failure, sessionEndedMeanwhile } from './session-end.ts';
 import { type AccountIdentity, compareAccount, describeAccount, resolveIdentity } from './identity.ts';
 import type { ConnectOutcome } from './outcome.ts';
 
@@ -51,7 +51,7 @@ export async function reauthorizeConnection(d: CompleteDeps, c: Completion): Pro
   try {
     await afterExchange(() => d.store.connections.replaceTokens(conn.orgId, conn.id, patch));
   } catch (e) {
-    await d.store.connectSessions.update(session.orgId, session.id, { status: 'failed', error: 'store_failed', connectionId: null });
+    await failClaimedSession(d, session);
     throw e;
   }
   d.onTokensChanged?.(conn.id);

@@ -1,9 +1,11 @@
 import { retryWhileStoreUnavailable } from '../core/retry.ts';
 import type { Actor } from '../audit/index.ts';
 import { type ConnectSessionRecord, type ConnectSessionStatus, MEMBER_REMOVED } from '../store/index.ts';
-import { ACCESS_LOST } from './creator.ts';
 import { type ConnectFailure, type ConnectProblem, PROBLEM_TEXT } from './outcome.ts';
 import type { ConnectServiceDeps } from './service.ts';
+
+/** The session `error` of a re-authentication whose creator may no longer manage the connection. */
+export const ACCESS_LOST = 'access_lost';
 
 /** How a session ends: its final status and error (and the connection it made). */
 export interface SessionEnd {
@@ -26,6 +28,14 @@ export function failure(problem: ConnectProblem, sessionId: string | null, extra
  */
 export function endSession(d: Pick<CompleteDeps, 'store'>, s: ConnectSessionRecord, patch: SessionEnd, liveAt?: number): Promise<boolean> {
   return d.store.connectSessions.endIfPending(s.orgId, s.id, { ...patch, deviceCodeEnc: null, nextPollAt: null }, liveAt);
+}
+
+/**
+ * A session this completion had already ended as connected (`endSession`), whose tokens the store
+ * then refused: rewritten as failed. Nobody else writes an ended session, so no compare-and-set.
+ */
+export async function failClaimedSession(d: Pick<CompleteDeps, 'store'>, s: ConnectSessionRecord): Promise<void> {
+  await d.store.connectSessions.update(s.orgId, s.id, { status: 'failed', error: 'store_failed', connectionId: null });
 }
 
 /** Why a session can no longer be completed, as the person is told; null while it can. */
