@@ -10,7 +10,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cryptoRandom, systemClock } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
 import { MASTER_KEY_BYTES, MASTER_KEY_FILE, type MasterKeys, createVault, dataKeysByMasterKey, loadMasterKeys } from '../vault/index.ts';
 import { parseArgs } from './args.ts';
 import { withStore } from './with-store.ts';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { KeywayError } from '../../core/errors.ts';
 import { type Principal, actorOf, integrationsWithin, requireIntegrationManage, requireOrgAdmin } from '../../access/index.ts';
 import { presentIntegration } from '../present.ts';
 import { noIntegration } from '../../integrations/index.ts';
